@@ -1,0 +1,139 @@
+"""The non-recurrent work every cell shares, done outside the time loop.
+
+Only ``h_{t-1} @ recurrent_kernel`` and the gate nonlinearities depend on the
+previous step; everything else is one big matrix product over all time steps
+at once (the cuDNN trick):
+
+    forward:   XP = X W_x + b                       (T*B, I) @ (I, G)
+    backward:  dW_x = X^T dZ,  dW_h = H_prev^T dZ,  db = sum dZ,  dX = dZ W_x^T
+
+Internally sequences are time-major ``(T, B, ...)`` so that ``x[t]`` is a
+contiguous ``(B, ...)`` block inside the jitted loops; the public API is
+batch-major ``(B, T, ...)`` like Keras.
+"""
+import numpy as np
+
+
+def time_major(x):
+    """(B, T, F) batch-major -> contiguous (T, B, F) copy."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2))
+
+
+def batch_major(x):
+    """(T, B, F) time-major -> contiguous (B, T, F) copy."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2))
+
+
+def flat(x):
+    """(T, B, F) -> (T*B, F) view, for one GEMM over all time steps."""
+    return x.reshape(-1, x.shape[-1])
+
+
+def input_projection(x_tm, kernel, bias):
+    """XP[t] = x_t W_x + b for every t, as one GEMM. Returns (T, B, G)."""
+    T, B, _ = x_tm.shape
+    xp = flat(x_tm) @ kernel
+    xp += bias
+    return xp.reshape(T, B, kernel.shape[1])
+
+
+def weight_and_input_grads(x_tm, dz, kernel):
+    """dW_x = X^T dZ, db = sum dZ, dX = dZ W_x^T from the per-step gate grads.
+
+    ``dz`` is (T, B, G), the gradient w.r.t. the gate pre-activations that
+    received ``x_t W_x + b``. Returns ``dkernel, dbias, dx`` with ``dx``
+    batch-major (B, T, I).
+    """
+    dz_flat = flat(dz)
+    dkernel = flat(x_tm).T @ dz_flat
+    dbias = dz_flat.sum(axis=0)
+    dx = (dz_flat @ kernel.T).reshape(x_tm.shape)
+    return dkernel, dbias, batch_major(dx)
+
+
+
+def no_sequence_grad(batch, units, dtype):
+    """Stand-in for 'no loss gradient on the sequence': a (0, B, H) array.
+
+    The jitted loops test ``dh_seq.shape[0] > 0`` so that many-to-one
+    training does not allocate and add a (T, B, H) array of zeros.
+    """
+    return np.zeros((0, batch, units), dtype=dtype)
+
+
+# ---------------------------------------------------------------- input checks
+# Every public entry point checks its arrays here, so that a wrong shape, dtype
+# or a NaN becomes a ValueError/TypeError naming the argument, never a Numba
+# typing error or a silently NaN result.
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def check_array(name, a, ndim, dtype=None):
+    """``a`` must be a float32/float64 ndarray of ``ndim`` dims, finite, of ``dtype`` if given."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the other arrays are {np.dtype(dtype)}; "
+                        "minirnn never mixes float32 and float64 silently: cast with .astype()")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return a
+
+
+def check_shape(name, a, shape):
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+
+
+def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
+    """Check x (B, T, I) against kernel (I, G*H), recurrent_kernel (H, G*H), bias."""
+    check_array("x", x, 3)
+    B, T, I = x.shape
+    if B == 0 or T == 0:
+        raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
+    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype)
+    H = recurrent_kernel.shape[0]
+    check_shape("recurrent_kernel", recurrent_kernel, (H, gates * H))
+    check_array("kernel", kernel, 2, x.dtype)
+    if kernel.shape[0] != I:
+        raise ValueError(f"x has {I} features but kernel expects {kernel.shape[0]} (kernel shape {kernel.shape})")
+    check_shape("kernel", kernel, (I, gates * H))
+    bias_shape = (gates * H,) if bias_shape is None else bias_shape
+    check_array("bias", bias, len(bias_shape), x.dtype)
+    check_shape("bias", bias, bias_shape)
+
+
+def check_state(name, state, batch, units, dtype):
+    """An initial state: None means zeros, else a finite (batch, units) array of dtype."""
+    if state is None:
+        return np.zeros((batch, units), dtype=dtype)
+    check_array(name, state, 2, dtype)
+    check_shape(name, state, (batch, units))
+    return np.ascontiguousarray(state)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return choices[value]
+
+
+def check_output_grads(dh_seq, dh_last, h):
+    """Validate loss gradients for backward; return time-major dh_seq and dh_last.
+
+    ``h`` is the cached (T+1, B, H) state sequence.
+    """
+    T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    if dh_seq is None:
+        dh_seq_tm = no_sequence_grad(B, H, h.dtype)
+    else:
+        check_array("dh_seq", dh_seq, 3, h.dtype)
+        check_shape("dh_seq", dh_seq, (B, T, H))
+        dh_seq_tm = time_major(dh_seq)
+    dh_last = check_state("dh_last", dh_last, B, H, h.dtype)
+    return dh_seq_tm, dh_last

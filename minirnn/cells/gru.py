@@ -1,0 +1,274 @@
+"""Gated recurrent unit: Keras ``GRU`` layout, both reset placements.
+
+Gates are column blocks of kernel (I, 3H) and recurrent_kernel (H, 3H) in
+Keras order z, r, h (update, reset, candidate). For x_t (B, I), h_{t-1} (B, H)::
+
+    [x_z | x_r | x_h] = x_t W_x + b_x
+
+reset_after=True (default; Keras >= 2.3, PyTorch, cuDNN), bias (2, 3H) = [b_x; b_h]::
+
+    [r_z | r_r | r_h] = h_{t-1} W_h + b_h
+    z   = sigma(x_z + r_z)
+    r   = sigma(x_r + r_r)
+    hh  = tanh(x_h + r * r_h)                 reset applied after the matmul
+    h_t = z * h_{t-1} + (1 - z) * hh
+
+reset_after=False (Cho et al. 2014), bias (3H,) = b_x, W_h = [W_hz | W_hr | W_hh]::
+
+    z   = sigma(x_z + h_{t-1} W_hz)
+    r   = sigma(x_r + h_{t-1} W_hr)
+    hh  = tanh(x_h + (r * h_{t-1}) W_hh)      reset applied before the matmul
+    h_t = z * h_{t-1} + (1 - z) * hh
+
+Backward, one step, dh = dL/dh_t (output gradient at t plus what step t+1
+sent back); a_z, a_r, a_h are the pre-activations of z, r, hh::
+
+    da_z = dh * (h_{t-1} - hh) * z (1 - z)
+    da_h = dh * (1 - z) * (1 - hh^2)
+  reset_after=True:
+    da_r     = da_h * r_h * r (1 - r)
+    dR       = [da_z | da_r | da_h * r]         gradient w.r.t. [r_z | r_r | r_h]
+    dh_{t-1} = dh * z + dR W_h^T
+  reset_after=False:
+    d(rh)    = da_h W_hh^T                      rh = r * h_{t-1}
+    da_r     = d(rh) * h_{t-1} * r (1 - r)
+    dh_{t-1} = dh * z + d(rh) * r + [da_z | da_r] [W_hz | W_hr]^T
+
+with dA = [da_z | da_r | da_h] the gradient w.r.t. x_t W_x + b_x. After the
+loop: dW_x = X^T dA, db_x = sum dA, dX = dA W_x^T, and
+reset_after=True:  dW_h = H_prev^T dR, db_h = sum dR;
+reset_after=False: [dW_hz | dW_hr] = H_prev^T [dA_z | dA_r], dW_hh = RH^T dA_h.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .._jit import jit
+from . import _common
+from ._math import sigmoid
+
+Cache = namedtuple("Cache", "x h gates extra kernel recurrent_kernel reset_after")
+Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), and
+extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
+
+
+@jit
+def step_forward_reset_after(xp_t, h_prev, recurrent_kernel, recurrent_bias, gates_t, r_h_t, hr_t, h_t):
+    """One step, reset_after=True. Writes gates_t = [z|r|hh], r_h_t, h_t; hr_t is scratch (B, 3H)."""
+    np.dot(h_prev, recurrent_kernel, hr_t)
+    B, H = h_t.shape
+    one = h_t.dtype.type(1)
+    for b in range(B):
+        xp, hr, gate = xp_t[b], hr_t[b], gates_t[b]
+        for j in range(H):
+            r_h = hr[2 * H + j] + recurrent_bias[2 * H + j]
+            z = sigmoid(xp[j] + hr[j] + recurrent_bias[j], one)
+            r = sigmoid(xp[H + j] + hr[H + j] + recurrent_bias[H + j], one)
+            hh = np.tanh(xp[2 * H + j] + r * r_h)
+            h_t[b, j] = z * h_prev[b, j] + (one - z) * hh
+            gate[j], gate[H + j], gate[2 * H + j] = z, r, hh
+            r_h_t[b, j] = r_h
+
+
+@jit
+def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, da_t, dr_t, dh_prev):
+    """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t (scratch), dh_prev."""
+    B, H = dh.shape
+    one = dh.dtype.type(1)
+    for b in range(B):
+        gate, da, dr = gates_t[b], da_t[b], dr_t[b]
+        for j in range(H):
+            z, r, hh = gate[j], gate[H + j], gate[2 * H + j]
+            da_z = dh[b, j] * (h_prev[b, j] - hh) * z * (one - z)
+            da_h = dh[b, j] * (one - z) * (one - hh * hh)
+            da_r = da_h * r_h_t[b, j] * r * (one - r)
+            da[j], da[H + j], da[2 * H + j] = da_z, da_r, da_h
+            dr[j], dr[H + j], dr[2 * H + j] = da_z, da_r, da_h * r
+    np.dot(dr_t, recurrent_kernel_T, dh_prev)
+    for b in range(B):
+        for j in range(H):
+            dh_prev[b, j] += dh[b, j] * gates_t[b, j]
+
+
+@jit
+def step_forward_reset_before(xp_t, h_prev, recurrent_kernel_zr, recurrent_kernel_h, gates_t, rh_t,
+                              hr_t, h_t):
+    """One step, reset_after=False. Writes gates_t = [z|r|hh], rh_t = r * h_prev, h_t; hr_t is scratch (B, 2H)."""
+    np.dot(h_prev, recurrent_kernel_zr, hr_t)
+    B, H = h_t.shape
+    one = h_t.dtype.type(1)
+    for b in range(B):
+        xp, hr, gate = xp_t[b], hr_t[b], gates_t[b]
+        for j in range(H):
+            z = sigmoid(xp[j] + hr[j], one)
+            r = sigmoid(xp[H + j] + hr[H + j], one)
+            gate[j], gate[H + j] = z, r
+            rh_t[b, j] = r * h_prev[b, j]
+    np.dot(rh_t, recurrent_kernel_h, h_t)  # h_t holds (r * h_{t-1}) W_hh until overwritten
+    for b in range(B):
+        xp, gate = xp_t[b], gates_t[b]
+        for j in range(H):
+            z = gate[j]
+            hh = np.tanh(xp[2 * H + j] + h_t[b, j])
+            gate[2 * H + j] = hh
+            h_t[b, j] = z * h_prev[b, j] + (one - z) * hh
+
+
+@jit
+def step_backward_reset_before(dh, h_prev, gates_t, recurrent_kernel_zr_T, recurrent_kernel_h_T,
+                               da_t, da_zr, da_h, d_rh, dh_prev):
+    """One step back, reset_after=False. Writes da_t = [da_z|da_r|da_h] and dh_prev.
+
+    da_zr (B, 2H), da_h and d_rh (B, H) are scratch: contiguous copies for the GEMMs.
+    """
+    B, H = dh.shape
+    one = dh.dtype.type(1)
+    for b in range(B):
+        gate = gates_t[b]
+        for j in range(H):
+            z, hh = gate[j], gate[2 * H + j]
+            da_zr[b, j] = dh[b, j] * (h_prev[b, j] - hh) * z * (one - z)
+            da_h[b, j] = dh[b, j] * (one - z) * (one - hh * hh)
+    np.dot(da_h, recurrent_kernel_h_T, d_rh)
+    for b in range(B):
+        for j in range(H):
+            r = gates_t[b, H + j]
+            da_zr[b, H + j] = d_rh[b, j] * h_prev[b, j] * r * (one - r)
+    np.dot(da_zr, recurrent_kernel_zr_T, dh_prev)
+    for b in range(B):
+        for j in range(H):
+            dh_prev[b, j] += dh[b, j] * gates_t[b, j] + d_rh[b, j] * gates_t[b, H + j]
+    da_t[:, :2 * H] = da_zr
+    da_t[:, 2 * H:] = da_h
+
+
+@jit
+def forward_sequence_reset_after(xp, h0, recurrent_kernel, recurrent_bias):
+    """Returns h (T+1, B, H), gates (T, B, 3H), r_h (T, B, H)."""
+    T, B, G = xp.shape
+    H = G // 3
+    h = np.empty((T + 1, B, H), dtype=xp.dtype)
+    gates = np.empty((T, B, G), dtype=xp.dtype)
+    r_h = np.empty((T, B, H), dtype=xp.dtype)
+    hr = np.empty((B, G), dtype=xp.dtype)
+    h[0] = h0
+    for t in range(T):
+        step_forward_reset_after(xp[t], h[t], recurrent_kernel, recurrent_bias, gates[t], r_h[t], hr, h[t + 1])
+    return h, gates, r_h
+
+
+@jit
+def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel_T):
+    """Returns dA (T, B, 3H), dR (T, B, 3H), dh_0. dh_seq is (T, B, H) or (0, B, H)."""
+    T, B, G = gates.shape
+    da = np.empty_like(gates)
+    dr = np.empty_like(gates)
+    dh = dh_last.copy()
+    dh_prev = np.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        if dh_seq.shape[0] > 0:
+            dh += dh_seq[t]
+        step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T, da[t], dr[t], dh_prev)
+        dh, dh_prev = dh_prev, dh
+    return da, dr, dh
+
+
+@jit
+def forward_sequence_reset_before(xp, h0, recurrent_kernel_zr, recurrent_kernel_h):
+    """Returns h (T+1, B, H), gates (T, B, 3H), rh = r * h_{t-1} (T, B, H)."""
+    T, B, G = xp.shape
+    H = G // 3
+    h = np.empty((T + 1, B, H), dtype=xp.dtype)
+    gates = np.empty((T, B, G), dtype=xp.dtype)
+    rh = np.empty((T, B, H), dtype=xp.dtype)
+    hr = np.empty((B, 2 * H), dtype=xp.dtype)
+    h[0] = h0
+    for t in range(T):
+        step_forward_reset_before(xp[t], h[t], recurrent_kernel_zr, recurrent_kernel_h, gates[t], rh[t], hr,
+                                  h[t + 1])
+    return h, gates, rh
+
+
+@jit
+def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_zr_T, recurrent_kernel_h_T):
+    """Returns dA (T, B, 3H) and dh_0. dh_seq is (T, B, H) or (0, B, H)."""
+    T, B, G = gates.shape
+    da = np.empty_like(gates)
+    dh = dh_last.copy()
+    dh_prev = np.empty_like(dh)
+    da_zr = np.empty((B, 2 * dh.shape[1]), dtype=dh.dtype)
+    da_h, d_rh = np.empty_like(dh), np.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        if dh_seq.shape[0] > 0:
+            dh += dh_seq[t]
+        step_backward_reset_before(dh, h[t], gates[t], recurrent_kernel_zr_T, recurrent_kernel_h_T, da[t], da_zr, da_h,
+                                   d_rh, dh_prev)
+        dh, dh_prev = dh_prev, dh
+    return da, dh
+
+
+def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True):
+    """Run the GRU over a batch-major sequence.
+
+    Parameters
+    ----------
+    x : (B, T, I) float32 or float64
+    kernel : (I, 3H);  recurrent_kernel : (H, 3H), gate order z, r, h
+    bias : (2, 3H) [input bias; recurrent bias] if reset_after else (3H,)
+    h0 : (B, H) or None for zeros
+
+    Returns
+    -------
+    h_seq : (B, T, H)
+    cache : :class:`Cache`; ``cache.h[-1]`` is h_T
+    """
+    H = recurrent_kernel.shape[0] if getattr(recurrent_kernel, "ndim", 0) == 2 else 0
+    bias_shape = (2, 3 * H) if reset_after else (3 * H,)
+    _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=3, bias_shape=bias_shape)
+    B = x.shape[0]
+    h0 = _common.check_state("h0", h0, B, H, x.dtype)
+    x_tm = _common.time_major(x)
+    if reset_after:
+        xp = _common.input_projection(x_tm, kernel, bias[0])
+        h, gates, extra = forward_sequence_reset_after(xp, h0, recurrent_kernel, np.ascontiguousarray(bias[1]))
+    else:
+        xp = _common.input_projection(x_tm, kernel, bias)
+        h, gates, extra = forward_sequence_reset_before(xp, h0, np.ascontiguousarray(recurrent_kernel[:, :2 * H]),
+                                                        np.ascontiguousarray(recurrent_kernel[:, 2 * H:]))
+    cache = Cache(x_tm, h, gates, extra, kernel, recurrent_kernel, bool(reset_after))
+    return _common.batch_major(h[1:]), cache
+
+
+def backward(cache, dh_seq=None, dh_last=None):
+    """Backpropagate through time.
+
+    Parameters
+    ----------
+    cache : from :func:`forward`
+    dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
+    dh_last : (B, H) loss gradient w.r.t. h_T, or None
+
+    Returns
+    -------
+    dict with ``x``, ``h0``, ``kernel``, ``recurrent_kernel``, ``bias``
+    """
+    h, R = cache.h, cache.recurrent_kernel
+    H = h.shape[2]
+    dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
+    h_prev = _common.flat(h[:-1])
+    if cache.reset_after:
+        da, dr, dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra,
+                                                    np.ascontiguousarray(R.T))
+        dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel)
+        dr = _common.flat(dr)
+        drecurrent = h_prev.T @ dr
+        dbias = np.stack([dbias_x, dr.sum(axis=0)])
+    else:
+        da, dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates,
+                                                 np.ascontiguousarray(R[:, :2 * H].T),
+                                                 np.ascontiguousarray(R[:, 2 * H:].T))
+        dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel)
+        da = _common.flat(da)
+        drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.extra).T @ da[:, 2 * H:]],
+                                    axis=1)
+    return {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}

@@ -1,0 +1,204 @@
+"""Long short-term memory cell: Keras ``LSTM`` layout, optional peepholes.
+
+Forward, one time step, x_t (B, I), h_{t-1}, c_{t-1} (B, H). The four gates
+are column blocks of kernel (I, 4H), recurrent_kernel (H, 4H) and bias (4H) in
+Keras order i, f, c, o (PyTorch's i, f, g, o; we write g for the candidate)::
+
+    z   = x_t W_x + b + h_{t-1} W_h              z = [z_i | z_f | z_g | z_o]
+    i   = sigma(z_i + p_i * c_{t-1})             input gate
+    f   = sigma(z_f + p_f * c_{t-1})             forget gate
+    g   = tanh(z_g)                              candidate
+    c_t = f * c_{t-1} + i * g
+    o   = sigma(z_o + p_o * c_t)                 output gate
+    h_t = o * tanh(c_t)
+
+p_i, p_f, p_o (H,) are the diagonal peephole weights of Gers & Schmidhuber
+(2000), as TensorFlow's ``use_peepholes``: the input and forget gates look at
+c_{t-1}, the output gate at the new c_t. Without peepholes they are zero.
+
+Backward, one time step, with dh = dL/dh_t (output gradient at t plus what
+step t+1 sent back) and dc = dL/dc_t from step t+1::
+
+    dz_o     = dh * tanh(c_t) * o (1 - o)
+    dc      += dh * o * (1 - tanh(c_t)^2) + dz_o * p_o
+    dz_i     = dc * g * i (1 - i)
+    dz_f     = dc * c_{t-1} * f (1 - f)
+    dz_g     = dc * i * (1 - g^2)
+    dc_{t-1} = dc * f + dz_i * p_i + dz_f * p_f
+    dh_{t-1} = dz W_h^T                          dz = [dz_i | dz_f | dz_g | dz_o]
+
+after the loop, over all steps: dW_x = X^T dZ, dW_h = H_prev^T dZ,
+db = sum dZ, dX = dZ W_x^T, and dp_i = sum dz_i c_{t-1}, dp_f = sum dz_f c_{t-1},
+dp_o = sum dz_o c_t.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .._jit import jit
+from . import _common
+from ._math import sigmoid
+
+Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes")
+Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H)."""
+
+PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
+                  "output_gate_peephole_weights")
+
+
+@jit
+def step_forward(xp_t, h_prev, c_prev, recurrent_kernel, peepholes, gates_t, c_t, tanh_c_t, h_t):
+    """One step; writes gates_t = [i|f|g|o], c_t, tanh(c_t), h_t.
+
+    ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none.
+    """
+    np.dot(h_prev, recurrent_kernel, gates_t)  # gates_t holds h_{t-1} W_h until overwritten
+    B, H = h_t.shape
+    one = h_t.dtype.type(1)
+    peep = peepholes.shape[0] > 0
+    for b in range(B):
+        z, xp, cp = gates_t[b], xp_t[b], c_prev[b]
+        for j in range(H):
+            z_i = xp[j] + z[j]
+            z_f = xp[H + j] + z[H + j]
+            z_o = xp[3 * H + j] + z[3 * H + j]
+            if peep:
+                z_i += peepholes[0, j] * cp[j]
+                z_f += peepholes[1, j] * cp[j]
+            i = sigmoid(z_i, one)
+            f = sigmoid(z_f, one)
+            g = np.tanh(xp[2 * H + j] + z[2 * H + j])
+            c = f * cp[j] + i * g
+            if peep:
+                z_o += peepholes[2, j] * c
+            o = sigmoid(z_o, one)
+            tanh_c = np.tanh(c)
+            z[j], z[H + j], z[2 * H + j], z[3 * H + j] = i, f, g, o
+            c_t[b, j] = c
+            tanh_c_t[b, j] = tanh_c
+            h_t[b, j] = o * tanh_c
+
+
+@jit
+def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peepholes, dz_t, dh_prev):
+    """One step back; writes dz_t, dh_prev, and turns dc (dL/dc_t) into dL/dc_{t-1} in place."""
+    B, H = dh.shape
+    one = dh.dtype.type(1)
+    peep = peepholes.shape[0] > 0
+    for b in range(B):
+        gate, dz = gates_t[b], dz_t[b]
+        for j in range(H):
+            i, f, g, o = gate[j], gate[H + j], gate[2 * H + j], gate[3 * H + j]
+            tanh_c = tanh_c_t[b, j]
+            dz_o = dh[b, j] * tanh_c * o * (one - o)
+            dc_t = dc[b, j] + dh[b, j] * o * (one - tanh_c * tanh_c)
+            if peep:
+                dc_t += dz_o * peepholes[2, j]
+            dz_i = dc_t * g * i * (one - i)
+            dz_f = dc_t * c_prev[b, j] * f * (one - f)
+            dz_g = dc_t * i * (one - g * g)
+            dc_prev = dc_t * f
+            if peep:
+                dc_prev += dz_i * peepholes[0, j] + dz_f * peepholes[1, j]
+            dc[b, j] = dc_prev
+            dz[j], dz[H + j], dz[2 * H + j], dz[3 * H + j] = dz_i, dz_f, dz_g, dz_o
+    np.dot(dz_t, recurrent_kernel_T, dh_prev)
+
+
+@jit
+def forward_sequence(xp, h0, c0, recurrent_kernel, peepholes):
+    """Run step_forward over xp (T, B, 4H). Returns h, c (T+1, B, H), tanh_c (T, B, H), gates."""
+    T, B, G = xp.shape
+    H = G // 4
+    h = np.empty((T + 1, B, H), dtype=xp.dtype)
+    c = np.empty((T + 1, B, H), dtype=xp.dtype)
+    tanh_c = np.empty((T, B, H), dtype=xp.dtype)
+    gates = np.empty((T, B, G), dtype=xp.dtype)
+    h[0] = h0
+    c[0] = c0
+    for t in range(T):
+        step_forward(xp[t], h[t], c[t], recurrent_kernel, peepholes, gates[t], c[t + 1], tanh_c[t], h[t + 1])
+    return h, c, tanh_c, gates
+
+
+@jit
+def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel_T, peepholes):
+    """Carry dh, dc back from step T to 1. Returns dz (T, B, 4H), dh_0, dc_0.
+
+    ``dh_seq`` is (T, B, H), or (0, B, H) when only the last step has a loss.
+    """
+    T = gates.shape[0]
+    dz = np.empty_like(gates)
+    dh = dh_last.copy()
+    dc = dc_last.copy()
+    dh_prev = np.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        if dh_seq.shape[0] > 0:
+            dh += dh_seq[t]
+        step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T, peepholes, dz[t], dh_prev)
+        dh, dh_prev = dh_prev, dh
+    return dz, dh, dc
+
+
+def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None):
+    """Run the LSTM over a batch-major sequence.
+
+    Parameters
+    ----------
+    x : (B, T, I) float32 or float64
+    kernel : (I, 4H);  recurrent_kernel : (H, 4H);  bias : (4H,), gate order i, f, c, o
+    h0, c0 : (B, H) or None for zeros
+    peepholes : None, or (3, H) with rows p_i, p_f, p_o
+
+    Returns
+    -------
+    h_seq : (B, T, H)
+    cache : :class:`Cache`; ``cache.h[-1]``, ``cache.c[-1]`` are h_T, c_T
+    """
+    _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=4)
+    B, T, _ = x.shape
+    H = recurrent_kernel.shape[0]
+    h0 = _common.check_state("h0", h0, B, H, x.dtype)
+    c0 = _common.check_state("c0", c0, B, H, x.dtype)
+    if peepholes is None:
+        peepholes = np.zeros((0, H), dtype=x.dtype)
+    else:
+        _common.check_array("peepholes", peepholes, 2, x.dtype)
+        _common.check_shape("peepholes", peepholes, (3, H))
+        peepholes = np.ascontiguousarray(peepholes)
+    x_tm = _common.time_major(x)
+    xp = _common.input_projection(x_tm, kernel, bias)
+    h, c, tanh_c, gates = forward_sequence(xp, h0, c0, recurrent_kernel, peepholes)
+    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes)
+    return _common.batch_major(h[1:]), cache
+
+
+def backward(cache, dh_seq=None, dh_last=None, dc_last=None):
+    """Backpropagate through time.
+
+    Parameters
+    ----------
+    cache : from :func:`forward`
+    dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
+    dh_last, dc_last : (B, H) loss gradients w.r.t. h_T and c_T, or None
+
+    Returns
+    -------
+    dict with ``x``, ``h0``, ``c0``, ``kernel``, ``recurrent_kernel``, ``bias``
+    and, with peepholes, ``peepholes`` (3, H).
+    """
+    h, c = cache.h, cache.c
+    dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
+    dc_last = _common.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
+    dz, dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates,
+                                     np.ascontiguousarray(cache.recurrent_kernel.T), cache.peepholes)
+    dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel)
+    grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel,
+             "recurrent_kernel": _common.flat(h[:-1]).T @ _common.flat(dz), "bias": dbias}
+    if cache.peepholes.shape[0] > 0:
+        H = h.shape[2]
+        dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
+        grads["peepholes"] = np.stack([(dz_i * c[:-1]).sum(axis=(0, 1)),
+                                       (dz_f * c[:-1]).sum(axis=(0, 1)),
+                                       (dz_o * c[1:]).sum(axis=(0, 1))])
+    return grads

@@ -1,0 +1,159 @@
+"""Elman recurrent cell: Keras ``SimpleRNN``, PyTorch ``nn.RNN``.
+
+Forward, one time step, x_t (B, I), h_{t-1} (B, H)::
+
+    z_t = x_t W_x + b + h_{t-1} W_h        W_x = kernel (I, H), W_h = recurrent_kernel (H, H)
+    h_t = act(z_t)                         act in tanh, relu, leaky_relu(alpha), linear
+
+Backward through time. dh_t is the loss gradient arriving at h_t: from the
+output at step t (many-to-many) plus what step t+1 sent back::
+
+    dz_t     = dh_t * act'(z_t)            act' read off h_t: 1 - h_t^2 for tanh,
+                                           [h_t > 0] for relu, 1 or alpha for leaky_relu
+    dh_{t-1} = dz_t W_h^T                  (+ the output gradient at t-1)
+
+and after the loop, one GEMM each over all steps::
+
+    dW_x = sum_t x_t^T dz_t    dW_h = sum_t h_{t-1}^T dz_t    db = sum_t,batch dz_t
+    dx_t = dz_t W_x^T          dh_0 = what the loop carries out of step 1
+
+``linear`` (identity) makes the cell a linear dynamical system,
+h_t = h_{t-1} W_h + ..., the textbook case for vanishing/exploding gradients:
+dh_0 = dh_T (W_h^T)^T.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .._jit import jit
+from . import _common
+
+TANH, RELU, LEAKY_RELU, LINEAR = 0, 1, 2, 3
+ACTIVATIONS = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "linear": LINEAR}
+
+Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation alpha")
+Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H), h[0] = h_0."""
+
+
+@jit
+def step_forward(xp_t, h_prev, recurrent_kernel, activation, alpha, h_t):
+    """h_t = act(xp_t + h_prev W_h), with xp_t = x_t W_x + b precomputed. Writes h_t."""
+    np.dot(h_prev, recurrent_kernel, h_t)  # h_t holds h_{t-1} W_h until overwritten
+    B, H = h_t.shape
+    zero = h_t.dtype.type(0)
+    # One loop per activation: a branch inside the loop would stop vectorisation.
+    for b in range(B):
+        if activation == TANH:
+            for j in range(H):
+                h_t[b, j] = np.tanh(xp_t[b, j] + h_t[b, j])
+        elif activation == RELU:
+            for j in range(H):
+                h_t[b, j] = max(xp_t[b, j] + h_t[b, j], zero)
+        elif activation == LEAKY_RELU:
+            for j in range(H):
+                z = xp_t[b, j] + h_t[b, j]
+                h_t[b, j] = z if z > zero else alpha * z
+        else:
+            for j in range(H):
+                h_t[b, j] = xp_t[b, j] + h_t[b, j]
+
+
+@jit
+def step_backward(dh, h_t, recurrent_kernel_T, activation, alpha, dz_t, dh_prev):
+    """dz_t = dh * act'(z_t); dh_prev = dz_t W_h^T. Writes dz_t and dh_prev."""
+    B, H = h_t.shape
+    one, zero = h_t.dtype.type(1), h_t.dtype.type(0)
+    for b in range(B):
+        if activation == TANH:
+            for j in range(H):
+                dz_t[b, j] = dh[b, j] * (one - h_t[b, j] * h_t[b, j])
+        elif activation == RELU:
+            for j in range(H):
+                dz_t[b, j] = dh[b, j] if h_t[b, j] > zero else zero
+        elif activation == LEAKY_RELU:
+            for j in range(H):
+                dz_t[b, j] = dh[b, j] if h_t[b, j] > zero else alpha * dh[b, j]
+        else:
+            for j in range(H):
+                dz_t[b, j] = dh[b, j]
+    np.dot(dz_t, recurrent_kernel_T, dh_prev)
+
+
+@jit
+def forward_sequence(xp, h0, recurrent_kernel, activation, alpha):
+    """Run step_forward over xp (T, B, H). Returns h (T+1, B, H) with h[0] = h0."""
+    T, B, H = xp.shape
+    h = np.empty((T + 1, B, H), dtype=xp.dtype)
+    h[0] = h0
+    for t in range(T):
+        step_forward(xp[t], h[t], recurrent_kernel, activation, alpha, h[t + 1])
+    return h
+
+
+@jit
+def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha):
+    """Carry dh back from step T to 1. Returns dz (T, B, H) and dh_0.
+
+    ``dh_seq`` (T, B, H) holds output gradients per step, or is (0, B, H) when
+    the loss sees only the last step; ``dh_last`` is the gradient at h_T.
+    """
+    T = h.shape[0] - 1
+    dz = np.empty_like(h[1:])
+    dh = dh_last.copy()
+    dh_prev = np.empty_like(dh)
+    for t in range(T - 1, -1, -1):
+        if dh_seq.shape[0] > 0:
+            dh += dh_seq[t]
+        step_backward(dh, h[t + 1], recurrent_kernel_T, activation, alpha, dz[t], dh_prev)
+        dh, dh_prev = dh_prev, dh
+    return dz, dh
+
+
+def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha=0.3):
+    """Run the cell over a batch-major sequence.
+
+    Parameters
+    ----------
+    x : ndarray (B, T, I), float32 or float64
+    kernel : (I, H);  recurrent_kernel : (H, H);  bias : (H,)
+    h0 : (B, H) or None for zeros
+    activation : "tanh", "relu", "leaky_relu" or "linear"
+    alpha : slope of leaky_relu for negative inputs
+
+    Returns
+    -------
+    h_seq : (B, T, H), every h_t
+    cache : :class:`Cache` for :func:`backward`; ``cache.h[-1]`` is h_T
+    """
+    _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=1)
+    B, T, _ = x.shape
+    H = recurrent_kernel.shape[0]
+    code = _common.check_choice("activation", activation, ACTIVATIONS)
+    alpha = x.dtype.type(alpha)
+    h0 = _common.check_state("h0", h0, B, H, x.dtype)
+    x_tm = _common.time_major(x)
+    xp = _common.input_projection(x_tm, kernel, bias)
+    h = forward_sequence(xp, h0, recurrent_kernel, code, alpha)
+    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha)
+
+
+def backward(cache, dh_seq=None, dh_last=None):
+    """Backpropagate through time.
+
+    Parameters
+    ----------
+    cache : from :func:`forward`
+    dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
+    dh_last : (B, H) loss gradient w.r.t. h_T, or None
+
+    Returns
+    -------
+    dict with ``x`` (B, T, I), ``h0`` (B, H), ``kernel``, ``recurrent_kernel``, ``bias``
+    """
+    x_tm, h = cache.x, cache.h
+    dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
+    dz, dh0 = backward_sequence(dh_seq_tm, dh_last, h, np.ascontiguousarray(cache.recurrent_kernel.T),
+                                cache.activation, cache.alpha)
+    dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel)
+    drecurrent = _common.flat(h[:-1]).T @ _common.flat(dz)
+    return {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}

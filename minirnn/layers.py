@@ -1,0 +1,325 @@
+"""Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``Dense``.
+
+Every layer speaks one low-level protocol:
+
+``build(input_dim, dtype=None)``
+    create the weights (called by the first ``forward`` if you do not).
+``forward(x, training=False, initial_state=None)``
+    ``x`` is batch-major (batch, time, features). Returns the output, or with
+    ``return_state=True`` the list ``[output, h_T]`` (``[output, h_T, c_T]`` for LSTM).
+``backward(grad_output)``
+    the gradient of the loss w.r.t. the output (a list matching the outputs when
+    ``return_state=True``; ``None`` entries mean zero). Fills ``grads`` and
+    ``grad_initial_state`` and returns the gradient w.r.t. ``x``.
+``params`` / ``grads``
+    dicts of arrays keyed by Keras names (``kernel``, ``recurrent_kernel``, ``bias``, ...).
+``count_params()``
+    the number Keras' ``model.summary()`` shows.
+
+A layer's dtype is float32 or float64. With ``dtype=None`` it takes the dtype of
+the first input it sees (NumPy's float64 by default); after that, an input of
+the other float type raises ``TypeError`` instead of being cast silently.
+"""
+import numbers
+
+import numpy as np
+
+from . import initializers
+from .cells import _common, gru, lstm, rnn
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def _check_dtype(dtype):
+    if dtype is None:
+        return None
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
+    if dtype not in _common.FLOAT_DTYPES:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype}")
+    return dtype
+
+
+class Layer:
+    """Base class: weight bookkeeping and input checks shared by every layer."""
+
+    def __init__(self, dtype=None, seed=None, input_shape=None, name=None):
+        self.dtype = _check_dtype(dtype)
+        self.seed = seed
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.name = name or type(self).__name__.lower()
+        self.params = {}
+        self.grads = {}
+        self.input_dim = None
+
+    @property
+    def built(self):
+        return self.input_dim is not None
+
+    def build(self, input_dim, dtype=None):
+        self.input_dim = _check_positive_int("input_dim", input_dim)
+        self.dtype = _check_dtype(dtype) or self.dtype or np.dtype(np.float64)
+        rng = np.random.default_rng(self.seed)
+        self.params = self._make_params(rng)
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"{self.name} is not built yet: call build(input_dim) or forward(x) first")
+        return int(sum(p.size for p in self.params.values()))
+
+    def _check_input(self, x, ndim):
+        """Build on first use; then x must match the built feature count and dtype."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+        if x.ndim not in ndim:
+            raise ValueError(f"x must be {' or '.join(map(str, ndim))}-D, got shape {x.shape}")
+        if not self.built:
+            _common.check_array("x", x, x.ndim)
+            self.build(x.shape[-1], self.dtype or x.dtype)
+        _common.check_array("x", x, x.ndim, self.dtype)
+        if x.shape[-1] != self.input_dim:
+            raise ValueError(f"x has {x.shape[-1]} features (last axis) but {self.name} was built for "
+                             f"{self.input_dim}")
+        return x
+
+
+class Dense(Layer):
+    """y = act(x W + b) on the last axis, so it works on (batch, units) and (batch, time, units).
+
+    activation: None/"linear", "tanh", "relu" or "sigmoid".
+    """
+
+    ACTIVATIONS = (None, "linear", "tanh", "relu", "sigmoid")
+
+    def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.units = _check_positive_int("units", units)
+        if activation not in self.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {self.ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
+        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+
+    def _make_params(self, rng):
+        return {"kernel": self.kernel_initializer((self.input_dim, self.units), rng, self.dtype),
+                "bias": self.bias_initializer((self.units,), rng, self.dtype)}
+
+    def forward(self, x, training=False):
+        x = self._check_input(x, ndim=(2, 3))
+        y = x @ self.params["kernel"] + self.params["bias"]
+        if self.activation == "tanh":
+            y = np.tanh(y)
+        elif self.activation == "relu":
+            y = np.maximum(y, 0)
+        elif self.activation == "sigmoid":
+            y = 1 / (1 + np.exp(-y))
+        self._x, self._y = x, y
+        return y
+
+    def backward(self, grad_output):
+        _common.check_array("grad_output", grad_output, self._y.ndim, self.dtype)
+        _common.check_shape("grad_output", grad_output, self._y.shape)
+        y = self._y
+        if self.activation == "tanh":
+            grad_output = grad_output * (1 - y * y)
+        elif self.activation == "relu":
+            grad_output = grad_output * (y > 0)
+        elif self.activation == "sigmoid":
+            grad_output = grad_output * y * (1 - y)
+        dy = grad_output.reshape(-1, self.units)
+        self.grads["kernel"] = self._x.reshape(-1, self.input_dim).T @ dy
+        self.grads["bias"] = dy.sum(axis=0)
+        return grad_output @ self.params["kernel"].T
+
+
+class Recurrent(Layer):
+    """What SimpleRNN, LSTM and GRU share: Keras arguments, state handling, output selection.
+
+    Subclasses set ``gates`` (columns per unit in the kernels), ``state_names``
+    and implement ``_run(x, states)`` and ``_run_backward(dh_seq, dh_last, dstates)``.
+    """
+
+    gates = 1
+    state_names = ("h",)
+
+    def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.units = _check_positive_int("units", units)
+        self.activation = activation
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self.recurrent_initializer = initializers.get(recurrent_initializer, "recurrent_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.grad_initial_state = None
+
+    def _make_params(self, rng):
+        width = self.gates * self.units
+        return {"kernel": self.kernel_initializer((self.input_dim, width), rng, self.dtype),
+                "recurrent_kernel": self.recurrent_initializer((self.units, width), rng, self.dtype),
+                "bias": self._make_bias(rng)}
+
+    def _make_bias(self, rng):
+        return self.bias_initializer((self.gates * self.units,), rng, self.dtype)
+
+    def _initial_states(self, initial_state, batch):
+        """Accept an array (one-state cells) or a list/tuple with one array per state."""
+        n = len(self.state_names)
+        if initial_state is None:
+            return [None] * n
+        if isinstance(initial_state, np.ndarray) and n == 1:
+            initial_state = [initial_state]
+        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != n:
+            raise ValueError(f"initial_state must be a list of {n} arrays ({', '.join(self.state_names)}) "
+                             f"of shape (batch, units) = ({batch}, {self.units})")
+        return [_common.check_state(f"initial_state[{k}]", s, batch, self.units, self.dtype)
+                for k, s in enumerate(initial_state)]
+
+    def forward(self, x, training=False, initial_state=None):
+        x = self._check_input(x, ndim=(3,))
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
+        states = self._initial_states(initial_state, x.shape[0])
+        h_seq, final_states = self._run(x, states)
+        self._output_shape = h_seq.shape
+        output = h_seq if self.return_sequences else final_states[0]
+        return [output, *final_states] if self.return_state else output
+
+    def backward(self, grad_output):
+        n = len(self.state_names)
+        if self.return_state:
+            if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 1 + n:
+                raise ValueError(f"with return_state=True, grad_output must be a list of {1 + n} arrays "
+                                 "(output, then each state; None for zero)")
+            d_output, d_states = grad_output[0], list(grad_output[1:])
+        else:
+            d_output, d_states = grad_output, [None] * n
+        B, T, H = self._output_shape
+        dtype = self.dtype
+        if d_output is not None:
+            shape = (B, T, H) if self.return_sequences else (B, H)
+            _common.check_array("grad_output", d_output, len(shape), dtype)
+            _common.check_shape("grad_output", d_output, shape)
+        for k, d in enumerate(d_states):
+            if d is not None:
+                _common.check_state(f"grad_output[{k + 1}]", d, B, H, dtype)
+        dh_seq = d_output if self.return_sequences else None
+        dh_last = d_states[0]
+        if not self.return_sequences and d_output is not None:
+            dh_last = d_output if dh_last is None else d_output + dh_last
+        grads = self._run_backward(dh_seq, dh_last, d_states[1:])
+        self.grad_initial_state = [grads.pop(name + "0") for name in self.state_names]
+        dx = grads.pop("x")
+        self.grads = grads
+        return dx
+
+
+class SimpleRNN(Recurrent):
+    """Fully connected recurrent layer: h_t = act(x_t W_x + h_{t-1} W_h + b). See :mod:`minirnn.cells.rnn`.
+
+    activation: "tanh" (default), "relu", "leaky_relu" (slope ``alpha`` for
+    negative inputs, default 0.3 as Keras' LeakyReLU) or "linear".
+    """
+
+    def __init__(self, units, activation="tanh", alpha=0.3, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        _common.check_choice("activation", activation, rnn.ACTIVATIONS)
+        if not (isinstance(alpha, numbers.Real) and np.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def _run(self, x, states):
+        p = self.params
+        h_seq, self._cache = rnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0],
+                                         self.activation, self.alpha)
+        return h_seq, [self._cache.h[-1]]
+
+    def _run_backward(self, dh_seq, dh_last, d_other_states):
+        return rnn.backward(self._cache, dh_seq, dh_last)
+
+
+class LSTM(Recurrent):
+    """Long short-term memory layer, Keras weight layout (gates i, f, c, o). See :mod:`minirnn.cells.lstm`.
+
+    unit_forget_bias: start the forget-gate bias at 1 (Jozefowicz et al. 2015), as Keras.
+    peephole: add diagonal peephole weights ``input_gate_peephole_weights``,
+        ``forget_gate_peephole_weights`` (looking at c_{t-1}) and
+        ``output_gate_peephole_weights`` (looking at c_t), initialised like the kernel.
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def __init__(self, units, activation="tanh", unit_forget_bias=True, peephole=False, **kwargs):
+        if activation != "tanh":
+            raise ValueError(f"LSTM supports activation='tanh' only, got {activation!r}")
+        super().__init__(units, activation=activation, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.peephole = bool(peephole)
+
+    def _make_params(self, rng):
+        params = super()._make_params(rng)
+        if self.peephole:
+            for name in lstm.PEEPHOLE_NAMES:
+                params[name] = self.kernel_initializer((self.units,), rng, self.dtype)
+        return params
+
+    def _make_bias(self, rng):
+        bias = super()._make_bias(rng)
+        if self.unit_forget_bias:
+            bias[self.units:2 * self.units] = 1
+        return bias
+
+    def _run(self, x, states):
+        p = self.params
+        peepholes = np.stack([p[name] for name in lstm.PEEPHOLE_NAMES]) if self.peephole else None
+        h_seq, self._cache = lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1],
+                                          peepholes)
+        return h_seq, [self._cache.h[-1], self._cache.c[-1]]
+
+    def _run_backward(self, dh_seq, dh_last, d_other_states):
+        grads = lstm.backward(self._cache, dh_seq, dh_last, d_other_states[0])
+        if self.peephole:
+            grads.update(zip(lstm.PEEPHOLE_NAMES, grads.pop("peepholes")))
+        return grads
+
+
+class GRU(Recurrent):
+    """Gated recurrent unit layer, Keras weight layout (gates z, r, h). See :mod:`minirnn.cells.gru`.
+
+    reset_after: True (default, Keras >= 2.3 and PyTorch; bias shape (2, 3*units))
+        or False (Cho et al. 2014; bias shape (3*units,)).
+    """
+
+    gates = 3
+
+    def __init__(self, units, activation="tanh", reset_after=True, **kwargs):
+        if activation != "tanh":
+            raise ValueError(f"GRU supports activation='tanh' only, got {activation!r}")
+        super().__init__(units, activation=activation, **kwargs)
+        self.reset_after = bool(reset_after)
+
+    def _make_bias(self, rng):
+        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        return self.bias_initializer(shape, rng, self.dtype)
+
+    def _run(self, x, states):
+        p = self.params
+        h_seq, self._cache = gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0],
+                                         self.reset_after)
+        return h_seq, [self._cache.h[-1]]
+
+    def _run_backward(self, dh_seq, dh_last, d_other_states):
+        return gru.backward(self._cache, dh_seq, dh_last)
