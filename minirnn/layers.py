@@ -127,8 +127,7 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_output):
-        _common.check_array("grad_output", grad_output, self._y.ndim, self.dtype)
-        _common.check_shape("grad_output", grad_output, self._y.shape)
+        _common.check_array("grad_output", grad_output, self._y.ndim, self.dtype, self._y.shape)
         y = self._y
         if self.activation == "tanh":
             grad_output = grad_output * (1 - y * y)
@@ -210,8 +209,7 @@ class Recurrent(Layer):
         dtype = self.dtype
         if d_output is not None:
             shape = (B, T, H) if self.return_sequences else (B, H)
-            _common.check_array("grad_output", d_output, len(shape), dtype)
-            _common.check_shape("grad_output", d_output, shape)
+            _common.check_array("grad_output", d_output, len(shape), dtype, shape)
         for k, d in enumerate(d_states):
             if d is not None:
                 _common.check_state(f"grad_output[{k + 1}]", d, B, H, dtype)

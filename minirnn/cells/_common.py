@@ -69,8 +69,8 @@ def no_sequence_grad(batch, units, dtype):
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def check_array(name, a, ndim, dtype=None):
-    """``a`` must be a float32/float64 ndarray of ``ndim`` dims, finite, of ``dtype`` if given."""
+def check_array(name, a, ndim, dtype=None, shape=None):
+    """``a`` must be a finite float32/float64 ndarray with ``ndim`` dims (``shape`` and ``dtype`` if given)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype not in FLOAT_DTYPES:
@@ -78,16 +78,13 @@ def check_array(name, a, ndim, dtype=None):
     if dtype is not None and a.dtype != dtype:
         raise TypeError(f"{name} has dtype {a.dtype} but the other arrays are {np.dtype(dtype)}; "
                         "minirnn never mixes float32 and float64 silently: cast with .astype()")
+    if shape is not None and a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf")
     return a
-
-
-def check_shape(name, a, shape):
-    if a.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
 
 
 def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
@@ -98,22 +95,20 @@ def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
         raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
     check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype)
     H = recurrent_kernel.shape[0]
-    check_shape("recurrent_kernel", recurrent_kernel, (H, gates * H))
+    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype, (H, gates * H))
     check_array("kernel", kernel, 2, x.dtype)
     if kernel.shape[0] != I:
         raise ValueError(f"x has {I} features but kernel expects {kernel.shape[0]} (kernel shape {kernel.shape})")
-    check_shape("kernel", kernel, (I, gates * H))
+    check_array("kernel", kernel, 2, x.dtype, (I, gates * H))
     bias_shape = (gates * H,) if bias_shape is None else bias_shape
-    check_array("bias", bias, len(bias_shape), x.dtype)
-    check_shape("bias", bias, bias_shape)
+    check_array("bias", bias, len(bias_shape), x.dtype, bias_shape)
 
 
 def check_state(name, state, batch, units, dtype):
     """An initial state: None means zeros, else a finite (batch, units) array of dtype."""
     if state is None:
         return np.zeros((batch, units), dtype=dtype)
-    check_array(name, state, 2, dtype)
-    check_shape(name, state, (batch, units))
+    check_array(name, state, 2, dtype, (batch, units))
     return np.ascontiguousarray(state)
 
 
@@ -132,8 +127,7 @@ def check_output_grads(dh_seq, dh_last, h):
     if dh_seq is None:
         dh_seq_tm = no_sequence_grad(B, H, h.dtype)
     else:
-        check_array("dh_seq", dh_seq, 3, h.dtype)
-        check_shape("dh_seq", dh_seq, (B, T, H))
+        check_array("dh_seq", dh_seq, 3, h.dtype, (B, T, H))
         dh_seq_tm = time_major(dh_seq)
     dh_last = check_state("dh_last", dh_last, B, H, h.dtype)
     return dh_seq_tm, dh_last

@@ -163,8 +163,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None)
     if peepholes is None:
         peepholes = np.zeros((0, H), dtype=x.dtype)
     else:
-        _common.check_array("peepholes", peepholes, 2, x.dtype)
-        _common.check_shape("peepholes", peepholes, (3, H))
+        _common.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
         peepholes = np.ascontiguousarray(peepholes)
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)

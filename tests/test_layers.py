@@ -1,0 +1,169 @@
+"""minirnn/layers.py: Keras parameter counts, initialisers, the forward/backward protocol, bad input."""
+import numpy as np
+import pytest
+
+from minirnn import layers
+
+from conftest import make_layer
+
+
+@pytest.mark.parametrize("layer, input_dim, expected", [
+    (lambda: layers.SimpleRNN(50), 1, 2600),
+    (lambda: layers.LSTM(50), 1, 10400),
+    (lambda: layers.GRU(50), 1, 7950),
+    (lambda: layers.LSTM(32), 32, 8320),
+    (lambda: layers.GRU(32), 32, 6336),
+    # REFERENCE.md D2, Keras 3.15.1 with D=5, U=7
+    (lambda: layers.SimpleRNN(7), 5, 91),
+    (lambda: layers.LSTM(7), 5, 364),
+    (lambda: layers.GRU(7), 5, 294),
+    (lambda: layers.GRU(7, reset_after=False), 5, 273),
+    (lambda: layers.LSTM(7, peephole=True), 5, 364 + 3 * 7),
+    (lambda: layers.Dense(1), 50, 51),
+])
+def test_parameter_counts_equal_keras(layer, input_dim, expected):
+    layer = layer()
+    layer.build(input_dim)
+    assert layer.count_params() == expected
+
+
+def test_keras_default_initialisers():
+    layer = layers.LSTM(3, seed=0, peephole=True)
+    layer.build(2)
+    p = layer.params
+    np.testing.assert_array_equal(p["bias"], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])  # unit_forget_bias
+    limit = np.sqrt(6 / (2 + 12))
+    assert np.all(np.abs(p["kernel"]) <= limit) and np.abs(p["kernel"]).max() > limit / 2
+    # orthogonal recurrent kernel (3, 12): orthonormal rows
+    np.testing.assert_allclose(p["recurrent_kernel"] @ p["recurrent_kernel"].T, np.eye(3), atol=1e-12)
+    assert p["input_gate_peephole_weights"].shape == (3,)
+    no_forget_bias = layers.LSTM(3, unit_forget_bias=False)
+    no_forget_bias.build(2)
+    assert not no_forget_bias.params["bias"].any()
+
+
+def test_seed_makes_weights_reproducible():
+    a, b, c = layers.GRU(4, seed=5), layers.GRU(4, seed=5), layers.GRU(4, seed=6)
+    for layer in (a, b, c):
+        layer.build(3)
+    np.testing.assert_array_equal(a.params["kernel"], b.params["kernel"])
+    assert not np.array_equal(a.params["kernel"], c.params["kernel"])
+
+
+def test_dtype_follows_first_input_then_is_enforced(rng):
+    layer = layers.SimpleRNN(3)
+    out = layer.forward(rng.normal(size=(2, 4, 1)).astype(np.float32))
+    assert out.dtype == np.float32 and layer.params["kernel"].dtype == np.float32
+    with pytest.raises(TypeError, match="float64.*float32|never mixes"):
+        layer.forward(rng.normal(size=(2, 4, 1)))
+
+
+@pytest.mark.parametrize("variant", ["rnn-tanh", "lstm", "gru-reset_after"])
+def test_return_sequences_and_return_state(variant, rng):
+    layer = make_layer(variant, 4, 2, rng, return_sequences=True, return_state=True)
+    x = rng.normal(size=(3, 5, 2))
+    out = layer.forward(x)
+    assert isinstance(out, list) and len(out) == 1 + len(layer.state_names)
+    assert out[0].shape == (3, 5, 4)
+    np.testing.assert_array_equal(out[0][:, -1], out[1])
+    last = make_layer(variant, 4, 2, np.random.default_rng(0))
+    last.params = {k: v.copy() for k, v in layer.params.items()}
+    np.testing.assert_array_equal(last.forward(x), out[1])
+
+
+def test_backward_of_state_only_loss(rng):
+    """A None entry in grad_output means that output carries no loss."""
+    layer = make_layer("lstm", 3, 2, rng, return_state=True)
+    x = rng.normal(size=(2, 4, 2))
+    layer.forward(x)
+    dx = layer.backward([None, None, np.ones((2, 3))])
+    assert dx.shape == x.shape and np.abs(dx).sum() > 0
+    assert len(layer.grad_initial_state) == 2
+
+
+def test_dense_on_2d_and_3d(rng):
+    dense = layers.Dense(2, activation="tanh", seed=0)
+    x3 = rng.normal(size=(4, 5, 3))
+    y3 = dense.forward(x3)
+    np.testing.assert_allclose(y3[:, 1], dense.forward(x3[:, 1]))
+    from minirnn import gradcheck
+    for x in (x3, x3[:, 0]):
+        assert max(gradcheck(dense, x).values()) < 1e-7
+
+
+# ---------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: layers.LSTM(0), ValueError, "units"),
+    (lambda: layers.LSTM(-3), ValueError, "units"),
+    (lambda: layers.GRU(2.5), TypeError, "units"),
+    (lambda: layers.SimpleRNN(3, activation="softsign"), ValueError, "activation"),
+    (lambda: layers.LSTM(3, activation="relu"), ValueError, "activation"),
+    (lambda: layers.SimpleRNN(3, activation="leaky_relu", alpha=-1), ValueError, "alpha"),
+    (lambda: layers.Dense(3, activation="swish"), ValueError, "activation"),
+    (lambda: layers.LSTM(3, dtype="int32"), TypeError, "dtype"),
+    (lambda: layers.LSTM(3, kernel_initializer="he_normal"), ValueError, "kernel_initializer"),
+])
+def test_invalid_constructor_arguments(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+@pytest.mark.parametrize("variant", ["rnn-tanh", "lstm", "gru-reset_after", "gru-reset_before"])
+@pytest.mark.parametrize("x, error, match", [
+    (np.ones((2, 3)), ValueError, "3-D"),
+    (np.ones((2, 3, 2, 1)), ValueError, "3-D"),
+    (np.ones((2, 3, 5)), ValueError, "5 features.*built for 2"),
+    (np.ones((2, 3, 2), dtype=np.int64), TypeError, "float32 or float64"),
+    (np.array([[["a", "b"]]], dtype=object), TypeError, "float32 or float64"),
+    ([[[1.0, 2.0]]], TypeError, "numpy.ndarray"),
+    (np.full((2, 3, 2), np.nan), ValueError, "NaN or inf"),
+    (np.array([[[1.0, np.inf]]]), ValueError, "NaN or inf"),
+    (np.ones((0, 3, 2)), ValueError, "at least one"),
+    (np.ones((2, 0, 2)), ValueError, "at least one"),
+])
+def test_bad_inputs(variant, x, error, match, rng):
+    layer = make_layer(variant, 3, 2, rng)
+    with pytest.raises(error, match=match):
+        layer.forward(x)
+
+
+@pytest.mark.parametrize("variant", ["rnn-tanh", "lstm", "gru-reset_after"])
+def test_bad_initial_states(variant, rng):
+    layer = make_layer(variant, 3, 2, rng)
+    x = rng.normal(size=(2, 4, 2))
+    n = len(layer.state_names)
+    with pytest.raises(ValueError, match=r"initial_state\[0\] must have shape \(2, 3\)"):
+        layer.forward(x, initial_state=[np.zeros((2, 4))] * n)
+    with pytest.raises(ValueError, match=f"list of {n} arrays"):
+        layer.forward(x, initial_state=[np.zeros((2, 3))] * (n + 1))
+    with pytest.raises(TypeError, match="float32"):
+        layer.forward(x, initial_state=[np.zeros((2, 3), np.float32)] * n)
+    with pytest.raises(ValueError, match="NaN"):
+        layer.forward(x, initial_state=[np.full((2, 3), np.nan)] * n)
+
+
+def test_bad_grad_output(rng):
+    layer = make_layer("lstm", 3, 2, rng)
+    layer.forward(rng.normal(size=(2, 4, 2)))
+    with pytest.raises(ValueError, match="grad_output must have shape"):
+        layer.backward(np.ones((2, 4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        layer.backward(np.full((2, 3), np.nan))
+
+
+def test_cell_functions_check_their_arguments(rng):
+    from minirnn.cells import gru, lstm, rnn
+    x = rng.normal(size=(2, 3, 4))
+    with pytest.raises(ValueError, match="x has 4 features but kernel expects 5"):
+        rnn.forward(x, np.ones((5, 3)), np.ones((3, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="recurrent_kernel must have shape"):
+        lstm.forward(x, np.ones((4, 12)), np.ones((3, 3)), np.ones(12))
+    with pytest.raises(ValueError, match=r"bias must have shape \(2, 9\)"):
+        gru.forward(x, np.ones((4, 9)), np.ones((3, 9)), np.ones(9))
+    with pytest.raises(TypeError, match="kernel has dtype float32"):
+        rnn.forward(x, np.ones((4, 3), np.float32), np.ones((3, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        rnn.forward(x, np.ones((4, 3)), np.ones((3, 3)), np.ones(3), activation="sigmoid")
+    with pytest.raises(ValueError, match=r"peepholes must have shape \(3, 3\)"):
+        lstm.forward(x, np.ones((4, 12)), np.ones((3, 12)), np.ones(12), peepholes=np.ones((3, 2)))

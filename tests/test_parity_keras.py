@@ -1,0 +1,42 @@
+"""Same weights, same outputs as Keras 3 SimpleRNN / LSTM / GRU (Keras runs float32: <= 1e-6)."""
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # Keras' NumPy backend would import jax
+pytest.importorskip("torch", reason="PyTorch not installed: Keras runs on its torch backend here")
+keras = pytest.importorskip("keras", reason="Keras not installed: parity with Keras not checked")
+
+from conftest import make_layer  # noqa: E402
+
+TOL = 1e-6
+
+
+def keras_layer(variant, units):
+    return {
+        "rnn-tanh": lambda: keras.layers.SimpleRNN(units, return_sequences=True),
+        "rnn-relu": lambda: keras.layers.SimpleRNN(units, activation="relu", return_sequences=True),
+        "rnn-linear": lambda: keras.layers.SimpleRNN(units, activation="linear", return_sequences=True),
+        "lstm": lambda: keras.layers.LSTM(units, return_sequences=True),
+        "gru-reset_after": lambda: keras.layers.GRU(units, reset_after=True, return_sequences=True),
+        "gru-reset_before": lambda: keras.layers.GRU(units, reset_after=False, return_sequences=True),
+    }[variant]()
+
+
+@pytest.mark.parametrize("variant", ["rnn-tanh", "rnn-relu", "rnn-linear", "lstm", "gru-reset_after",
+                                     "gru-reset_before"])
+def test_outputs_match_keras(variant, rng):
+    ours = make_layer(variant, units=6, input_dim=3, rng=rng, return_sequences=True)
+    for value in ours.params.values():  # round to float32 so both start from identical weights
+        value[...] = value.astype(np.float32)
+    x = rng.normal(size=(4, 9, 3)).astype(np.float32)
+    theirs = keras_layer(variant, 6)
+    theirs.build((None, 9, 3))
+    theirs.set_weights([ours.params[k].astype(np.float32) for k in ("kernel", "recurrent_kernel", "bias")])
+    expected = keras.ops.convert_to_numpy(theirs(x))
+    got = ours.forward(x.astype(np.float64))
+    assert got.shape == expected.shape
+    # Relative to the output scale: a linear RNN with random weights grows past 1, and
+    # float32 carries 7 significant digits, not 7 decimals.
+    assert np.max(np.abs(got - expected)) <= TOL * max(1.0, np.max(np.abs(expected)))

@@ -1,0 +1,112 @@
+"""Same weights, same numbers as PyTorch nn.RNN / nn.LSTM / nn.GRU (float64, <= 1e-10).
+
+Loss = sum(output * G) + sum(h_n * G_h) with random G; we compare the outputs and
+the gradients of every weight, the input and the initial state.
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch not installed: parity with torch not checked")
+
+from minirnn.cells import gru, lstm, rnn  # noqa: E402
+
+TOL = 1e-10
+B, T, I, H = 3, 7, 4, 5
+
+
+def keras_from_torch_gru(w):
+    """PyTorch row blocks [r, z, n] -> Keras column blocks [z, r, h] (transposed)."""
+    r, z, n = np.split(w, 3, axis=0)
+    return np.concatenate([z, r, n], axis=0).T if w.ndim == 2 else np.concatenate([z, r, n])
+
+
+def close(ours, theirs):
+    theirs = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
+    assert ours.shape == theirs.shape
+    assert np.max(np.abs(ours - theirs)) <= TOL * max(1.0, np.max(np.abs(theirs)))
+
+
+def run_torch(module, x, states, G, G_h):
+    x_t = torch.tensor(x, requires_grad=True)
+    states_t = [torch.tensor(s[None], requires_grad=True) for s in states]
+    out, final = module(x_t, tuple(states_t) if len(states_t) > 1 else states_t[0])
+    h_n = final[0] if isinstance(final, tuple) else final
+    (out * torch.tensor(G)).sum().add((h_n[0] * torch.tensor(G_h)).sum()).backward()
+    return out, x_t, states_t
+
+
+def weights(module):
+    return {k: v.detach().numpy() for k, v in module.named_parameters()}
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_matches_torch(nonlinearity, rng):
+    torch.manual_seed(0)
+    m = torch.nn.RNN(I, H, nonlinearity=nonlinearity, batch_first=True).double()
+    w = weights(m)
+    x, h0 = rng.normal(size=(B, T, I)), rng.normal(size=(B, H))
+    G, G_h = rng.normal(size=(B, T, H)), rng.normal(size=(B, H))
+    out, x_t, (h0_t,) = run_torch(m, x, [h0], G, G_h)
+    h_seq, cache = rnn.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
+                               w["bias_ih_l0"] + w["bias_hh_l0"], h0=h0, activation=nonlinearity)
+    g = rnn.backward(cache, dh_seq=G, dh_last=G_h)
+    close(h_seq, out)
+    close(g["x"], x_t.grad)
+    close(g["h0"], h0_t.grad[0])
+    close(g["kernel"], m.weight_ih_l0.grad.T)
+    close(g["recurrent_kernel"], m.weight_hh_l0.grad.T)
+    close(g["bias"], m.bias_ih_l0.grad)
+    close(g["bias"], m.bias_hh_l0.grad)
+
+
+def test_lstm_matches_torch(rng):
+    torch.manual_seed(1)
+    m = torch.nn.LSTM(I, H, batch_first=True).double()
+    w = weights(m)
+    x, h0, c0 = rng.normal(size=(B, T, I)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    G, G_h = rng.normal(size=(B, T, H)), rng.normal(size=(B, H))
+    out, x_t, (h0_t, c0_t) = run_torch(m, x, [h0, c0], G, G_h)
+    # Same gate order (i, f, g/c, o): transpose, and the two biases add up.
+    h_seq, cache = lstm.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
+                                w["bias_ih_l0"] + w["bias_hh_l0"], h0=h0, c0=c0)
+    g = lstm.backward(cache, dh_seq=G, dh_last=G_h)
+    close(h_seq, out)
+    close(g["x"], x_t.grad)
+    close(g["h0"], h0_t.grad[0])
+    close(g["c0"], c0_t.grad[0])
+    close(g["kernel"], m.weight_ih_l0.grad.T)
+    close(g["recurrent_kernel"], m.weight_hh_l0.grad.T)
+    close(g["bias"], m.bias_ih_l0.grad)
+    close(g["bias"], m.bias_hh_l0.grad)
+
+
+def test_gru_matches_torch(rng):
+    torch.manual_seed(2)
+    m = torch.nn.GRU(I, H, batch_first=True).double()
+    w = weights(m)
+    x, h0 = rng.normal(size=(B, T, I)), rng.normal(size=(B, H))
+    G, G_h = rng.normal(size=(B, T, H)), rng.normal(size=(B, H))
+    out, x_t, (h0_t,) = run_torch(m, x, [h0], G, G_h)
+    bias = np.stack([keras_from_torch_gru(w["bias_ih_l0"]), keras_from_torch_gru(w["bias_hh_l0"])])
+    h_seq, cache = gru.forward(x, keras_from_torch_gru(w["weight_ih_l0"]), keras_from_torch_gru(w["weight_hh_l0"]),
+                               bias, h0=h0, reset_after=True)
+    g = gru.backward(cache, dh_seq=G, dh_last=G_h)
+    close(h_seq, out)
+    close(g["x"], x_t.grad)
+    close(g["h0"], h0_t.grad[0])
+    close(g["kernel"], keras_from_torch_gru(m.weight_ih_l0.grad.numpy()))
+    close(g["recurrent_kernel"], keras_from_torch_gru(m.weight_hh_l0.grad.numpy()))
+    close(g["bias"][0], keras_from_torch_gru(m.bias_ih_l0.grad.numpy()))
+    close(g["bias"][1], keras_from_torch_gru(m.bias_hh_l0.grad.numpy()))
+
+
+def test_a_skipped_gate_reorder_is_caught(rng):
+    """The trap from REFERENCE.md: loading torch GRU weights without reordering differs by O(1)."""
+    torch.manual_seed(3)
+    m = torch.nn.GRU(I, H, batch_first=True).double()
+    w = weights(m)
+    x = rng.normal(size=(B, T, I))
+    out = m(torch.tensor(x))[0].detach().numpy()
+    wrong, _ = gru.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
+                           np.stack([w["bias_ih_l0"], w["bias_hh_l0"]]))
+    assert np.max(np.abs(wrong - out)) > 1e-2
