@@ -1,20 +1,101 @@
-"""Scalar nonlinearities used inside the jitted gate loops.
+"""exp, sigmoid and tanh for the gate loops, written so that LLVM vectorises them.
 
-Constants are passed in as ``one``, a scalar of the array's dtype, never a bare
-Python float: inside Numba ``1.0 + x`` with ``x`` a float32 is a float64, which
-is slower and breaks type unification of float32 loops.
+Why not ``np.exp``/``np.tanh``? Inside Numba they become one scalar libm call per
+element (pip's llvmlite has no vector math library), about 16 ns each: for
+hidden sizes up to a few hundred the gate nonlinearities then cost more than
+the matrix products. The versions here are branch-free arithmetic (both sides
+of every ``if`` are computed and one is selected), so a loop over a row of
+gates runs 4-16 elements per instruction.
+
+Accuracy: float64 within a few ulp of NumPy's (the gradient checks and the
+1e-10 PyTorch parity depend on it); float32 is computed in float32 throughout
+(Cephes ``expf``/``tanhf``), within a few float32 ulp.
+
+Every function takes ``ftype``, the scalar type of the arrays (``a.dtype.type``):
+constants are written ``ftype(0.5)``, because a bare ``0.5`` is a float64 and would
+silently promote float32 arithmetic to float64.
+
+Method (Cephes): exp(x) = 2^n * exp(r) with n = round(x / ln 2) and
+|r| <= ln(2)/2; exp(r) is a polynomial and 2^n is built directly from its
+exponent bits. tanh(x) is a rational (float64) or polynomial (float32)
+approximation for |x| < 0.625, where 1 - 2 / (exp(2|x|) + 1) would lose digits
+to cancellation, and that formula above.
 """
+import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
-from .._jit import jit
+from .._jit import jit_inline
+
+LOG2E = 1.4426950408889634
 
 
-@jit
-def sigmoid(x, one):
-    """sigma(x) = 1 / (1 + e^-x). For x << 0, e^-x = inf and the result is 0, not NaN."""
-    return one / (one + np.exp(-x))
+@intrinsic
+def _pow2_bits(typingctx, n):
+    """2.0**n for an integral float n in the normal range, by writing n + bias into the exponent bits."""
+    if n not in (types.float32, types.float64):
+        return None
+    bits, mantissa, bias = (64, 52, 1023) if n == types.float64 else (32, 23, 127)
+
+    def codegen(context, builder, signature, args):
+        int_type = ir.IntType(bits)
+        exponent = builder.add(builder.fptosi(args[0], int_type), ir.Constant(int_type, bias))
+        return builder.bitcast(builder.shl(exponent, ir.Constant(int_type, mantissa)), args[0].type)
+    return n(n), codegen
 
 
-@jit
-def tanh(x):
-    return np.tanh(x)
+def _pow2_python(n):
+    """The same 2.0**n in plain Python, for NUMBA_DISABLE_JIT=1 (exact, so results are identical)."""
+    return type(n)(np.ldexp(1.0, int(n)))
+
+
+pow2 = _pow2_python if numba.config.DISABLE_JIT else _pow2_bits
+
+
+@jit_inline
+def exp(x, ftype):
+    """e^x, for x clamped to the range where e^x is a normal float (beyond it: 0 or huge, never inf)."""
+    if ftype(0.5) == 0.5 and ftype(1e-10) == 1e-10:  # float64 (resolved at compile time)
+        x = min(max(x, ftype(-708.0)), ftype(708.0))
+        n = np.floor(x * ftype(LOG2E) + ftype(0.5))
+        r = x - n * ftype(6.93145751953125e-1) - n * ftype(1.42860682030941723212e-6)  # ln 2 split in two
+        p = ftype(1.0 / 6227020800.0)  # Taylor series to r^13: its remainder is below 1e-17 for |r| <= 0.347
+        for k in (479001600.0, 39916800.0, 3628800.0, 362880.0, 40320.0, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0,
+                  1.0, 1.0):
+            p = p * r + ftype(1.0 / k)
+    else:  # float32: Cephes expf
+        x = min(max(x, ftype(-87.0)), ftype(87.0))
+        n = np.floor(x * ftype(LOG2E) + ftype(0.5))
+        r = x - n * ftype(0.693359375) + n * ftype(2.12194440e-4)
+        p = ftype(1.9875691500e-4)
+        for c in (1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1):
+            p = p * r + ftype(c)
+        p = p * r * r + r + ftype(1.0)
+    return p * pow2(n)
+
+
+@jit_inline
+def sigmoid(x, ftype):
+    """sigma(x) = 1 / (1 + e^-x)."""
+    return ftype(1.0) / (ftype(1.0) + exp(-x, ftype))
+
+
+@jit_inline
+def tanh(x, ftype):
+    """tanh(x): a rational/polynomial near 0, 1 - 2 / (e^{2|x|} + 1) elsewhere, sign restored."""
+    ax = abs(x)
+    z = x * x
+    if ftype(0.5) == 0.5 and ftype(1e-10) == 1e-10:  # float64: Cephes tanh
+        p = (ftype(-9.64399179425052238628e-1) * z + ftype(-9.92877231001918586564e1)) * z + ftype(-1.61468768441708447952e3)
+        q = ((z + ftype(1.12811678491632931402e2)) * z + ftype(2.23548839060100448583e3)) * z + ftype(4.84406305325125486048e3)
+        small = x + x * z * p / q
+    else:  # float32: Cephes tanhf
+        p = ftype(-5.70498872745e-3)
+        for c in (2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1):
+            p = p * z + ftype(c)
+        small = p * z * x + x
+    large = ftype(1.0) - ftype(2.0) / (exp(ax + ax, ftype) + ftype(1.0))
+    large = large if x >= 0 else -large
+    return small if ax < ftype(0.625) else large

@@ -45,7 +45,7 @@ import numpy as np
 
 from .._jit import jit
 from . import _common
-from ._math import sigmoid
+from ._math import sigmoid, tanh
 
 Cache = namedtuple("Cache", "x h gates extra kernel recurrent_kernel reset_after")
 Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), and
@@ -57,14 +57,15 @@ def step_forward_reset_after(xp_t, h_prev, recurrent_kernel, recurrent_bias, gat
     """One step, reset_after=True. Writes gates_t = [z|r|hh], r_h_t, h_t; hr_t is scratch (B, 3H)."""
     np.dot(h_prev, recurrent_kernel, hr_t)
     B, H = h_t.shape
-    one = h_t.dtype.type(1)
+    ftype = h_t.dtype.type
+    one = ftype(1)
     for b in range(B):
         xp, hr, gate = xp_t[b], hr_t[b], gates_t[b]
         for j in range(H):
             r_h = hr[2 * H + j] + recurrent_bias[2 * H + j]
-            z = sigmoid(xp[j] + hr[j] + recurrent_bias[j], one)
-            r = sigmoid(xp[H + j] + hr[H + j] + recurrent_bias[H + j], one)
-            hh = np.tanh(xp[2 * H + j] + r * r_h)
+            z = sigmoid(xp[j] + hr[j] + recurrent_bias[j], ftype)
+            r = sigmoid(xp[H + j] + hr[H + j] + recurrent_bias[H + j], ftype)
+            hh = tanh(xp[2 * H + j] + r * r_h, ftype)
             h_t[b, j] = z * h_prev[b, j] + (one - z) * hh
             gate[j], gate[H + j], gate[2 * H + j] = z, r, hh
             r_h_t[b, j] = r_h
@@ -74,7 +75,8 @@ def step_forward_reset_after(xp_t, h_prev, recurrent_kernel, recurrent_bias, gat
 def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, da_t, dr_t, dh_prev):
     """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t (scratch), dh_prev."""
     B, H = dh.shape
-    one = dh.dtype.type(1)
+    ftype = dh.dtype.type
+    one = ftype(1)
     for b in range(B):
         gate, da, dr = gates_t[b], da_t[b], dr_t[b]
         for j in range(H):
@@ -96,12 +98,13 @@ def step_forward_reset_before(xp_t, h_prev, recurrent_kernel_zr, recurrent_kerne
     """One step, reset_after=False. Writes gates_t = [z|r|hh], rh_t = r * h_prev, h_t; hr_t is scratch (B, 2H)."""
     np.dot(h_prev, recurrent_kernel_zr, hr_t)
     B, H = h_t.shape
-    one = h_t.dtype.type(1)
+    ftype = h_t.dtype.type
+    one = ftype(1)
     for b in range(B):
         xp, hr, gate = xp_t[b], hr_t[b], gates_t[b]
         for j in range(H):
-            z = sigmoid(xp[j] + hr[j], one)
-            r = sigmoid(xp[H + j] + hr[H + j], one)
+            z = sigmoid(xp[j] + hr[j], ftype)
+            r = sigmoid(xp[H + j] + hr[H + j], ftype)
             gate[j], gate[H + j] = z, r
             rh_t[b, j] = r * h_prev[b, j]
     np.dot(rh_t, recurrent_kernel_h, h_t)  # h_t holds (r * h_{t-1}) W_hh until overwritten
@@ -109,7 +112,7 @@ def step_forward_reset_before(xp_t, h_prev, recurrent_kernel_zr, recurrent_kerne
         xp, gate = xp_t[b], gates_t[b]
         for j in range(H):
             z = gate[j]
-            hh = np.tanh(xp[2 * H + j] + h_t[b, j])
+            hh = tanh(xp[2 * H + j] + h_t[b, j], ftype)
             gate[2 * H + j] = hh
             h_t[b, j] = z * h_prev[b, j] + (one - z) * hh
 
@@ -122,7 +125,8 @@ def step_backward_reset_before(dh, h_prev, gates_t, recurrent_kernel_zr_T, recur
     da_zr (B, 2H), da_h and d_rh (B, H) are scratch: contiguous copies for the GEMMs.
     """
     B, H = dh.shape
-    one = dh.dtype.type(1)
+    ftype = dh.dtype.type
+    one = ftype(1)
     for b in range(B):
         gate = gates_t[b]
         for j in range(H):

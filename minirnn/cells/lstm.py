@@ -37,7 +37,7 @@ import numpy as np
 
 from .._jit import jit
 from . import _common
-from ._math import sigmoid
+from ._math import sigmoid, tanh
 
 Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes")
 Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H)."""
@@ -54,7 +54,8 @@ def step_forward(xp_t, h_prev, c_prev, recurrent_kernel, peepholes, gates_t, c_t
     """
     np.dot(h_prev, recurrent_kernel, gates_t)  # gates_t holds h_{t-1} W_h until overwritten
     B, H = h_t.shape
-    one = h_t.dtype.type(1)
+    ftype = h_t.dtype.type
+    one = ftype(1)
     peep = peepholes.shape[0] > 0
     for b in range(B):
         z, xp, cp = gates_t[b], xp_t[b], c_prev[b]
@@ -65,14 +66,14 @@ def step_forward(xp_t, h_prev, c_prev, recurrent_kernel, peepholes, gates_t, c_t
             if peep:
                 z_i += peepholes[0, j] * cp[j]
                 z_f += peepholes[1, j] * cp[j]
-            i = sigmoid(z_i, one)
-            f = sigmoid(z_f, one)
-            g = np.tanh(xp[2 * H + j] + z[2 * H + j])
+            i = sigmoid(z_i, ftype)
+            f = sigmoid(z_f, ftype)
+            g = tanh(xp[2 * H + j] + z[2 * H + j], ftype)
             c = f * cp[j] + i * g
             if peep:
                 z_o += peepholes[2, j] * c
-            o = sigmoid(z_o, one)
-            tanh_c = np.tanh(c)
+            o = sigmoid(z_o, ftype)
+            tanh_c = tanh(c, ftype)
             z[j], z[H + j], z[2 * H + j], z[3 * H + j] = i, f, g, o
             c_t[b, j] = c
             tanh_c_t[b, j] = tanh_c
@@ -83,7 +84,8 @@ def step_forward(xp_t, h_prev, c_prev, recurrent_kernel, peepholes, gates_t, c_t
 def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peepholes, dz_t, dh_prev):
     """One step back; writes dz_t, dh_prev, and turns dc (dL/dc_t) into dL/dc_{t-1} in place."""
     B, H = dh.shape
-    one = dh.dtype.type(1)
+    ftype = dh.dtype.type
+    one = ftype(1)
     peep = peepholes.shape[0] > 0
     for b in range(B):
         gate, dz = gates_t[b], dz_t[b]

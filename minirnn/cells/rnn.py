@@ -27,6 +27,7 @@ import numpy as np
 
 from .._jit import jit
 from . import _common
+from ._math import tanh
 
 TANH, RELU, LEAKY_RELU, LINEAR = 0, 1, 2, 3
 ACTIVATIONS = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "linear": LINEAR}
@@ -40,12 +41,13 @@ def step_forward(xp_t, h_prev, recurrent_kernel, activation, alpha, h_t):
     """h_t = act(xp_t + h_prev W_h), with xp_t = x_t W_x + b precomputed. Writes h_t."""
     np.dot(h_prev, recurrent_kernel, h_t)  # h_t holds h_{t-1} W_h until overwritten
     B, H = h_t.shape
-    zero = h_t.dtype.type(0)
+    ftype = h_t.dtype.type
+    zero = ftype(0)
     # One loop per activation: a branch inside the loop would stop vectorisation.
     for b in range(B):
         if activation == TANH:
             for j in range(H):
-                h_t[b, j] = np.tanh(xp_t[b, j] + h_t[b, j])
+                h_t[b, j] = tanh(xp_t[b, j] + h_t[b, j], ftype)
         elif activation == RELU:
             for j in range(H):
                 h_t[b, j] = max(xp_t[b, j] + h_t[b, j], zero)
@@ -62,7 +64,8 @@ def step_forward(xp_t, h_prev, recurrent_kernel, activation, alpha, h_t):
 def step_backward(dh, h_t, recurrent_kernel_T, activation, alpha, dz_t, dh_prev):
     """dz_t = dh * act'(z_t); dh_prev = dz_t W_h^T. Writes dz_t and dh_prev."""
     B, H = h_t.shape
-    one, zero = h_t.dtype.type(1), h_t.dtype.type(0)
+    ftype = h_t.dtype.type
+    one, zero = ftype(1), ftype(0)
     for b in range(B):
         if activation == TANH:
             for j in range(H):
