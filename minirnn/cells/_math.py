@@ -61,18 +61,30 @@ def exp(x, ftype):
         x = min(max(x, ftype(-708.0)), ftype(708.0))
         n = np.floor(x * ftype(LOG2E) + ftype(0.5))
         r = x - n * ftype(6.93145751953125e-1) - n * ftype(1.42860682030941723212e-6)  # ln 2 split in two
-        p = ftype(1.0 / 6227020800.0)  # Taylor series to r^13: its remainder is below 1e-17 for |r| <= 0.347
-        for k in (479001600.0, 39916800.0, 3628800.0, 362880.0, 40320.0, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0,
-                  1.0, 1.0):
-            p = p * r + ftype(1.0 / k)
+        # Taylor series to r^13, in Horner form: the remainder is below 1e-17 for |r| <= 0.347.
+        p = ftype(1 / 6227020800) * r + ftype(1 / 479001600)
+        p = p * r + ftype(1 / 39916800)
+        p = p * r + ftype(1 / 3628800)
+        p = p * r + ftype(1 / 362880)
+        p = p * r + ftype(1 / 40320)
+        p = p * r + ftype(1 / 5040)
+        p = p * r + ftype(1 / 720)
+        p = p * r + ftype(1 / 120)
+        p = p * r + ftype(1 / 24)
+        p = p * r + ftype(1 / 6)
+        p = p * r + ftype(1 / 2)
+        p = p * r + ftype(1)
+        p = p * r + ftype(1)
     else:  # float32: Cephes expf
         x = min(max(x, ftype(-87.0)), ftype(87.0))
         n = np.floor(x * ftype(LOG2E) + ftype(0.5))
         r = x - n * ftype(0.693359375) + n * ftype(2.12194440e-4)
-        p = ftype(1.9875691500e-4)
-        for c in (1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1):
-            p = p * r + ftype(c)
-        p = p * r * r + r + ftype(1.0)
+        p = ftype(1.9875691500e-4) * r + ftype(1.3981999507e-3)
+        p = p * r + ftype(8.3334519073e-3)
+        p = p * r + ftype(4.1665795894e-2)
+        p = p * r + ftype(1.6666665459e-1)
+        p = p * r + ftype(5.0000001201e-1)
+        p = p * r * r + r + ftype(1)
     return p * pow2(n)
 
 
@@ -92,9 +104,10 @@ def tanh(x, ftype):
         q = ((z + ftype(1.12811678491632931402e2)) * z + ftype(2.23548839060100448583e3)) * z + ftype(4.84406305325125486048e3)
         small = x + x * z * p / q
     else:  # float32: Cephes tanhf
-        p = ftype(-5.70498872745e-3)
-        for c in (2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1):
-            p = p * z + ftype(c)
+        p = ftype(-5.70498872745e-3) * z + ftype(2.06390887954e-2)
+        p = p * z + ftype(-5.37397155531e-2)
+        p = p * z + ftype(1.33314422036e-1)
+        p = p * z + ftype(-3.33332819422e-1)
         small = p * z * x + x
     large = ftype(1.0) - ftype(2.0) / (exp(ax + ax, ftype) + ftype(1.0))
     large = large if x >= 0 else -large

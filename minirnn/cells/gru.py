@@ -52,69 +52,91 @@ Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), a
 extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
 
 
+# Inside the step functions every gate is a view of its own (z = gate[:H], ...):
+# loops over range(H) from 0 let Numba drop its negative-index check, which
+# would otherwise block vectorisation.
+
 @jit
 def step_forward_reset_after(xp_t, h_prev, recurrent_kernel, recurrent_bias, gates_t, r_h_t, hr_t, h_t):
     """One step, reset_after=True. Writes gates_t = [z|r|hh], r_h_t, h_t; hr_t is scratch (B, 3H)."""
-    np.dot(h_prev, recurrent_kernel, hr_t)
+    np.dot(h_prev, recurrent_kernel, hr_t)  # h_{t-1} W_h, all three blocks
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
+    b_z, b_r, b_h = recurrent_bias[:H], recurrent_bias[H:2 * H], recurrent_bias[2 * H:]
     for b in range(B):
-        xp, hr, gate = xp_t[b], hr_t[b], gates_t[b]
+        x_z, x_r, x_h = xp_t[b, :H], xp_t[b, H:2 * H], xp_t[b, 2 * H:]
+        hw_z, hw_r, hw_h = hr_t[b, :H], hr_t[b, H:2 * H], hr_t[b, 2 * H:]
+        z, r, hh = gates_t[b, :H], gates_t[b, H:2 * H], gates_t[b, 2 * H:]
+        r_h, h_p, h = r_h_t[b], h_prev[b], h_t[b]
         for j in range(H):
-            r_h = hr[2 * H + j] + recurrent_bias[2 * H + j]
-            z = sigmoid(xp[j] + hr[j] + recurrent_bias[j], ftype)
-            r = sigmoid(xp[H + j] + hr[H + j] + recurrent_bias[H + j], ftype)
-            hh = tanh(xp[2 * H + j] + r * r_h, ftype)
-            h_t[b, j] = z * h_prev[b, j] + (one - z) * hh
-            gate[j], gate[H + j], gate[2 * H + j] = z, r, hh
-            r_h_t[b, j] = r_h
+            z[j] = sigmoid(x_z[j] + hw_z[j] + b_z[j], ftype)
+        for j in range(H):
+            r[j] = sigmoid(x_r[j] + hw_r[j] + b_r[j], ftype)
+        for j in range(H):
+            r_h[j] = hw_h[j] + b_h[j]
+        for j in range(H):
+            hh[j] = tanh(x_h[j] + r[j] * r_h[j], ftype)
+        for j in range(H):
+            h[j] = z[j] * h_p[j] + (one - z[j]) * hh[j]
 
 
 @jit
 def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, da_t, dr_t, dh_prev):
-    """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t (scratch), dh_prev."""
+    """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev."""
     B, H = dh.shape
     ftype = dh.dtype.type
     one = ftype(1)
     for b in range(B):
-        gate, da, dr = gates_t[b], da_t[b], dr_t[b]
+        z, r, hh = gates_t[b, :H], gates_t[b, H:2 * H], gates_t[b, 2 * H:]
+        da_z, da_r, da_h = da_t[b, :H], da_t[b, H:2 * H], da_t[b, 2 * H:]
+        dr_z, dr_r, dr_h = dr_t[b, :H], dr_t[b, H:2 * H], dr_t[b, 2 * H:]
+        dh_b, h_p, r_h = dh[b], h_prev[b], r_h_t[b]
         for j in range(H):
-            z, r, hh = gate[j], gate[H + j], gate[2 * H + j]
-            da_z = dh[b, j] * (h_prev[b, j] - hh) * z * (one - z)
-            da_h = dh[b, j] * (one - z) * (one - hh * hh)
-            da_r = da_h * r_h_t[b, j] * r * (one - r)
-            da[j], da[H + j], da[2 * H + j] = da_z, da_r, da_h
-            dr[j], dr[H + j], dr[2 * H + j] = da_z, da_r, da_h * r
+            da_z[j] = dh_b[j] * (h_p[j] - hh[j]) * z[j] * (one - z[j])
+        for j in range(H):
+            da_h[j] = dh_b[j] * (one - z[j]) * (one - hh[j] * hh[j])
+        for j in range(H):
+            da_r[j] = da_h[j] * r_h[j] * r[j] * (one - r[j])
+        for j in range(H):
+            dr_z[j] = da_z[j]
+            dr_r[j] = da_r[j]
+        for j in range(H):
+            dr_h[j] = da_h[j] * r[j]
     np.dot(dr_t, recurrent_kernel_T, dh_prev)
     for b in range(B):
+        dh_b, z, dh_p = dh[b], gates_t[b, :H], dh_prev[b]
         for j in range(H):
-            dh_prev[b, j] += dh[b, j] * gates_t[b, j]
+            dh_p[j] += dh_b[j] * z[j]
 
 
 @jit
 def step_forward_reset_before(xp_t, h_prev, recurrent_kernel_zr, recurrent_kernel_h, gates_t, rh_t,
                               hr_t, h_t):
     """One step, reset_after=False. Writes gates_t = [z|r|hh], rh_t = r * h_prev, h_t; hr_t is scratch (B, 2H)."""
-    np.dot(h_prev, recurrent_kernel_zr, hr_t)
+    np.dot(h_prev, recurrent_kernel_zr, hr_t)  # h_{t-1} [W_hz | W_hr]
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
     for b in range(B):
-        xp, hr, gate = xp_t[b], hr_t[b], gates_t[b]
+        x_z, x_r = xp_t[b, :H], xp_t[b, H:2 * H]
+        hw_z, hw_r = hr_t[b, :H], hr_t[b, H:]
+        z, r = gates_t[b, :H], gates_t[b, H:2 * H]
+        rh, h_p = rh_t[b], h_prev[b]
         for j in range(H):
-            z = sigmoid(xp[j] + hr[j], ftype)
-            r = sigmoid(xp[H + j] + hr[H + j], ftype)
-            gate[j], gate[H + j] = z, r
-            rh_t[b, j] = r * h_prev[b, j]
+            z[j] = sigmoid(x_z[j] + hw_z[j], ftype)
+        for j in range(H):
+            r[j] = sigmoid(x_r[j] + hw_r[j], ftype)
+        for j in range(H):
+            rh[j] = r[j] * h_p[j]
     np.dot(rh_t, recurrent_kernel_h, h_t)  # h_t holds (r * h_{t-1}) W_hh until overwritten
     for b in range(B):
-        xp, gate = xp_t[b], gates_t[b]
+        x_h, z, hh = xp_t[b, 2 * H:], gates_t[b, :H], gates_t[b, 2 * H:]
+        h_p, h = h_prev[b], h_t[b]
         for j in range(H):
-            z = gate[j]
-            hh = tanh(xp[2 * H + j] + h_t[b, j], ftype)
-            gate[2 * H + j] = hh
-            h_t[b, j] = z * h_prev[b, j] + (one - z) * hh
+            hh[j] = tanh(x_h[j] + h[j], ftype)
+        for j in range(H):
+            h[j] = z[j] * h_p[j] + (one - z[j]) * hh[j]
 
 
 @jit
@@ -128,20 +150,22 @@ def step_backward_reset_before(dh, h_prev, gates_t, recurrent_kernel_zr_T, recur
     ftype = dh.dtype.type
     one = ftype(1)
     for b in range(B):
-        gate = gates_t[b]
+        z, hh = gates_t[b, :H], gates_t[b, 2 * H:]
+        da_z, da_hb, dh_b, h_p = da_zr[b, :H], da_h[b], dh[b], h_prev[b]
         for j in range(H):
-            z, hh = gate[j], gate[2 * H + j]
-            da_zr[b, j] = dh[b, j] * (h_prev[b, j] - hh) * z * (one - z)
-            da_h[b, j] = dh[b, j] * (one - z) * (one - hh * hh)
-    np.dot(da_h, recurrent_kernel_h_T, d_rh)
+            da_z[j] = dh_b[j] * (h_p[j] - hh[j]) * z[j] * (one - z[j])
+        for j in range(H):
+            da_hb[j] = dh_b[j] * (one - z[j]) * (one - hh[j] * hh[j])
+    np.dot(da_h, recurrent_kernel_h_T, d_rh)  # d(r * h_{t-1})
     for b in range(B):
+        r, da_r, d_rh_b, h_p = gates_t[b, H:2 * H], da_zr[b, H:], d_rh[b], h_prev[b]
         for j in range(H):
-            r = gates_t[b, H + j]
-            da_zr[b, H + j] = d_rh[b, j] * h_prev[b, j] * r * (one - r)
+            da_r[j] = d_rh_b[j] * h_p[j] * r[j] * (one - r[j])
     np.dot(da_zr, recurrent_kernel_zr_T, dh_prev)
     for b in range(B):
+        z, r, dh_b, d_rh_b, dh_p = gates_t[b, :H], gates_t[b, H:2 * H], dh[b], d_rh[b], dh_prev[b]
         for j in range(H):
-            dh_prev[b, j] += dh[b, j] * gates_t[b, j] + d_rh[b, j] * gates_t[b, H + j]
+            dh_p[j] += dh_b[j] * z[j] + d_rh_b[j] * r[j]
     da_t[:, :2 * H] = da_zr
     da_t[:, 2 * H:] = da_h
 

@@ -51,33 +51,41 @@ def step_forward(xp_t, h_prev, c_prev, recurrent_kernel, peepholes, gates_t, c_t
     """One step; writes gates_t = [i|f|g|o], c_t, tanh(c_t), h_t.
 
     ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none.
+    Each equation is its own short loop over one row: that is what lets LLVM
+    vectorise them (one fused loop over all gates does not).
     """
     np.dot(h_prev, recurrent_kernel, gates_t)  # gates_t holds h_{t-1} W_h until overwritten
     B, H = h_t.shape
     ftype = h_t.dtype.type
-    one = ftype(1)
     peep = peepholes.shape[0] > 0
     for b in range(B):
-        z, xp, cp = gates_t[b], xp_t[b], c_prev[b]
+        z, xp, c_p, c, tanh_c, h = gates_t[b], xp_t[b], c_prev[b], c_t[b], tanh_c_t[b], h_t[b]
+        for k in range(4 * H):
+            z[k] += xp[k]
+        # Each gate as a view of its own: loops over range(H) from 0 let Numba drop
+        # its negative-index check, which would otherwise block vectorisation.
+        i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+        if peep:
+            for j in range(H):
+                i[j] += peepholes[0, j] * c_p[j]
+                f[j] += peepholes[1, j] * c_p[j]
         for j in range(H):
-            z_i = xp[j] + z[j]
-            z_f = xp[H + j] + z[H + j]
-            z_o = xp[3 * H + j] + z[3 * H + j]
-            if peep:
-                z_i += peepholes[0, j] * cp[j]
-                z_f += peepholes[1, j] * cp[j]
-            i = sigmoid(z_i, ftype)
-            f = sigmoid(z_f, ftype)
-            g = tanh(xp[2 * H + j] + z[2 * H + j], ftype)
-            c = f * cp[j] + i * g
-            if peep:
-                z_o += peepholes[2, j] * c
-            o = sigmoid(z_o, ftype)
-            tanh_c = tanh(c, ftype)
-            z[j], z[H + j], z[2 * H + j], z[3 * H + j] = i, f, g, o
-            c_t[b, j] = c
-            tanh_c_t[b, j] = tanh_c
-            h_t[b, j] = o * tanh_c
+            i[j] = sigmoid(i[j], ftype)
+        for j in range(H):
+            f[j] = sigmoid(f[j], ftype)
+        for j in range(H):
+            g[j] = tanh(g[j], ftype)
+        for j in range(H):
+            c[j] = f[j] * c_p[j] + i[j] * g[j]
+        if peep:
+            for j in range(H):
+                o[j] += peepholes[2, j] * c[j]
+        for j in range(H):
+            o[j] = sigmoid(o[j], ftype)
+        for j in range(H):
+            tanh_c[j] = tanh(c[j], ftype)
+        for j in range(H):
+            h[j] = o[j] * tanh_c[j]
 
 
 @jit
@@ -88,22 +96,24 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peephol
     one = ftype(1)
     peep = peepholes.shape[0] > 0
     for b in range(B):
-        gate, dz = gates_t[b], dz_t[b]
+        gate, dz, dh_b, dc_b, c_p, tanh_c = gates_t[b], dz_t[b], dh[b], dc[b], c_prev[b], tanh_c_t[b]
+        i, f, g, o = gate[:H], gate[H:2 * H], gate[2 * H:3 * H], gate[3 * H:]
+        dz_i, dz_f, dz_g, dz_o = dz[:H], dz[H:2 * H], dz[2 * H:3 * H], dz[3 * H:]
         for j in range(H):
-            i, f, g, o = gate[j], gate[H + j], gate[2 * H + j], gate[3 * H + j]
-            tanh_c = tanh_c_t[b, j]
-            dz_o = dh[b, j] * tanh_c * o * (one - o)
-            dc_t = dc[b, j] + dh[b, j] * o * (one - tanh_c * tanh_c)
-            if peep:
-                dc_t += dz_o * peepholes[2, j]
-            dz_i = dc_t * g * i * (one - i)
-            dz_f = dc_t * c_prev[b, j] * f * (one - f)
-            dz_g = dc_t * i * (one - g * g)
-            dc_prev = dc_t * f
-            if peep:
-                dc_prev += dz_i * peepholes[0, j] + dz_f * peepholes[1, j]
-            dc[b, j] = dc_prev
-            dz[j], dz[H + j], dz[2 * H + j], dz[3 * H + j] = dz_i, dz_f, dz_g, dz_o
+            dz_o[j] = dh_b[j] * tanh_c[j] * o[j] * (one - o[j])
+            dc_b[j] += dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j])
+        if peep:
+            for j in range(H):
+                dc_b[j] += dz_o[j] * peepholes[2, j]
+        for j in range(H):
+            dz_i[j] = dc_b[j] * g[j] * i[j] * (one - i[j])
+            dz_f[j] = dc_b[j] * c_p[j] * f[j] * (one - f[j])
+            dz_g[j] = dc_b[j] * i[j] * (one - g[j] * g[j])
+        for j in range(H):                            # dc_{t-1} = dc * f (+ peephole terms)
+            dc_b[j] *= f[j]
+        if peep:
+            for j in range(H):
+                dc_b[j] += dz_i[j] * peepholes[0, j] + dz_f[j] * peepholes[1, j]
     np.dot(dz_t, recurrent_kernel_T, dh_prev)
 
 
