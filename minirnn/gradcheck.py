@@ -10,25 +10,28 @@ Both return ``{name: relative error}``, one number per parameter, for the input
 ``x`` and for each initial state (``initial_state[0]``, ...). The relative
 error of an array is::
 
-    max |analytic - numeric| / max(max |analytic|, max |numeric|)
+    max |analytic - numeric| / max(max |analytic|, max |numeric|, floor)
 
 i.e. the worst absolute disagreement measured against the scale of that
 gradient, so a few near-zero entries cannot make a correct gradient look wrong.
 The numeric gradient is the central difference
 ``(L(w + eps) - L(w - eps)) / (2 eps)``; with float64 and eps = 1e-6 a correct
-gradient gives errors around 1e-9 to 1e-11. float32 is far too coarse for this:
-cast a layer to float64 before checking it.
+gradient gives errors around 1e-9 to 1e-11. Its own rounding error is about
+1e-16 |L| / eps ~ 1e-10, so a gradient smaller than ``floor`` (1e-4) is judged
+in absolute terms: an error reported as 1e-6 is then an absolute 1e-10.
+float32 is far too coarse for any of this: check a float64 layer.
 """
 import numpy as np
 
 
-def relative_error(analytic, numeric):
-    """max |a - n| / max(max|a|, max|n|); 0 when both are exactly zero."""
+FLOOR = 1e-4
+
+
+def relative_error(analytic, numeric, floor=FLOOR):
+    """max |a - n| / max(max|a|, max|n|, floor)."""
     analytic, numeric = np.asarray(analytic), np.asarray(numeric)
-    scale = max(np.abs(analytic).max(initial=0.0), np.abs(numeric).max(initial=0.0))
-    if scale == 0:
-        return 0.0
-    return float(np.abs(analytic - numeric).max() / scale)
+    scale = max(np.abs(analytic).max(initial=0.0), np.abs(numeric).max(initial=0.0), floor)
+    return float(np.abs(analytic - numeric).max(initial=0.0) / scale)
 
 
 def numeric_gradient(loss, array, eps=1e-6):

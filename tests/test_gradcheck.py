@@ -67,6 +67,9 @@ def test_gradcheck_of_a_function(rng):
     errors = gradcheck(fn, {"a": a, "b": b})
     assert set(errors) == {"a", "b"} and max(errors.values()) < 1e-8
     assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    # tiny gradients are judged against the floor: 1e-10 absolute is FD noise, 1e-7 is a bug
+    assert relative_error(np.array([5e-6]), np.array([5e-6 + 5e-11])) <= 1e-6
+    assert relative_error(np.array([5e-6]), np.array([5e-6 + 1e-7])) > 1e-4
 
 
 def test_gradcheck_refuses_float32(rng):
