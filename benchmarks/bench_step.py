@@ -49,7 +49,9 @@ def reexec_single_threaded(keep_openblas_env):
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=20, help="at least this many timed steps each")
+    parser.add_argument("--seconds", type=float, default=1.0,
+                        help="and enough steps to fill this many seconds per library and case")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--cells", default="rnn,lstm,gru")
     parser.add_argument("--dtypes", default="float64,float32")
@@ -131,8 +133,9 @@ def main():
             for dtype in args.dtypes.split(","):
                 ours, theirs = minirnn_step(cell, B, T, I, H, dtype), torch_step(cell, B, T, I, H, dtype)
                 ours(), theirs(), ours(), theirs()  # compile, warm caches and allocators
+                reps = max(args.reps, int(args.seconds / max(timed(ours), timed(theirs))))
                 t_ours, t_theirs = [], []
-                for _ in range(args.reps):
+                for _ in range(reps):
                     t_ours.append(timed(ours))
                     t_theirs.append(timed(theirs))
                 mo, mt = np.median(t_ours), np.median(t_theirs)

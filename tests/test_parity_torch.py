@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch", reason="PyTorch not installed: parity with 
 from minirnn.cells import gru, lstm, rnn  # noqa: E402
 
 TOL = 1e-10
-B, T, I, H = 3, 7, 4, 5
+B, T, I, H = 3, 7, 6, 5  # I > SMALL_INPUT: the BLAS input projection (golden tests cover the loop)
 
 
 def keras_from_torch_gru(w):
