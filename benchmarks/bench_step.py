@@ -96,7 +96,7 @@ def main():
 
         def step():
             error = dense.forward(layer.forward(x, training=True)) - y
-            layer.backward(dense.backward(2 * error / error.size))
+            layer.backward(dense.backward(2 * error / error.size), input_grad=False)  # x is data, as for torch
         return step
 
     def torch_step(cell, B, T, I, H, dtype):

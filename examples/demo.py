@@ -65,7 +65,7 @@ def main(argv=None):
             pred = dense.forward(lstm.forward(X[batch], training=True))
             error = pred - y[batch]
             losses.append(float(np.mean(error ** 2)))
-            lstm.backward(dense.backward(2 * error / error.size))  # d(mean squared error)/d(pred)
+            lstm.backward(dense.backward(2 * error / error.size), input_grad=False)  # d(mse)/d(pred); x is data
             optimizer.step({(name, k): (layer.params[k], layer.grads[k])
                             for name, layer in (("lstm", lstm), ("dense", dense)) for k in layer.params})
         test_loss = float(np.mean((dense.forward(lstm.forward(X[n_train:])) - y[n_train:]) ** 2))

@@ -7,10 +7,12 @@ Every layer speaks one low-level protocol:
 ``forward(x, training=False, initial_state=None)``
     ``x`` is batch-major (batch, time, features). Returns the output, or with
     ``return_state=True`` the list ``[output, h_T]`` (``[output, h_T, c_T]`` for LSTM).
-``backward(grad_output)``
+``backward(grad_output, input_grad=True)``
     the gradient of the loss w.r.t. the output (a list matching the outputs when
     ``return_state=True``; ``None`` entries mean zero). Fills ``grads`` and
-    ``grad_initial_state`` and returns the gradient w.r.t. ``x``.
+    ``grad_initial_state`` and returns the gradient w.r.t. ``x``; with
+    ``input_grad=False`` (the input is data, as for a model's first layer) that
+    product is skipped and None returned.
 ``params`` / ``grads``
     dicts of arrays keyed by Keras names (``kernel``, ``recurrent_kernel``, ``bias``, ...).
 ``count_params()``
@@ -126,7 +128,7 @@ class Dense(Layer):
         self._x, self._y = x, y
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         _common.check_array("grad_output", grad_output, self._y.ndim, self.dtype, self._y.shape)
         y = self._y
         if self.activation == "tanh":
@@ -138,14 +140,14 @@ class Dense(Layer):
         dy = grad_output.reshape(-1, self.units)
         self.grads["kernel"] = self._x.reshape(-1, self.input_dim).T @ dy
         self.grads["bias"] = dy.sum(axis=0)
-        return grad_output @ self.params["kernel"].T
+        return grad_output @ self.params["kernel"].T if input_grad else None
 
 
 class Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share: Keras arguments, state handling, output selection.
 
     Subclasses set ``gates`` (columns per unit in the kernels), ``state_names``
-    and implement ``_run(x, states)`` and ``_run_backward(dh_seq, dh_last, dstates)``.
+    and implement ``_run(x, states)`` and ``_run_backward(dh_seq, dh_last, dstates, input_grad)``.
     """
 
     gates = 1
@@ -196,7 +198,7 @@ class Recurrent(Layer):
         output = h_seq if self.return_sequences else final_states[0]
         return [output, *final_states] if self.return_state else output
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, input_grad=True):
         n = len(self.state_names)
         if self.return_state:
             if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 1 + n:
@@ -217,7 +219,7 @@ class Recurrent(Layer):
         dh_last = d_states[0]
         if not self.return_sequences and d_output is not None:
             dh_last = d_output if dh_last is None else d_output + dh_last
-        grads = self._run_backward(dh_seq, dh_last, d_states[1:])
+        grads = self._run_backward(dh_seq, dh_last, d_states[1:], input_grad)
         self.grad_initial_state = [grads.pop(name + "0") for name in self.state_names]
         dx = grads.pop("x")
         self.grads = grads
@@ -244,8 +246,8 @@ class SimpleRNN(Recurrent):
                                          self.activation, self.alpha)
         return h_seq, [self._cache.h[-1]]
 
-    def _run_backward(self, dh_seq, dh_last, d_other_states):
-        return rnn.backward(self._cache, dh_seq, dh_last)
+    def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
+        return rnn.backward(self._cache, dh_seq, dh_last, input_grad=input_grad)
 
 
 class LSTM(Recurrent):
@@ -287,8 +289,8 @@ class LSTM(Recurrent):
                                           peepholes)
         return h_seq, [self._cache.h[-1], self._cache.c[-1]]
 
-    def _run_backward(self, dh_seq, dh_last, d_other_states):
-        grads = lstm.backward(self._cache, dh_seq, dh_last, d_other_states[0])
+    def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
+        grads = lstm.backward(self._cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad)
         if self.peephole:
             grads.update(zip(lstm.PEEPHOLE_NAMES, grads.pop("peepholes")))
         return grads
@@ -319,5 +321,5 @@ class GRU(Recurrent):
                                          self.reset_after)
         return h_seq, [self._cache.h[-1]]
 
-    def _run_backward(self, dh_seq, dh_last, d_other_states):
-        return gru.backward(self._cache, dh_seq, dh_last)
+    def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
+        return gru.backward(self._cache, dh_seq, dh_last, input_grad=input_grad)

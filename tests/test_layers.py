@@ -167,3 +167,18 @@ def test_cell_functions_check_their_arguments(rng):
         rnn.forward(x, np.ones((4, 3)), np.ones((3, 3)), np.ones(3), activation="sigmoid")
     with pytest.raises(ValueError, match=r"peepholes must have shape \(3, 3\)"):
         lstm.forward(x, np.ones((4, 12)), np.ones((3, 12)), np.ones(12), peepholes=np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("input_dim", [2, 6])  # the loop path (<= 4 features) and the BLAS path
+@pytest.mark.parametrize("variant", ["rnn-tanh", "lstm-peephole", "gru-reset_after", "gru-reset_before"])
+def test_input_grad_false_skips_only_the_input_gradient(variant, input_dim, rng):
+    layer = make_layer(variant, 3, input_dim, rng, return_sequences=True)
+    x = rng.normal(size=(2, 5, input_dim))
+    dout = rng.normal(size=(2, 5, 3))
+    layer.forward(x)
+    assert layer.backward(dout).shape == x.shape
+    with_dx = {k: v.copy() for k, v in layer.grads.items()}
+    layer.forward(x)
+    assert layer.backward(dout, input_grad=False) is None
+    for name, value in with_dx.items():
+        np.testing.assert_array_equal(layer.grads[name], value)

@@ -63,19 +63,48 @@ def small_input_projection(x, kernel, bias, xp):
                 row[g] += x_ni * kernel_i[g]
 
 
-def weight_and_input_grads(x_tm, dz, kernel):
+def weight_and_input_grads(x_tm, dz, kernel, input_grad=True):
     """dW_x = X^T dZ, db = sum dZ, dX = dZ W_x^T from the per-step gate grads.
 
     ``dz`` is (T, B, G), the gradient w.r.t. the gate pre-activations that
     received ``x_t W_x + b``. Returns ``dkernel, dbias, dx`` with ``dx``
-    batch-major (B, T, I).
+    batch-major (B, T, I), or None when ``input_grad`` is False (the input is
+    data, not the output of another layer: one GEMM saved).
     """
+    T, B, I = x_tm.shape
     dz_flat = flat(dz)
-    dkernel = flat(x_tm).T @ dz_flat
-    dbias = dz_flat.sum(axis=0)
-    dx = (dz_flat @ kernel.T).reshape(x_tm.shape)
-    return dkernel, dbias, batch_major(dx)
+    if I <= SMALL_INPUT:
+        dkernel = np.empty_like(kernel)
+        dbias = np.empty(kernel.shape[1], dtype=kernel.dtype)
+        dx = np.empty((T * B, I), dtype=kernel.dtype)
+        small_input_grads(flat(x_tm), dz_flat, kernel, input_grad, dkernel, dbias, dx)
+    else:
+        dkernel = flat(x_tm).T @ dz_flat
+        dbias = dz_flat.sum(axis=0)
+        dx = dz_flat @ kernel.T if input_grad else None
+    return dkernel, dbias, batch_major(dx.reshape(T, B, I)) if input_grad else None
 
+
+@jit
+def small_input_grads(x, dz, kernel, input_grad, dkernel, dbias, dx):
+    """dkernel = x^T dz, dbias = sum dz, dx = dz kernel^T, row by row, for few input features."""
+    N, I = x.shape
+    G = dz.shape[1]
+    dkernel[:] = 0
+    dbias[:] = 0
+    for n in range(N):
+        dz_n = dz[n]
+        for g in range(G):
+            dbias[g] += dz_n[g]
+        for i in range(I):
+            x_ni, dkernel_i, kernel_i = x[n, i], dkernel[i], kernel[i]
+            for g in range(G):
+                dkernel_i[g] += x_ni * dz_n[g]
+            if input_grad:
+                dx_ni = dz_n[0] - dz_n[0]
+                for g in range(G):
+                    dx_ni += dz_n[g] * kernel_i[g]
+                dx[n, i] = dx_ni
 
 
 def no_sequence_grad(batch, units, dtype):

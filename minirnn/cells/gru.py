@@ -267,7 +267,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True):
     return _common.batch_major(h[1:]), cache
 
 
-def backward(cache, dh_seq=None, dh_last=None):
+def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     """Backpropagate through time.
 
     Parameters
@@ -275,6 +275,7 @@ def backward(cache, dh_seq=None, dh_last=None):
     cache : from :func:`forward`
     dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
     dh_last : (B, H) loss gradient w.r.t. h_T, or None
+    input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
 
     Returns
     -------
@@ -287,7 +288,7 @@ def backward(cache, dh_seq=None, dh_last=None):
     if cache.reset_after:
         da, dr, dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra,
                                                     np.ascontiguousarray(R.T))
-        dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel)
+        dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
         drecurrent = h_prev.T @ dr
         dbias = np.stack([dbias_x, dr.sum(axis=0)])
@@ -295,7 +296,7 @@ def backward(cache, dh_seq=None, dh_last=None):
         da, dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates,
                                                  np.ascontiguousarray(R[:, :2 * H].T),
                                                  np.ascontiguousarray(R[:, 2 * H:].T))
-        dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel)
+        dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         da = _common.flat(da)
         drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.extra).T @ da[:, 2 * H:]],
                                     axis=1)

@@ -184,7 +184,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None)
     return _common.batch_major(h[1:]), cache
 
 
-def backward(cache, dh_seq=None, dh_last=None, dc_last=None):
+def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True):
     """Backpropagate through time.
 
     Parameters
@@ -192,6 +192,7 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None):
     cache : from :func:`forward`
     dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
     dh_last, dc_last : (B, H) loss gradients w.r.t. h_T and c_T, or None
+    input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
 
     Returns
     -------
@@ -203,7 +204,7 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None):
     dc_last = _common.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
     dz, dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates,
                                      np.ascontiguousarray(cache.recurrent_kernel.T), cache.peepholes)
-    dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel)
+    dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel,
              "recurrent_kernel": _common.flat(h[:-1]).T @ _common.flat(dz), "bias": dbias}
     if cache.peepholes.shape[0] > 0:

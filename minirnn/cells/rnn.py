@@ -140,7 +140,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha)
 
 
-def backward(cache, dh_seq=None, dh_last=None):
+def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     """Backpropagate through time.
 
     Parameters
@@ -148,6 +148,7 @@ def backward(cache, dh_seq=None, dh_last=None):
     cache : from :func:`forward`
     dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
     dh_last : (B, H) loss gradient w.r.t. h_T, or None
+    input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
 
     Returns
     -------
@@ -157,6 +158,6 @@ def backward(cache, dh_seq=None, dh_last=None):
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
     dz, dh0 = backward_sequence(dh_seq_tm, dh_last, h, np.ascontiguousarray(cache.recurrent_kernel.T),
                                 cache.activation, cache.alpha)
-    dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel)
+    dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
     drecurrent = _common.flat(h[:-1]).T @ _common.flat(dz)
     return {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
