@@ -29,7 +29,3 @@ def jit(function):
     """
     return numba.njit(cache=CACHE, error_model="numpy")(function)
 
-
-def jit_inline(function):
-    """:func:`jit`, inlined into its callers at the Numba IR level (for the small math helpers)."""
-    return numba.njit(cache=CACHE, error_model="numpy", inline="always")(function)

@@ -11,6 +11,9 @@ Accuracy: float64 within a few ulp of NumPy's (the gradient checks and the
 1e-10 PyTorch parity depend on it); float32 is computed in float32 throughout
 (Cephes ``expf``/``tanhf``), within a few float32 ulp.
 
+They are separate jitted functions for reading; LLVM inlines them into the
+gate loops, where they vectorise.
+
 Every function takes ``ftype``, the scalar type of the arrays (``a.dtype.type``):
 constants are written ``ftype(0.5)``, because a bare ``0.5`` is a float64 and would
 silently promote float32 arithmetic to float64.
@@ -27,7 +30,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from .._jit import jit_inline
+from .._jit import jit
 
 LOG2E = 1.4426950408889634
 
@@ -54,7 +57,7 @@ def _pow2_python(n):
 pow2 = _pow2_python if numba.config.DISABLE_JIT else _pow2_bits
 
 
-@jit_inline
+@jit
 def exp(x, ftype):
     """e^x, for x clamped to the range where e^x is a normal float (beyond it: 0 or huge, never inf)."""
     if ftype(0.5) == 0.5 and ftype(1e-10) == 1e-10:  # float64 (resolved at compile time)
@@ -88,13 +91,13 @@ def exp(x, ftype):
     return p * pow2(n)
 
 
-@jit_inline
+@jit
 def sigmoid(x, ftype):
     """sigma(x) = 1 / (1 + e^-x)."""
     return ftype(1.0) / (ftype(1.0) + exp(-x, ftype))
 
 
-@jit_inline
+@jit
 def tanh(x, ftype):
     """tanh(x): a rational/polynomial near 0, 1 - 2 / (e^{2|x|} + 1) elsewhere, sign restored."""
     ax = abs(x)
