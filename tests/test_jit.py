@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 SCRIPT = r"""
 import sys
@@ -48,3 +49,15 @@ def test_jitted_and_plain_python_agree(tmp_path):
     for key in jitted:
         scale = max(1.0, np.abs(plain[key]).max())
         assert np.abs(jitted[key] - plain[key]).max() <= 1e-12 * scale, key
+
+
+def test_cached_kernels_are_keyed_on_the_whole_package():
+    """Numba alone would keep lstm.py's cached kernels after an edit of _math.py, which they inline."""
+    from minirnn import _jit
+    from minirnn.cells import lstm
+    if not _jit.CACHE:
+        pytest.skip("MINIRNN_NUMBA_CACHE=0: nothing is cached")
+    lstm.forward(np.ones((1, 2, 1)), np.ones((1, 4)), np.ones((1, 4)), np.ones(4))
+    locator = lstm.forward_sequence._cache._impl._locator
+    assert isinstance(locator, _jit.PackageCacheLocator)
+    assert locator.get_source_stamp() == _jit.package_source_hash()

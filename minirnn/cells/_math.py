@@ -18,11 +18,10 @@ Every function takes ``ftype``, the scalar type of the arrays (``a.dtype.type``)
 constants are written ``ftype(0.5)``, because a bare ``0.5`` is a float64 and would
 silently promote float32 arithmetic to float64.
 
-Method (Cephes): exp(x) = 2^n * exp(r) with n = round(x / ln 2) and
-|r| <= ln(2)/2; exp(r) is a polynomial and 2^n is built directly from its
-exponent bits. tanh(x) is a rational (float64) or polynomial (float32)
-approximation for |x| < 0.625, where 1 - 2 / (exp(2|x|) + 1) would lose digits
-to cancellation, and that formula above.
+Method (as Cephes): exp(x) = 2^n * exp(r) with n = round(x / ln 2) and
+|r| <= ln(2)/2; exp(r) - 1 is a polynomial and 2^n is built directly from its
+exponent bits. tanh(x) = expm1(2x) / (expm1(2x) + 2), accurate near 0 too,
+where the textbook 1 - 2 / (exp(2x) + 1) loses digits to cancellation.
 """
 import numba
 import numpy as np
@@ -58,37 +57,55 @@ pow2 = _pow2_python if numba.config.DISABLE_JIT else _pow2_bits
 
 
 @jit
-def exp(x, ftype):
-    """e^x, for x clamped to the range where e^x is a normal float (beyond it: 0 or huge, never inf)."""
+def exp_parts(x, ftype):
+    """(s, q) with e^x = s * (1 + q): s = 2^n exactly and q = e^r - 1 for |r| <= ln(2)/2.
+
+    Keeping q = e^r - 1 apart, rather than e^r, is what makes expm1 accurate
+    near 0, which tanh needs. x is clamped to the range where 2^n is a normal
+    float (beyond it e^x is 0 or huge, never inf).
+    """
     if ftype(0.5) == 0.5 and ftype(1e-10) == 1e-10:  # float64 (resolved at compile time)
         x = min(max(x, ftype(-708.0)), ftype(708.0))
         n = np.floor(x * ftype(LOG2E) + ftype(0.5))
         r = x - n * ftype(6.93145751953125e-1) - n * ftype(1.42860682030941723212e-6)  # ln 2 split in two
-        # Taylor series to r^13, in Horner form: the remainder is below 1e-17 for |r| <= 0.347.
-        p = ftype(1 / 6227020800) * r + ftype(1 / 479001600)
-        p = p * r + ftype(1 / 39916800)
-        p = p * r + ftype(1 / 3628800)
-        p = p * r + ftype(1 / 362880)
-        p = p * r + ftype(1 / 40320)
-        p = p * r + ftype(1 / 5040)
-        p = p * r + ftype(1 / 720)
-        p = p * r + ftype(1 / 120)
-        p = p * r + ftype(1 / 24)
-        p = p * r + ftype(1 / 6)
-        p = p * r + ftype(1 / 2)
-        p = p * r + ftype(1)
-        p = p * r + ftype(1)
-    else:  # float32: Cephes expf
+        # Taylor series of e^r - 1 to r^13, Horner form: the remainder is below 1e-17 for |r| <= 0.347.
+        q = ftype(1 / 6227020800) * r + ftype(1 / 479001600)
+        q = q * r + ftype(1 / 39916800)
+        q = q * r + ftype(1 / 3628800)
+        q = q * r + ftype(1 / 362880)
+        q = q * r + ftype(1 / 40320)
+        q = q * r + ftype(1 / 5040)
+        q = q * r + ftype(1 / 720)
+        q = q * r + ftype(1 / 120)
+        q = q * r + ftype(1 / 24)
+        q = q * r + ftype(1 / 6)
+        q = q * r + ftype(1 / 2)
+        q = (q * r + ftype(1)) * r
+    else:  # float32: the polynomial of Cephes expf
         x = min(max(x, ftype(-87.0)), ftype(87.0))
         n = np.floor(x * ftype(LOG2E) + ftype(0.5))
         r = x - n * ftype(0.693359375) + n * ftype(2.12194440e-4)
-        p = ftype(1.9875691500e-4) * r + ftype(1.3981999507e-3)
-        p = p * r + ftype(8.3334519073e-3)
-        p = p * r + ftype(4.1665795894e-2)
-        p = p * r + ftype(1.6666665459e-1)
-        p = p * r + ftype(5.0000001201e-1)
-        p = p * r * r + r + ftype(1)
-    return p * pow2(n)
+        q = ftype(1.9875691500e-4) * r + ftype(1.3981999507e-3)
+        q = q * r + ftype(8.3334519073e-3)
+        q = q * r + ftype(4.1665795894e-2)
+        q = q * r + ftype(1.6666665459e-1)
+        q = q * r + ftype(5.0000001201e-1)
+        q = q * r * r + r
+    return pow2(n), q
+
+
+@jit
+def exp(x, ftype):
+    """e^x = s (1 + q)."""
+    s, q = exp_parts(x, ftype)
+    return s * q + s
+
+
+@jit
+def expm1(x, ftype):
+    """e^x - 1 = s q + (s - 1), exact in the subtraction and accurate near 0 (s = 1 there)."""
+    s, q = exp_parts(x, ftype)
+    return s * q + (s - ftype(1.0))
 
 
 @jit
@@ -99,19 +116,8 @@ def sigmoid(x, ftype):
 
 @jit
 def tanh(x, ftype):
-    """tanh(x): a rational/polynomial near 0, 1 - 2 / (e^{2|x|} + 1) elsewhere, sign restored."""
+    """tanh(x) = sign(x) e / (e + 2) with e = e^{2|x|} - 1: one expm1 and one division."""
     ax = abs(x)
-    z = x * x
-    if ftype(0.5) == 0.5 and ftype(1e-10) == 1e-10:  # float64: Cephes tanh
-        p = (ftype(-9.64399179425052238628e-1) * z + ftype(-9.92877231001918586564e1)) * z + ftype(-1.61468768441708447952e3)
-        q = ((z + ftype(1.12811678491632931402e2)) * z + ftype(2.23548839060100448583e3)) * z + ftype(4.84406305325125486048e3)
-        small = x + x * z * p / q
-    else:  # float32: Cephes tanhf
-        p = ftype(-5.70498872745e-3) * z + ftype(2.06390887954e-2)
-        p = p * z + ftype(-5.37397155531e-2)
-        p = p * z + ftype(1.33314422036e-1)
-        p = p * z + ftype(-3.33332819422e-1)
-        small = p * z * x + x
-    large = ftype(1.0) - ftype(2.0) / (exp(ax + ax, ftype) + ftype(1.0))
-    large = large if x >= 0 else -large
-    return small if ax < ftype(0.625) else large
+    e = expm1(ax + ax, ftype)
+    t = e / (e + ftype(2.0))
+    return t if x >= 0 else -t
