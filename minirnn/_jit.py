@@ -37,8 +37,9 @@ def jit(function):
 
 @functools.lru_cache(maxsize=None)
 def package_source_hash():
+    """sha256 of every file the kernels are compiled from: this one and minirnn/cells/*.py."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+    for path in [PACKAGE_DIR / "_jit.py", *sorted((PACKAGE_DIR / "cells").glob("*.py"))]:
         digest.update(path.read_bytes())
     return digest.digest()
 
@@ -47,7 +48,7 @@ try:
     from numba.core import caching
 
     class PackageCacheLocator(caching.InTreeCacheLocator):
-        """Key every cached minirnn kernel on the source of the whole package.
+        """Key every cached minirnn kernel on the source of all the kernels.
 
         Numba keys a cached function on its own file only, so a kernel in
         lstm.py that inlined a helper from _math.py would outlive an edit of

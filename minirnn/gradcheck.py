@@ -14,12 +14,22 @@ error of an array is::
 
 i.e. the worst absolute disagreement measured against the scale of that
 gradient, so a few near-zero entries cannot make a correct gradient look wrong.
-The numeric gradient is the central difference
-``(L(w + eps) - L(w - eps)) / (2 eps)``; with float64 and eps = 1e-6 a correct
-gradient gives errors around 1e-9 to 1e-11. Its own rounding error is about
-1e-16 |L| / eps ~ 1e-10, so a gradient smaller than ``floor`` (1e-4) is judged
-in absolute terms: an error reported as 1e-6 is then an absolute 1e-10.
+A gradient smaller than ``floor`` (1e-4) is judged in absolute terms: an error
+reported as 1e-6 is then an absolute 1e-10.
+
+The numeric gradient is a central difference. By default the five-point one,
+
+    (L(w - 2h) - 8 L(w - h) + 8 L(w + h) - L(w + 2h)) / (12 h),   h = 1e-4,
+
+whose truncation error is O(h^4): correct gradients then check to 1e-10..1e-13.
+``order=2`` gives the textbook (L(w + h) - L(w - h)) / (2h) (use h ~ 1e-6):
+half the work, but its rounding error ~1e-16 |L| / h is ~1e-10 |L|, which
+makes small gradients (an initial state's, ten steps back) look 1e-6 wrong.
 float32 is far too coarse for any of this: check a float64 layer.
+
+relu and leaky_relu have a kink at 0: if a pre-activation lies within the
+stencil's reach (2h) of it, the numeric gradient is wrong, not the analytic
+one. For long sequences of those, use ``order=2`` with its 1e-6 step.
 """
 import numpy as np
 
@@ -34,22 +44,33 @@ def relative_error(analytic, numeric, floor=FLOOR):
     return float(np.abs(analytic - numeric).max(initial=0.0) / scale)
 
 
-def numeric_gradient(loss, array, eps=1e-6):
+STENCILS = {  # order: (offsets in units of h, weights, divisor)
+    2: ((1, -1), (1, -1), 2),
+    4: ((-2, -1, 1, 2), (1, -8, 8, -1), 12),
+}
+DEFAULT_EPS = {2: 1e-6, 4: 1e-4}
+
+
+def numeric_gradient(loss, array, eps=None, order=4):
     """Central-difference gradient of ``loss()`` w.r.t. every entry of ``array`` (perturbed in place)."""
+    if order not in STENCILS:
+        raise ValueError(f"order must be 2 or 4, got {order!r}")
+    offsets, weights, divisor = STENCILS[order]
+    eps = DEFAULT_EPS[order] if eps is None else eps
     grad = np.zeros_like(array, dtype=np.float64)
     flat, gflat = array.reshape(-1), grad.reshape(-1)
     for k in range(flat.size):
         saved = flat[k]
-        flat[k] = saved + eps
-        plus = loss()
-        flat[k] = saved - eps
-        minus = loss()
+        total = 0.0
+        for offset, weight in zip(offsets, weights):
+            flat[k] = saved + offset * eps
+            total += weight * loss()
         flat[k] = saved
-        gflat[k] = (plus - minus) / (2 * eps)
+        gflat[k] = total / (divisor * eps)
     return grad
 
 
-def check_function(fn, arrays, eps=1e-6):
+def check_function(fn, arrays, eps=None, order=4):
     """Compare ``fn``'s analytic gradients with central differences.
 
     Parameters
@@ -57,7 +78,7 @@ def check_function(fn, arrays, eps=1e-6):
     fn : callable ``fn(arrays) -> (loss, grads)``, with ``loss`` a float and
         ``grads`` a dict with the same keys as ``arrays``
     arrays : dict of name -> float64 ndarray; perturbed in place and restored
-    eps : finite-difference step
+    eps, order : finite-difference step and stencil (4: five-point, 2: two-point)
 
     Returns
     -------
@@ -69,11 +90,11 @@ def check_function(fn, arrays, eps=1e-6):
                             f"float32 are too coarse to check anything")
     _, analytic = fn(arrays)
     analytic = {name: np.array(analytic[name], dtype=np.float64) for name in arrays}
-    return {name: relative_error(analytic[name], numeric_gradient(lambda: float(fn(arrays)[0]), a, eps))
+    return {name: relative_error(analytic[name], numeric_gradient(lambda: float(fn(arrays)[0]), a, eps, order))
             for name, a in arrays.items()}
 
 
-def check_layer(layer, x, initial_state=None, eps=1e-6, seed=0):
+def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0):
     """Check every gradient of a layer: each parameter, the input and each initial state.
 
     The loss is ``sum_k <output_k, G_k>`` with fixed random ``G_k`` (one per
@@ -106,10 +127,10 @@ def check_layer(layer, x, initial_state=None, eps=1e-6, seed=0):
         for k, s in enumerate(states):
             analytic[f"initial_state[{k}]"] = layer.grad_initial_state[k]
             arrays[f"initial_state[{k}]"] = s
-    return {name: relative_error(analytic[name], numeric_gradient(loss, a, eps)) for name, a in arrays.items()}
+    return {name: relative_error(analytic[name], numeric_gradient(loss, a, eps, order)) for name, a in arrays.items()}
 
 
-def gradcheck(target, inputs, initial_state=None, eps=1e-6, seed=0):
+def gradcheck(target, inputs, initial_state=None, eps=None, order=4, seed=0):
     """Finite-difference check of a layer or of a function of named arrays.
 
     ``gradcheck(layer, x, initial_state=None)`` runs :func:`check_layer`;
@@ -117,9 +138,9 @@ def gradcheck(target, inputs, initial_state=None, eps=1e-6, seed=0):
     Returns ``{name: relative error}``.
     """
     if hasattr(target, "params") and hasattr(target, "backward"):
-        return check_layer(target, inputs, initial_state=initial_state, eps=eps, seed=seed)
+        return check_layer(target, inputs, initial_state=initial_state, eps=eps, order=order, seed=seed)
     if callable(target):
         if not isinstance(inputs, dict):
             raise TypeError("gradcheck(fn, arrays): arrays must be a dict of name -> float64 array")
-        return check_function(target, inputs, eps=eps)
+        return check_function(target, inputs, eps=eps, order=order)
     raise TypeError(f"gradcheck target must be a layer or a callable, got {type(target).__name__}")

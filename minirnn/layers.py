@@ -78,16 +78,20 @@ class Layer:
             raise ValueError(f"{self.name} is not built yet: call build(input_dim) or forward(x) first")
         return int(sum(p.size for p in self.params.values()))
 
-    def _check_input(self, x, ndim):
-        """Build on first use; then x must match the built feature count and dtype."""
+    def _check_input(self, x, ndim, finite=True):
+        """Build on first use; then x must match the built feature count and dtype.
+
+        ``finite=False`` leaves the NaN/inf scan (a full pass over x) to the
+        cell function, which does it anyway.
+        """
         if not isinstance(x, np.ndarray):
             raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
         if x.ndim not in ndim:
             raise ValueError(f"x must be {' or '.join(map(str, ndim))}-D, got shape {x.shape}")
         if not self.built:
-            _common.check_array("x", x, x.ndim)
+            _common.check_array("x", x, x.ndim, finite=False)
             self.build(x.shape[-1], self.dtype or x.dtype)
-        _common.check_array("x", x, x.ndim, self.dtype)
+        _common.check_array("x", x, x.ndim, self.dtype, finite=finite)
         if x.shape[-1] != self.input_dim:
             raise ValueError(f"x has {x.shape[-1]} features (last axis) but {self.name} was built for "
                              f"{self.input_dim}")
@@ -189,7 +193,7 @@ class Recurrent(Layer):
                 for k, s in enumerate(initial_state)]
 
     def forward(self, x, training=False, initial_state=None):
-        x = self._check_input(x, ndim=(3,))
+        x = self._check_input(x, ndim=(3,), finite=False)
         if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
         states = self._initial_states(initial_state, x.shape[0])

@@ -27,10 +27,10 @@ def randomize(layer, rng, scale=0.5):
         value[...] = rng.normal(scale=scale, size=value.shape)
 
 
-def make_layer(variant, units, input_dim, rng, dtype=np.float64, **kwargs):
+def make_layer(variant, units, input_dim, rng, dtype=np.float64, scale=0.5, **kwargs):
     layer = VARIANTS[variant](units, **kwargs)
     layer.build(input_dim, dtype)
-    randomize(layer, rng)
+    randomize(layer, rng, scale)
     return layer
 
 

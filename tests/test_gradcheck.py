@@ -37,11 +37,17 @@ def test_gradients_of_returned_states(variant, rng):
     assert max(errors.values()) <= TOL, errors
 
 
-@settings(max_examples=12, deadline=None)
+# derandomize: the same examples on every run, so CI cannot fail by drawing a
+# relu pre-activation within the finite-difference step of its kink.
+@settings(max_examples=12, deadline=None, derandomize=True)
 @given(variant=st.sampled_from(sorted(VARIANTS)), batch=st.integers(1, 4), time=st.integers(1, 12),
        features=st.integers(1, 4), units=st.integers(1, 6), return_sequences=st.booleans(),
        seed=st.integers(0, 2**32 - 1))
 def test_property_random_shapes_and_weights(variant, batch, time, features, units, return_sequences, seed):
+    check_random_case(variant, batch, time, features, units, return_sequences, seed)
+
+
+def check_random_case(variant, batch, time, features, units, return_sequences, seed):
     rng = np.random.default_rng(seed)
     layer = make_layer(variant, units, features, rng, return_sequences=return_sequences)
     x = rng.normal(size=(batch, time, features))
@@ -81,3 +87,36 @@ def test_gradcheck_refuses_float32(rng):
     layer = make_layer("lstm", 2, 1, rng, dtype=np.float32)
     with pytest.raises(TypeError, match="float64"):
         gradcheck(layer, np.ones((1, 2, 1)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_long_sequences_wide_layers(variant, rng):
+    """Forty steps, eight units, seven features (BLAS input path): errors must not grow with T."""
+    layer = make_layer(variant, units=8, input_dim=7, rng=rng, scale=0.3, return_sequences=True)
+    x = rng.normal(size=(3, 40, 7))
+    # relu has kinks: the five-point stencil's +-2e-4 reaches across one of 960
+    # pre-activations here; the two-point one with 1e-6 steps does not.
+    kinked = variant in ("rnn-relu", "rnn-leaky_relu")
+    errors = gradcheck(layer, x, initial_state=random_states(layer, 3, rng), order=2 if kinked else 4)
+    assert max(errors.values()) <= TOL, errors
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(variant=st.sampled_from(sorted(VARIANTS)), batch=st.integers(1, 4), time=st.integers(1, 12),
+       features=st.integers(1, 6), units=st.integers(1, 6), return_sequences=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_property_many_examples(variant, batch, time, features, units, return_sequences, seed):
+    """The property above with 200 examples and up to six features (both input-projection paths)."""
+    check_random_case(variant, batch, time, features, units, return_sequences, seed)
+
+
+@pytest.mark.parametrize("order, tol", [(2, 1e-8), (4, 1e-10)])
+def test_numeric_gradient_stencils(order, tol, rng):
+    from minirnn.gradcheck import numeric_gradient
+    w = rng.normal(size=(4, 3))
+    numeric = numeric_gradient(lambda: float(np.sin(w).sum() * 3), w, order=order)
+    np.testing.assert_allclose(numeric, 3 * np.cos(w), rtol=0, atol=tol)
+    with pytest.raises(ValueError, match="order"):
+        numeric_gradient(lambda: 0.0, w, order=3)

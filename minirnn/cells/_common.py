@@ -124,8 +124,8 @@ def no_sequence_grad(batch, units, dtype):
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
-def check_array(name, a, ndim, dtype=None, shape=None):
-    """``a`` must be a finite float32/float64 ndarray with ``ndim`` dims (``shape`` and ``dtype`` if given)."""
+def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
+    """``a`` must be a float32/float64 ndarray with ``ndim`` dims (``shape`` and ``dtype`` if given), finite."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
     if a.dtype not in FLOAT_DTYPES:
@@ -137,7 +137,7 @@ def check_array(name, a, ndim, dtype=None, shape=None):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    if not np.isfinite(a).all():
+    if finite and not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf")
     return a
 
