@@ -54,7 +54,8 @@ extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
 
 # Inside the step functions every gate is a view of its own (z = gate[:H], ...):
 # loops over range(H) from 0 let Numba drop its negative-index check, which
-# would otherwise block vectorisation.
+# would otherwise block vectorisation. xp_t and gates_t may be the same array:
+# each element of xp_t is read just before the gate in its place is written.
 
 @jit
 def step_forward_reset_after(xp_t, h_prev, recurrent_kernel, recurrent_bias, gates_t, r_h_t, hr_t, h_t):
@@ -172,11 +173,11 @@ def step_backward_reset_before(dh, h_prev, gates_t, recurrent_kernel_zr_T, recur
 
 @jit
 def forward_sequence_reset_after(xp, h0, recurrent_kernel, recurrent_bias):
-    """Returns h (T+1, B, H), gates (T, B, 3H), r_h (T, B, H)."""
+    """Returns h (T+1, B, H), gates (T, B, 3H), r_h (T, B, H). ``gates`` is ``xp``, overwritten."""
     T, B, G = xp.shape
     H = G // 3
     h = np.empty((T + 1, B, H), dtype=xp.dtype)
-    gates = np.empty((T, B, G), dtype=xp.dtype)
+    gates = xp  # each activation overwrites the input projection it was computed from
     r_h = np.empty((T, B, H), dtype=xp.dtype)
     hr = np.empty((B, G), dtype=xp.dtype)
     h[0] = h0
@@ -203,11 +204,11 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
 
 @jit
 def forward_sequence_reset_before(xp, h0, recurrent_kernel_zr, recurrent_kernel_h):
-    """Returns h (T+1, B, H), gates (T, B, 3H), rh = r * h_{t-1} (T, B, H)."""
+    """Returns h (T+1, B, H), gates (T, B, 3H), rh = r * h_{t-1} (T, B, H). ``gates`` is ``xp``, overwritten."""
     T, B, G = xp.shape
     H = G // 3
     h = np.empty((T + 1, B, H), dtype=xp.dtype)
-    gates = np.empty((T, B, G), dtype=xp.dtype)
+    gates = xp  # each activation overwrites the input projection it was computed from
     rh = np.empty((T, B, H), dtype=xp.dtype)
     hr = np.empty((B, 2 * H), dtype=xp.dtype)
     h[0] = h0

@@ -47,21 +47,22 @@ PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
 
 
 @jit
-def step_forward(xp_t, h_prev, c_prev, recurrent_kernel, peepholes, gates_t, c_t, tanh_c_t, h_t):
-    """One step; writes gates_t = [i|f|g|o], c_t, tanh(c_t), h_t.
+def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, peepholes, hw_t, c_t, tanh_c_t, h_t):
+    """One step. gates_t holds x_t W_x + b on entry and [i|f|g|o] on exit; writes c_t, tanh(c_t), h_t.
 
-    ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none.
-    Each equation is its own short loop over one row: that is what lets LLVM
-    vectorise them (one fused loop over all gates does not).
+    ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none;
+    ``hw_t`` (B, 4H) is scratch for h_{t-1} W_h. Each equation is its own
+    short loop over one row: that is what lets LLVM vectorise them (one fused
+    loop over all gates does not).
     """
-    np.dot(h_prev, recurrent_kernel, gates_t)  # gates_t holds h_{t-1} W_h until overwritten
+    np.dot(h_prev, recurrent_kernel, hw_t)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     peep = peepholes.shape[0] > 0
     for b in range(B):
-        z, xp, c_p, c, tanh_c, h = gates_t[b], xp_t[b], c_prev[b], c_t[b], tanh_c_t[b], h_t[b]
-        for k in range(4 * H):
-            z[k] += xp[k]
+        z, hw, c_p, c, tanh_c, h = gates_t[b], hw_t[b], c_prev[b], c_t[b], tanh_c_t[b], h_t[b]
+        for k in range(4 * H):                        # z = x_t W_x + b + h_{t-1} W_h
+            z[k] += hw[k]
         # Each gate as a view of its own: loops over range(H) from 0 let Numba drop
         # its negative-index check, which would otherwise block vectorisation.
         i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
@@ -118,19 +119,23 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peephol
 
 
 @jit
-def forward_sequence(xp, h0, c0, recurrent_kernel, peepholes):
-    """Run step_forward over xp (T, B, 4H). Returns h, c (T+1, B, H), tanh_c (T, B, H), gates."""
-    T, B, G = xp.shape
+def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes):
+    """Run step_forward over all T steps. Returns h, c (T+1, B, H) and tanh_c (T, B, H).
+
+    ``gates`` (T, B, 4H) holds x_t W_x + b on entry and the gate activations
+    [i|f|g|o] on exit: one buffer instead of two halves the memory traffic.
+    """
+    T, B, G = gates.shape
     H = G // 4
-    h = np.empty((T + 1, B, H), dtype=xp.dtype)
-    c = np.empty((T + 1, B, H), dtype=xp.dtype)
-    tanh_c = np.empty((T, B, H), dtype=xp.dtype)
-    gates = np.empty((T, B, G), dtype=xp.dtype)
+    h = np.empty((T + 1, B, H), dtype=gates.dtype)
+    c = np.empty((T + 1, B, H), dtype=gates.dtype)
+    tanh_c = np.empty((T, B, H), dtype=gates.dtype)
+    hw = np.empty((B, G), dtype=gates.dtype)
     h[0] = h0
     c[0] = c0
     for t in range(T):
-        step_forward(xp[t], h[t], c[t], recurrent_kernel, peepholes, gates[t], c[t + 1], tanh_c[t], h[t + 1])
-    return h, c, tanh_c, gates
+        step_forward(gates[t], h[t], c[t], recurrent_kernel, peepholes, hw, c[t + 1], tanh_c[t], h[t + 1])
+    return h, c, tanh_c
 
 
 @jit
@@ -178,8 +183,8 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None)
         _common.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
         peepholes = np.ascontiguousarray(peepholes)
     x_tm = _common.time_major(x)
-    xp = _common.input_projection(x_tm, kernel, bias)
-    h, c, tanh_c, gates = forward_sequence(xp, h0, c0, recurrent_kernel, peepholes)
+    gates = _common.input_projection(x_tm, kernel, bias)
+    h, c, tanh_c = forward_sequence(gates, h0, c0, recurrent_kernel, peepholes)
     cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes)
     return _common.batch_major(h[1:]), cache
 
