@@ -54,30 +54,34 @@ extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
 
 # Inside the step functions every gate is a view of its own (z = gate[:H], ...):
 # loops over range(H) from 0 let Numba drop its negative-index check, which
-# would otherwise block vectorisation. xp_t and gates_t may be the same array:
-# each element of xp_t is read just before the gate in its place is written.
+# would otherwise block vectorisation. gates_t holds x_t W_x + b_x on entry and
+# is overwritten in place, element by element (one buffer, not two; and one
+# array read and written at the same index vectorises, while two views of the
+# same memory would fail LLVM's run-time overlap check and run scalar).
 
 @jit
-def step_forward_reset_after(xp_t, h_prev, recurrent_kernel, recurrent_bias, gates_t, r_h_t, hr_t, h_t):
-    """One step, reset_after=True. Writes gates_t = [z|r|hh], r_h_t, h_t; hr_t is scratch (B, 3H)."""
-    np.dot(h_prev, recurrent_kernel, hr_t)  # h_{t-1} W_h, all three blocks
+def step_forward_reset_after(gates_t, h_prev, recurrent_kernel, recurrent_bias, hw_t, r_h_t, h_t):
+    """One step, reset_after=True: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes r_h_t, h_t.
+
+    hw_t (B, 3H) is scratch for h_{t-1} W_h.
+    """
+    np.dot(h_prev, recurrent_kernel, hw_t)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
     b_z, b_r, b_h = recurrent_bias[:H], recurrent_bias[H:2 * H], recurrent_bias[2 * H:]
     for b in range(B):
-        x_z, x_r, x_h = xp_t[b, :H], xp_t[b, H:2 * H], xp_t[b, 2 * H:]
-        hw_z, hw_r, hw_h = hr_t[b, :H], hr_t[b, H:2 * H], hr_t[b, 2 * H:]
         z, r, hh = gates_t[b, :H], gates_t[b, H:2 * H], gates_t[b, 2 * H:]
+        hw_z, hw_r, hw_h = hw_t[b, :H], hw_t[b, H:2 * H], hw_t[b, 2 * H:]
         r_h, h_p, h = r_h_t[b], h_prev[b], h_t[b]
         for j in range(H):
-            z[j] = sigmoid(x_z[j] + hw_z[j] + b_z[j], ftype)
+            z[j] = sigmoid(z[j] + hw_z[j] + b_z[j], ftype)
         for j in range(H):
-            r[j] = sigmoid(x_r[j] + hw_r[j] + b_r[j], ftype)
+            r[j] = sigmoid(r[j] + hw_r[j] + b_r[j], ftype)
         for j in range(H):
             r_h[j] = hw_h[j] + b_h[j]
         for j in range(H):
-            hh[j] = tanh(x_h[j] + r[j] * r_h[j], ftype)
+            hh[j] = tanh(hh[j] + r[j] * r_h[j], ftype)
         for j in range(H):
             h[j] = z[j] * h_p[j] + (one - z[j]) * hh[j]
 
@@ -112,30 +116,31 @@ def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, da
 
 
 @jit
-def step_forward_reset_before(xp_t, h_prev, recurrent_kernel_zr, recurrent_kernel_h, gates_t, rh_t,
-                              hr_t, h_t):
-    """One step, reset_after=False. Writes gates_t = [z|r|hh], rh_t = r * h_prev, h_t; hr_t is scratch (B, 2H)."""
-    np.dot(h_prev, recurrent_kernel_zr, hr_t)  # h_{t-1} [W_hz | W_hr]
+def step_forward_reset_before(gates_t, h_prev, recurrent_kernel_zr, recurrent_kernel_h, hw_t, rh_t, h_t):
+    """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes rh_t = r * h_prev, h_t.
+
+    hw_t (B, 2H) is scratch for h_{t-1} [W_hz | W_hr].
+    """
+    np.dot(h_prev, recurrent_kernel_zr, hw_t)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
     for b in range(B):
-        x_z, x_r = xp_t[b, :H], xp_t[b, H:2 * H]
-        hw_z, hw_r = hr_t[b, :H], hr_t[b, H:]
         z, r = gates_t[b, :H], gates_t[b, H:2 * H]
+        hw_z, hw_r = hw_t[b, :H], hw_t[b, H:]
         rh, h_p = rh_t[b], h_prev[b]
         for j in range(H):
-            z[j] = sigmoid(x_z[j] + hw_z[j], ftype)
+            z[j] = sigmoid(z[j] + hw_z[j], ftype)
         for j in range(H):
-            r[j] = sigmoid(x_r[j] + hw_r[j], ftype)
+            r[j] = sigmoid(r[j] + hw_r[j], ftype)
         for j in range(H):
             rh[j] = r[j] * h_p[j]
     np.dot(rh_t, recurrent_kernel_h, h_t)  # h_t holds (r * h_{t-1}) W_hh until overwritten
     for b in range(B):
-        x_h, z, hh = xp_t[b, 2 * H:], gates_t[b, :H], gates_t[b, 2 * H:]
+        z, hh = gates_t[b, :H], gates_t[b, 2 * H:]
         h_p, h = h_prev[b], h_t[b]
         for j in range(H):
-            hh[j] = tanh(x_h[j] + h[j], ftype)
+            hh[j] = tanh(hh[j] + h[j], ftype)
         for j in range(H):
             h[j] = z[j] * h_p[j] + (one - z[j]) * hh[j]
 
@@ -172,18 +177,17 @@ def step_backward_reset_before(dh, h_prev, gates_t, recurrent_kernel_zr_T, recur
 
 
 @jit
-def forward_sequence_reset_after(xp, h0, recurrent_kernel, recurrent_bias):
-    """Returns h (T+1, B, H), gates (T, B, 3H), r_h (T, B, H). ``gates`` is ``xp``, overwritten."""
-    T, B, G = xp.shape
+def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias):
+    """gates (T, B, 3H): x_t W_x + b_x in, [z|r|hh] out. Returns h (T+1, B, H) and r_h (T, B, H)."""
+    T, B, G = gates.shape
     H = G // 3
-    h = np.empty((T + 1, B, H), dtype=xp.dtype)
-    gates = xp  # each activation overwrites the input projection it was computed from
-    r_h = np.empty((T, B, H), dtype=xp.dtype)
-    hr = np.empty((B, G), dtype=xp.dtype)
+    h = np.empty((T + 1, B, H), dtype=gates.dtype)
+    r_h = np.empty((T, B, H), dtype=gates.dtype)
+    hw = np.empty((B, G), dtype=gates.dtype)
     h[0] = h0
     for t in range(T):
-        step_forward_reset_after(xp[t], h[t], recurrent_kernel, recurrent_bias, gates[t], r_h[t], hr, h[t + 1])
-    return h, gates, r_h
+        step_forward_reset_after(gates[t], h[t], recurrent_kernel, recurrent_bias, hw, r_h[t], h[t + 1])
+    return h, r_h
 
 
 @jit
@@ -203,19 +207,17 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
 
 
 @jit
-def forward_sequence_reset_before(xp, h0, recurrent_kernel_zr, recurrent_kernel_h):
-    """Returns h (T+1, B, H), gates (T, B, 3H), rh = r * h_{t-1} (T, B, H). ``gates`` is ``xp``, overwritten."""
-    T, B, G = xp.shape
+def forward_sequence_reset_before(gates, h0, recurrent_kernel_zr, recurrent_kernel_h):
+    """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Returns h (T+1, B, H) and rh = r * h_{t-1} (T, B, H)."""
+    T, B, G = gates.shape
     H = G // 3
-    h = np.empty((T + 1, B, H), dtype=xp.dtype)
-    gates = xp  # each activation overwrites the input projection it was computed from
-    rh = np.empty((T, B, H), dtype=xp.dtype)
-    hr = np.empty((B, 2 * H), dtype=xp.dtype)
+    h = np.empty((T + 1, B, H), dtype=gates.dtype)
+    rh = np.empty((T, B, H), dtype=gates.dtype)
+    hw = np.empty((B, 2 * H), dtype=gates.dtype)
     h[0] = h0
     for t in range(T):
-        step_forward_reset_before(xp[t], h[t], recurrent_kernel_zr, recurrent_kernel_h, gates[t], rh[t], hr,
-                                  h[t + 1])
-    return h, gates, rh
+        step_forward_reset_before(gates[t], h[t], recurrent_kernel_zr, recurrent_kernel_h, hw, rh[t], h[t + 1])
+    return h, rh
 
 
 @jit
@@ -258,12 +260,12 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True):
     h0 = _common.check_state("h0", h0, B, H, x.dtype)
     x_tm = _common.time_major(x)
     if reset_after:
-        xp = _common.input_projection(x_tm, kernel, bias[0])
-        h, gates, extra = forward_sequence_reset_after(xp, h0, recurrent_kernel, np.ascontiguousarray(bias[1]))
+        gates = _common.input_projection(x_tm, kernel, bias[0])
+        h, extra = forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]))
     else:
-        xp = _common.input_projection(x_tm, kernel, bias)
-        h, gates, extra = forward_sequence_reset_before(xp, h0, np.ascontiguousarray(recurrent_kernel[:, :2 * H]),
-                                                        np.ascontiguousarray(recurrent_kernel[:, 2 * H:]))
+        gates = _common.input_projection(x_tm, kernel, bias)
+        h, extra = forward_sequence_reset_before(gates, h0, np.ascontiguousarray(recurrent_kernel[:, :2 * H]),
+                                                 np.ascontiguousarray(recurrent_kernel[:, 2 * H:]))
     cache = Cache(x_tm, h, gates, extra, kernel, recurrent_kernel, bool(reset_after))
     return _common.batch_major(h[1:]), cache
 
