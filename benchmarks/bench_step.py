@@ -2,10 +2,11 @@
 
     python benchmarks/bench_step.py [--reps 20] [--workloads W1,W5] [--cells lstm] [--dtypes float64]
 
-A step is: recurrent layer forward over the whole sequence, Dense(1) on the last
-step, mean squared error, backward through both (no optimizer update). Both
-libraries get identical shapes; minirnn and torch alternate, rep by rep, so that
-machine noise hits both alike; we report medians.
+A step is: the recurrent layer (W2: four stacked layers, torch's num_layers=4)
+forward over the whole sequence, Dense(1) on the last step, mean squared error,
+backward through all of it (no optimizer update; no gradient for the input
+data, as in torch). Both libraries get identical shapes; minirnn and torch
+alternate, rep by rep, so that machine noise hits both alike; we report medians.
 
 The script pins itself to one core and re-executes itself with every thread
 variable set to 1 before anything is imported, and with glibc's
@@ -16,8 +17,9 @@ which slow NumPy's GEMMs (pass --keep-openblas-env to keep them).
 
 Columns: milliseconds per step for each, the ratio torch/minirnn (> 1: minirnn
 faster), and the fraction of this machine's single-thread GEMM peak minirnn
-reached, counting forward as 2*B*T*(I+H)*G*H flops (G gates) and backward as
-twice that; the peak is a large NumPy matmul measured in the same run.
+reached, counting forward as 2*B*T*(I+H)*G*H flops (G gates; I = H for stacked
+layers after the first) and backward as twice that; the peak is a large NumPy
+matmul measured in the same run.
 """
 import argparse
 import os
@@ -28,7 +30,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NU
 
 WORKLOADS = {  # name: (batch, time, input, hidden, layers)
     "W1": (32, 10, 1, 50, 1),
-    "W2": (32, 60, 1, 50, 1),  # the issue's W2 stacks 4 layers; stacking comes with Sequential
+    "W2": (32, 60, 1, 50, 4),  # four stacked layers, the first three returning sequences
     "W5": (64, 100, 64, 256, 1),
     "W6": (128, 50, 128, 512, 1),
 }
@@ -87,22 +89,28 @@ def main():
         fn()
         return time.perf_counter() - start
 
-    def minirnn_step(cell, B, T, I, H, dtype):
+    def minirnn_step(cell, B, T, I, H, L, dtype):
         rng = np.random.default_rng(0)
-        layer = {"rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell](H, seed=0)
-        dense = layers.Dense(1, seed=1)
+        Layer = {"rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
+        stack = [Layer(H, return_sequences=k < L - 1, seed=k) for k in range(L)]
+        dense = layers.Dense(1, seed=L)
         x = rng.normal(size=(B, T, I)).astype(dtype)
         y = rng.normal(size=(B, 1)).astype(dtype)
 
         def step():
-            error = dense.forward(layer.forward(x, training=True)) - y
-            layer.backward(dense.backward(2 * error / error.size), input_grad=False)  # x is data, as for torch
+            out = x
+            for layer in stack:
+                out = layer.forward(out, training=True)
+            grad = dense.backward(2 * (dense.forward(out) - y) / y.size)
+            for k in range(L - 1, -1, -1):
+                grad = stack[k].backward(grad, input_grad=k > 0)  # x is data: no gradient, as in torch
         return step
 
-    def torch_step(cell, B, T, I, H, dtype):
+    def torch_step(cell, B, T, I, H, L, dtype):
         torch.manual_seed(0)
         tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
-        rnn = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H, batch_first=True)
+        rnn = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H, num_layers=L,
+                                                                                   batch_first=True)
         dense = torch.nn.Linear(H, 1)
         rnn.to(tdtype)
         dense.to(tdtype)
@@ -128,10 +136,10 @@ def main():
     print(f"{'workload':9} {'cell':5} {'dtype':8} {'minirnn ms':>11} {'torch ms':>9} {'torch/minirnn':>14} "
           f"{'% GEMM peak':>12}")
     for name in args.workloads.split(","):
-        B, T, I, H, _ = WORKLOADS[name]
+        B, T, I, H, L = WORKLOADS[name]
         for cell in args.cells.split(","):
             for dtype in args.dtypes.split(","):
-                ours, theirs = minirnn_step(cell, B, T, I, H, dtype), torch_step(cell, B, T, I, H, dtype)
+                ours, theirs = minirnn_step(cell, B, T, I, H, L, dtype), torch_step(cell, B, T, I, H, L, dtype)
                 ours(), theirs(), ours(), theirs()  # compile, warm caches and allocators
                 reps = max(args.reps, int(args.seconds / max(timed(ours), timed(theirs))))
                 t_ours, t_theirs = [], []
@@ -139,7 +147,7 @@ def main():
                     t_ours.append(timed(ours))
                     t_theirs.append(timed(theirs))
                 mo, mt = np.median(t_ours), np.median(t_theirs)
-                flops = 3 * 2 * B * T * (I + H) * GATES[cell] * H
+                flops = 3 * 2 * B * T * ((I + H) + (L - 1) * 2 * H) * GATES[cell] * H
                 print(f"{name:9} {cell:5} {dtype:8} {mo * 1e3:11.2f} {mt * 1e3:9.2f} {mt / mo:14.2f} "
                       f"{100 * flops / mo / peaks[dtype]:11.0f}%", flush=True)
 
