@@ -2,10 +2,13 @@
 
 - :mod:`minirnn.cells`: the math, one file per cell (rnn, lstm, gru)
 - :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense
+- :class:`minirnn.Sequential`: compile / fit / evaluate / predict / summary
+- :mod:`minirnn.optim`, :mod:`minirnn.losses`, :mod:`minirnn.callbacks`
 - :func:`minirnn.gradcheck`: finite-difference checks of any layer or function
 """
-from . import cells, layers
+from . import callbacks, cells, layers, losses, optim
 from .gradcheck import gradcheck
+from .model import NonFiniteLossError, Sequential
 
 __version__ = "0.1.0"
-__all__ = ["cells", "layers", "gradcheck"]
+__all__ = ["cells", "layers", "optim", "losses", "callbacks", "Sequential", "NonFiniteLossError", "gradcheck"]

@@ -120,6 +120,10 @@ class Dense(Layer):
         return {"kernel": self.kernel_initializer((self.input_dim, self.units), rng, self.dtype),
                 "bias": self.bias_initializer((self.units,), rng, self.dtype)}
 
+    def output_shape(self, input_shape):
+        """Shape of one sample's output for one sample's input shape (no batch axis)."""
+        return tuple(input_shape[:-1]) + (self.units,)
+
     def forward(self, x, training=False):
         x = self._check_input(x, ndim=(2, 3))
         y = x @ self.params["kernel"] + self.params["bias"]
@@ -145,6 +149,41 @@ class Dense(Layer):
         self.grads["kernel"] = self._x.reshape(-1, self.input_dim).T @ dy
         self.grads["bias"] = dy.sum(axis=0)
         return grad_output @ self.params["kernel"].T if input_grad else None
+
+
+class Dropout(Layer):
+    """Inverted dropout (Srivastava et al. 2014): while training, zero each entry with
+    probability ``rate`` and scale the rest by 1 / (1 - rate), so that nothing changes at
+    inference. ``seed`` seeds its own generator; a model reseeds it from its own seed.
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
+            raise ValueError(f"rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(seed)
+        self._mask = None
+
+    def _make_params(self, rng):
+        return {}
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def forward(self, x, training=False):
+        x = self._check_input(x, ndim=(2, 3))
+        if not training or self.rate == 0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape) >= self.rate
+        self._mask = keep.astype(self.dtype) / self.dtype.type(1 - self.rate)
+        return x * self._mask
+
+    def backward(self, grad_output, input_grad=True):
+        if not input_grad:
+            return None
+        return grad_output if self._mask is None else grad_output * self._mask
 
 
 class Recurrent(Layer):
@@ -178,6 +217,12 @@ class Recurrent(Layer):
 
     def _make_bias(self, rng):
         return self.bias_initializer((self.gates * self.units,), rng, self.dtype)
+
+    def output_shape(self, input_shape):
+        """(time, units) with return_sequences, else (units,); input_shape is (time, features)."""
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name} takes inputs of shape (time, features) per sample, got {input_shape}")
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
 
     def _initial_states(self, initial_state, batch):
         """Accept an array (one-state cells) or a list/tuple with one array per state."""

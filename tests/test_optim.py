@@ -1,0 +1,79 @@
+"""minirnn/optim.py: one step of each update rule by hand, convergence on a quadratic, clipping."""
+import numpy as np
+import pytest
+
+from minirnn import optim
+
+
+def one_step(optimizer, w, g, steps=1):
+    w = np.array(w, dtype=float)
+    for _ in range(steps):
+        optimizer.step({"w": (w, np.array(g, dtype=float))})
+    return w
+
+
+def test_sgd_plain_momentum_nesterov_decay():
+    assert one_step(optim.SGD(), [1.0], [2.0])[0] == pytest.approx(1 - 0.01 * 2)
+    # momentum 0.9, two steps with g = 1: m1 = -0.1, w1 = 0.9; m2 = -0.09 - 0.1 = -0.19, w2 = 0.71
+    assert one_step(optim.SGD(0.1, momentum=0.9), [1.0], [1.0], steps=2)[0] == pytest.approx(0.71)
+    # nesterov: w += 0.9 m - lr g: step 1: m = -0.1, w = 1 - 0.09 - 0.1 = 0.81
+    assert one_step(optim.SGD(0.1, momentum=0.9, nesterov=True), [1.0], [1.0])[0] == pytest.approx(0.81)
+    # decay 1: lr 0.1 then 0.1 / 2
+    assert one_step(optim.SGD(0.1, decay=1.0), [1.0], [1.0], steps=2)[0] == pytest.approx(1 - 0.1 - 0.05)
+
+
+def test_rmsprop_step():
+    # v = 0.1 * 4 = 0.4; w -= 0.001 * 2 / sqrt(0.4 + 1e-7)
+    assert one_step(optim.RMSprop(), [1.0], [2.0])[0] == pytest.approx(1 - 0.002 / np.sqrt(0.4 + 1e-7))
+
+
+def test_adam_step():
+    # t = 1: m = 0.1 g, v = 0.001 g^2, alpha = lr sqrt(0.001) / 0.1; step = alpha m / (sqrt(v) + eps)
+    g = 3.0
+    alpha = 0.001 * np.sqrt(1 - 0.999) / (1 - 0.9)
+    expected = 1 - alpha * 0.1 * g / (np.sqrt(0.001 * g * g) + 1e-7)
+    assert one_step(optim.Adam(), [1.0], [g])[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_adagrad_step():
+    # a = 0.1 + 4; w -= 0.001 * 2 / sqrt(4.1 + 1e-7)
+    assert one_step(optim.Adagrad(), [1.0], [2.0])[0] == pytest.approx(1 - 0.002 / np.sqrt(4.1 + 1e-7))
+
+
+@pytest.mark.parametrize("optimizer, steps", [
+    (optim.SGD(0.1), 300), (optim.SGD(0.05, momentum=0.9, nesterov=True), 300),
+    (optim.RMSprop(0.01), 2000), (optim.Adam(0.05), 2000), (optim.Adagrad(0.5), 2000),
+])
+def test_drives_a_quadratic_to_its_minimum(optimizer, steps):
+    """f(w) = 0.5 sum a (w - w*)^2 with different curvatures per coordinate."""
+    a, w_star = np.array([1.0, 4.0, 0.5]), np.array([1.0, -2.0, 3.0])
+    w = np.zeros(3)
+    for _ in range(steps):
+        optimizer.step({"w": (w, a * (w - w_star))})
+    np.testing.assert_allclose(w, w_star, atol=1e-2)
+
+
+def test_clipping():
+    g = {"a": np.array([3.0, 4.0]), "b": np.array([0.0, 12.0])}
+    clipped = optim.SGD(clipnorm=1.0).clip(g)
+    np.testing.assert_allclose(clipped["a"], [0.6, 0.8])
+    np.testing.assert_allclose(clipped["b"], [0.0, 1.0])
+    np.testing.assert_allclose(optim.SGD(clipvalue=3.5).clip(g)["b"], [0.0, 3.5])
+    clipped = optim.SGD(global_clipnorm=6.5).clip(g)  # joint norm sqrt(9 + 16 + 144) = 13
+    np.testing.assert_allclose(clipped["a"], [1.5, 2.0])
+    np.testing.assert_allclose(clipped["b"], [0.0, 6.0])
+    assert optim.SGD(clipnorm=100.0).clip(g)["a"] is not None
+    np.testing.assert_array_equal(optim.SGD(clipnorm=100.0).clip(g)["b"], g["b"])
+
+
+def test_names_defaults_and_bad_arguments():
+    assert isinstance(optim.get("adam"), optim.Adam) and optim.get("rmsprop").learning_rate == 0.001
+    assert optim.get("sgd").learning_rate == 0.01
+    with pytest.raises(ValueError, match="optimizer must be"):
+        optim.get("lbfgs")
+    with pytest.raises(ValueError, match="at most one"):
+        optim.Adam(clipnorm=1.0, clipvalue=1.0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        optim.SGD(learning_rate=-1)
+    with pytest.raises(ValueError, match="momentum"):
+        optim.SGD(momentum=1.5)
