@@ -9,6 +9,8 @@
 from . import callbacks, cells, layers, losses, optim
 from .gradcheck import gradcheck
 from .model import NonFiniteLossError, Sequential
+from .saving import load_model
 
 __version__ = "0.1.0"
-__all__ = ["cells", "layers", "optim", "losses", "callbacks", "Sequential", "NonFiniteLossError", "gradcheck"]
+__all__ = ["cells", "layers", "optim", "losses", "callbacks", "Sequential", "NonFiniteLossError", "load_model",
+           "gradcheck"]

@@ -53,6 +53,8 @@ def _check_dtype(dtype):
 class Layer:
     """Base class: weight bookkeeping and input checks shared by every layer."""
 
+    CONFIG = ()  # the constructor arguments that define the architecture (for saving)
+
     def __init__(self, dtype=None, seed=None, input_shape=None, name=None):
         self.dtype = _check_dtype(dtype)
         self.seed = seed
@@ -72,6 +74,10 @@ class Layer:
         rng = np.random.default_rng(self.seed)
         self.params = self._make_params(rng)
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def get_config(self):
+        """The constructor arguments that rebuild this layer: ``type(layer)(**layer.get_config())``."""
+        return {"name": self.name, **{key: getattr(self, key) for key in self.CONFIG}}
 
     def count_params(self):
         if not self.built:
@@ -105,6 +111,7 @@ class Dense(Layer):
     """
 
     ACTIVATIONS = (None, "linear", "tanh", "relu", "sigmoid")
+    CONFIG = ("units", "activation")
 
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  **kwargs):
@@ -157,6 +164,8 @@ class Dropout(Layer):
     inference. ``seed`` seeds its own generator; a model reseeds it from its own seed.
     """
 
+    CONFIG = ("rate",)
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
@@ -195,6 +204,7 @@ class Recurrent(Layer):
 
     gates = 1
     state_names = ("h",)
+    CONFIG = ("units", "activation", "return_sequences", "return_state")
 
     def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -282,6 +292,8 @@ class SimpleRNN(Recurrent):
     negative inputs, default 0.3 as Keras' LeakyReLU) or "linear".
     """
 
+    CONFIG = Recurrent.CONFIG + ("alpha",)
+
     def __init__(self, units, activation="tanh", alpha=0.3, **kwargs):
         super().__init__(units, activation=activation, **kwargs)
         _common.check_choice("activation", activation, rnn.ACTIVATIONS)
@@ -310,6 +322,7 @@ class LSTM(Recurrent):
 
     gates = 4
     state_names = ("h", "c")
+    CONFIG = Recurrent.CONFIG + ("unit_forget_bias", "peephole")
 
     def __init__(self, units, activation="tanh", unit_forget_bias=True, peephole=False, **kwargs):
         if activation != "tanh":
@@ -353,6 +366,7 @@ class GRU(Recurrent):
     """
 
     gates = 3
+    CONFIG = Recurrent.CONFIG + ("reset_after",)
 
     def __init__(self, units, activation="tanh", reset_after=True, **kwargs):
         if activation != "tanh":

@@ -42,7 +42,7 @@ class Sequential:
         self.seed = seed
         self.dtype = layers_module._check_dtype(dtype)
         self.name = name
-        self.optimizer = self.loss = None
+        self.optimizer = self.loss = self.loss_name = None
         self.input_shape = self.output_shape = None
         self.stop_training = False
         for layer in layers or []:
@@ -116,6 +116,11 @@ class Sequential:
                   rule]
         print_fn("\n".join(lines))
 
+    def save(self, path, include_optimizer=True):
+        """Write architecture, weights (and optimizer state) to one file, atomically. See :mod:`minirnn.saving`."""
+        from .saving import save_model
+        save_model(self, path, include_optimizer)
+
     # ------------------------------------------------------------------ running
 
     def forward(self, x, training=False):
@@ -136,6 +141,7 @@ class Sequential:
         (Keras defaults); ``loss``: "mse"/"mean_squared_error", "mae", "huber" or a callable."""
         self.optimizer = optim.get(optimizer)
         self.loss = losses.get(loss)
+        self.loss_name = loss if isinstance(loss, str) else None  # a callable loss cannot be saved
 
     def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
             callbacks=None, verbose=1, seed=None):

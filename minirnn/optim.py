@@ -22,6 +22,8 @@ def _check_positive(name, value, allow_zero=False):
 
 
 class Optimizer:
+    CONFIG = ("learning_rate", "clipnorm", "clipvalue", "global_clipnorm")
+
     def __init__(self, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None):
         self.learning_rate = _check_positive("learning_rate", learning_rate)
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
@@ -33,6 +35,10 @@ class Optimizer:
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.iterations = 0
         self.state = {}
+
+    def get_config(self):
+        """The constructor arguments: ``type(opt)(**opt.get_config())`` is a fresh copy."""
+        return {key: getattr(self, key) for key in self.CONFIG}
 
     def clip(self, grads):
         """The gradients after clipping (new arrays; the originals are left alone)."""
@@ -67,6 +73,8 @@ class SGD(Optimizer):
                                                  w += momentum m - lr_t g     (nesterov=True)
     """
 
+    CONFIG = Optimizer.CONFIG + ("momentum", "nesterov", "decay")
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, decay=0.0, **clip):
         super().__init__(learning_rate, **clip)
         self.momentum = _check_positive("momentum", momentum, allow_zero=True)
@@ -97,6 +105,8 @@ class RMSprop(Optimizer):
     (Keras puts epsilon inside the square root.)
     """
 
+    CONFIG = Optimizer.CONFIG + ("rho", "epsilon")
+
     def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, **clip):
         super().__init__(learning_rate, **clip)
         self.rho = _check_positive("rho", rho)
@@ -116,6 +126,8 @@ class Adam(Optimizer):
         alpha = learning_rate sqrt(1 - beta_2^t) / (1 - beta_1^t)      (t = step number, from 1)
         w -= alpha m / (sqrt(v) + epsilon)
     """
+
+    CONFIG = Optimizer.CONFIG + ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **clip):
         super().__init__(learning_rate, **clip)
@@ -137,6 +149,8 @@ class Adagrad(Optimizer):
 
         a += g^2;   w -= learning_rate g / sqrt(a + epsilon)
     """
+
+    CONFIG = Optimizer.CONFIG + ("initial_accumulator_value", "epsilon")
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **clip):
         super().__init__(learning_rate, **clip)
