@@ -79,7 +79,7 @@ class Sequential:
         for k, layer in enumerate(self.layers):
             if not layer.built or layer.input_dim != shape[-1] or layer.dtype != self.dtype:
                 if layer.seed is None and self.seed is not None:
-                    layer.seed = np.random.SeedSequence(self.seed, spawn_key=(k,))
+                    layer.seed = layers_module.child_seed(self.seed, k)
                 layer.build(shape[-1], self.dtype)
             shape = layer.output_shape(shape)
         self.input_shape, self.output_shape = tuple(int(d) for d in input_shape), shape
@@ -174,7 +174,7 @@ class Sequential:
             x_val = y_val = None
 
         base = self.seed if seed is None else seed
-        rng = np.random.default_rng(None if base is None else np.random.SeedSequence(base, spawn_key=(1 << 20,)))
+        rng = np.random.default_rng(None if base is None else layers_module.child_seed(base, 1 << 20))
         for layer in self.layers:
             if isinstance(layer, layers_module.Dropout):
                 layer.rng = np.random.default_rng(rng.integers(2**63))

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import tempfile
-import zipfile
 
 import numpy as np
 
@@ -23,6 +22,14 @@ from . import layers, optim
 FORMAT = "minirnn.Sequential"
 VERSION = 1
 LAYERS = {cls.__name__: cls for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.Dense, layers.Dropout)}
+
+
+def layer_from_spec(spec):
+    """A layer from ``{"class": name, "config": get_config()}``; Bidirectional nests its layer's spec."""
+    config = dict(spec["config"])
+    if spec["class"] == "Bidirectional":
+        return layers.Bidirectional(layer_from_spec(config.pop("layer")), **config)
+    return LAYERS[spec["class"]](**config)
 
 
 def save_model(model, path, include_optimizer=True):
@@ -67,17 +74,18 @@ def load_model(path):
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
         config = json.loads(str(arrays.pop("config")))
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a minirnn model file (or it is truncated or corrupted): {error}") from None
+    except Exception as error:  # a damaged archive fails in many ways (zip, npy header parsing, JSON)
+        raise ValueError(f"{path} is not a minirnn model file (or it is truncated or corrupted): "
+                         f"{type(error).__name__}: {error}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ValueError(f"{path} is not a minirnn model file: it has no {FORMAT!r} config")
     if config.get("version") != VERSION:
         raise ValueError(f"{path} was written by format version {config.get('version')}; this minirnn "
                          f"reads version {VERSION}")
     try:
-        model = Sequential([LAYERS[spec["class"]](**spec["config"]) for spec in config["layers"]],
+        model = Sequential([layer_from_spec(spec) for spec in config["layers"]],
                            seed=config["seed"], dtype=config["dtype"], name=config["name"])
         model.build(tuple(config["input_shape"]))
         n = len(model.get_weights())

@@ -182,3 +182,35 @@ def test_input_grad_false_skips_only_the_input_gradient(variant, input_dim, rng)
     assert layer.backward(dout, input_grad=False) is None
     for name, value in with_dx.items():
         np.testing.assert_array_equal(layer.grads[name], value)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_bidirectional_gradients_and_counts(merge_mode, return_sequences, rng):
+    from minirnn import gradcheck
+    layer = layers.Bidirectional(layers.GRU(3, return_sequences=return_sequences, reset_after=False),
+                                 merge_mode=merge_mode)
+    layer.build(2)
+    for value in layer.params.values():
+        value[...] = rng.normal(scale=0.5, size=value.shape)
+    assert layer.count_params() == 2 * 3 * 3 * (2 + 3 + 1)
+    assert max(gradcheck(layer, rng.normal(size=(2, 5, 2))).values()) <= 1e-6
+
+
+def test_bidirectional_runs_the_copy_backwards(rng):
+    fwd = make_layer("lstm", 3, 2, rng, return_sequences=True)
+    bi = layers.Bidirectional(fwd)
+    bi.build(2)
+    bi.backward_layer.params["kernel"][...] = fwd.params["kernel"]  # same weights in both directions
+    bi.backward_layer.params["recurrent_kernel"][...] = fwd.params["recurrent_kernel"]
+    bi.backward_layer.params["bias"][...] = fwd.params["bias"]
+    x = rng.normal(size=(2, 6, 2))
+    out = bi.forward(x)
+    assert out.shape == (2, 6, 6)
+    np.testing.assert_array_equal(out[..., :3], fwd.forward(x))
+    np.testing.assert_array_equal(out[..., 3:], fwd.forward(x[:, ::-1])[:, ::-1])
+    assert layers.Bidirectional(layers.LSTM(7)).output_shape((4, 5)) == (14,)
+    with pytest.raises(ValueError, match="merge_mode"):
+        layers.Bidirectional(layers.LSTM(3), merge_mode="max")
+    with pytest.raises(TypeError, match="wraps"):
+        layers.Bidirectional(layers.Dense(3))

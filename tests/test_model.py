@@ -22,6 +22,11 @@ def test_keras_counts_one_layer_dropout_dense(cell, expected):
     assert model.count_params() == expected
 
 
+def test_keras_count_bidirectional():
+    model = mr.Sequential([layers.Bidirectional(layers.LSTM(7), input_shape=(4, 5)), layers.Dense(1)])
+    assert model.count_params() == 728 + 15 and model.output_shape == (1,)
+
+
 @pytest.mark.parametrize("cell, expected", [("SimpleRNN", 7361), ("LSTM", 29345), ("GRU", 22401)])
 def test_keras_counts_four_stacked(cell, expected):
     model = mr.Sequential()
@@ -155,9 +160,10 @@ def test_divergence_stops_with_weights_from_before_the_step():
 
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_whole_model_gradient(return_sequences, rng):
-    """Stacked SimpleRNN/LSTM/GRU + Dense, float64, dropout off: every parameter within 1e-6."""
+    """Stacked LSTM/Bidirectional GRU/SimpleRNN + Dense, float64, dropout off: every parameter within 1e-6."""
     model = mr.Sequential([layers.LSTM(4, return_sequences=True, peephole=True, input_shape=(6, 2)),
-                           layers.Dropout(0.5), layers.GRU(3, return_sequences=True, reset_after=False),
+                           layers.Dropout(0.5),
+                           layers.Bidirectional(layers.GRU(3, return_sequences=True, reset_after=False)),
                            layers.SimpleRNN(3, return_sequences=return_sequences), layers.Dense(2)], seed=0)
     model.compile("sgd", "mse")
     for layer in model.layers:
@@ -173,7 +179,7 @@ def test_whole_model_gradient(return_sequences, rng):
         return value, {f"{layer.name}/{name}": layer.grads[name] for layer in model.layers for name in layer.grads}
 
     errors = check_function(fn, arrays)
-    assert len(errors) == 6 + 3 + 3 + 2 and max(errors.values()) <= 1e-6, errors
+    assert len(errors) == 6 + 2 * 3 + 3 + 2 and max(errors.values()) <= 1e-6, errors
 
 
 # ---------------------------------------------------------------- bad input

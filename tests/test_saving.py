@@ -12,7 +12,8 @@ from minirnn import layers
 def trained(rng):
     X, y = rng.normal(size=(40, 8, 2)), rng.normal(size=40)
     model = mr.Sequential([layers.LSTM(5, return_sequences=True, peephole=True, input_shape=(8, 2)),
-                           layers.Dropout(0.2), layers.GRU(4, reset_after=False, return_sequences=True),
+                           layers.Dropout(0.2),
+                           layers.Bidirectional(layers.GRU(4, reset_after=False, return_sequences=True), "ave"),
                            layers.SimpleRNN(3, activation="leaky_relu", alpha=0.1), layers.Dense(1)], seed=1)
     model.compile(mr.optim.Adam(0.01, clipnorm=1.0), "huber")
     model.fit(X, y, epochs=2, verbose=0)
@@ -26,7 +27,8 @@ def test_round_trip_predicts_bit_identically_and_resumes_training(trained, tmp_p
     loaded = mr.load_model(path)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     assert [type(a) for a in loaded.layers] == [type(a) for a in model.layers]
-    assert loaded.layers[0].peephole and not loaded.layers[2].reset_after and loaded.layers[3].alpha == 0.1
+    assert loaded.layers[0].peephole and loaded.layers[3].alpha == 0.1
+    assert loaded.layers[2].merge_mode == "ave" and not loaded.layers[2].forward_layer.reset_after
     # optimizer state (Adam's moments, step count) came along: one more epoch gives the same weights
     model.fit(X, y, epochs=1, verbose=0, seed=5)
     loaded.fit(X, y, epochs=1, verbose=0, seed=5)
