@@ -206,18 +206,22 @@ class Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share: Keras arguments, state handling, output selection.
 
     Subclasses set ``gates`` (columns per unit in the kernels), ``state_names``
-    and implement ``_run(x, states)`` and ``_run_backward(dh_seq, dh_last, dstates, input_grad)``.
+    and implement ``_run(x, states, recurrent_mask)`` and ``_run_backward(dh_seq, dh_last, dstates, input_grad)``.
     """
 
     gates = 1
     state_names = ("h",)
-    CONFIG = ("units", "activation", "return_sequences", "return_state")
+    CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout")
 
     def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 **kwargs):
+                 recurrent_dropout=0.0, **kwargs):
         super().__init__(**kwargs)
         self.units = _check_positive_int("units", units)
+        if not (isinstance(recurrent_dropout, numbers.Real) and 0 <= recurrent_dropout < 1):
+            raise ValueError(f"recurrent_dropout must be a number in [0, 1), got {recurrent_dropout!r}")
+        self.recurrent_dropout = float(recurrent_dropout)
+        self.rng = np.random.default_rng(self.seed)
         self.activation = activation
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -259,10 +263,18 @@ class Recurrent(Layer):
         if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
         states = self._initial_states(initial_state, x.shape[0])
-        h_seq, final_states = self._run(x, states)
+        h_seq, final_states = self._run(x, states, self._recurrent_mask(x.shape[0], training))
         self._output_shape = h_seq.shape
         output = h_seq if self.return_sequences else final_states[0]
         return [output, *final_states] if self.return_state else output
+
+    def _recurrent_mask(self, batch, training):
+        """Recurrent dropout (Gal & Ghahramani 2016): one (batch, units) mask of zeros and
+        1 / (1 - rate) per call, applied to h_{t-1} at every step and shared by the gates."""
+        if not training or self.recurrent_dropout == 0:
+            return None
+        keep = self.rng.random((batch, self.units)) >= self.recurrent_dropout
+        return keep.astype(self.dtype) / self.dtype.type(1 - self.recurrent_dropout)
 
     def backward(self, grad_output, input_grad=True):
         n = len(self.state_names)
@@ -308,10 +320,10 @@ class SimpleRNN(Recurrent):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
 
-    def _run(self, x, states):
+    def _run(self, x, states, mask):
         p = self.params
         h_seq, self._cache = rnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0],
-                                         self.activation, self.alpha)
+                                         self.activation, self.alpha, mask)
         return h_seq, [self._cache.h[-1]]
 
     def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
@@ -351,11 +363,11 @@ class LSTM(Recurrent):
             bias[self.units:2 * self.units] = 1
         return bias
 
-    def _run(self, x, states):
+    def _run(self, x, states, mask):
         p = self.params
         peepholes = np.stack([p[name] for name in lstm.PEEPHOLE_NAMES]) if self.peephole else None
         h_seq, self._cache = lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1],
-                                          peepholes)
+                                          peepholes, mask)
         return h_seq, [self._cache.h[-1], self._cache.c[-1]]
 
     def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
@@ -385,10 +397,10 @@ class GRU(Recurrent):
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
         return self.bias_initializer(shape, rng, self.dtype)
 
-    def _run(self, x, states):
+    def _run(self, x, states, mask):
         p = self.params
         h_seq, self._cache = gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0],
-                                         self.reset_after)
+                                         self.reset_after, mask)
         return h_seq, [self._cache.h[-1]]
 
     def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
@@ -423,6 +435,16 @@ class Bidirectional(Layer):
         self.backward_layer = type(layer)(**{k: v for k, v in layer.get_config().items() if k != "name"},
                                           name=f"backward_{layer.name}")
         self.return_sequences = layer.return_sequences
+
+    @property
+    def rng(self):
+        return self.forward_layer.rng
+
+    @rng.setter
+    def rng(self, generator):
+        """A model reseeds its layers' dropout; here that means both directions."""
+        self.forward_layer.rng = np.random.default_rng(generator.integers(2**63))
+        self.backward_layer.rng = np.random.default_rng(generator.integers(2**63))
 
     def get_config(self):
         return {"name": self.name, "merge_mode": self.merge_mode,

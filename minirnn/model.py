@@ -175,8 +175,8 @@ class Sequential:
 
         base = self.seed if seed is None else seed
         rng = np.random.default_rng(None if base is None else layers_module.child_seed(base, 1 << 20))
-        for layer in self.layers:
-            if isinstance(layer, layers_module.Dropout):
+        for layer in self.layers:  # dropout and recurrent dropout draw from the fit's seed
+            if hasattr(layer, "rng"):
                 layer.rng = np.random.default_rng(rng.integers(2**63))
         steps = -(-len(x) // batch_size)
         history = callbacks_module.History()

@@ -214,3 +214,34 @@ def test_bidirectional_runs_the_copy_backwards(rng):
         layers.Bidirectional(layers.LSTM(3), merge_mode="max")
     with pytest.raises(TypeError, match="wraps"):
         layers.Bidirectional(layers.Dense(3))
+
+
+@pytest.mark.parametrize("variant", ["rnn-tanh", "lstm", "gru-reset_after", "gru-reset_before"])
+def test_recurrent_dropout_only_while_training(variant, rng):
+    layer = make_layer(variant, 5, 2, rng, return_sequences=True, recurrent_dropout=0.5, seed=3)
+    x = rng.normal(size=(4, 6, 2))
+    inference = layer.forward(x)
+    np.testing.assert_array_equal(inference, layer.forward(x, training=False))
+    a, b = layer.forward(x, training=True), layer.forward(x, training=True)
+    assert not np.allclose(a, inference) and not np.allclose(a, b)  # a new mask per call
+    np.testing.assert_array_equal(a[:, 0], inference[:, 0])  # h_0 = 0: the first step has nothing to drop
+
+
+def test_recurrent_dropout_masks_the_state_in_the_recurrent_product_only(rng):
+    """GRU, Keras semantics: (m * h_{t-1}) W_h in the gates, the true h_{t-1} in z * h_{t-1}."""
+    from minirnn.cells import gru
+    B, H = 3, 4
+    x = rng.normal(size=(B, 1, 2))
+    kernel, recurrent_kernel, bias = rng.normal(size=(2, 3 * H)), rng.normal(size=(H, 3 * H)), rng.normal(size=(2, 3 * H))
+    h0, mask = rng.normal(size=(B, H)), (rng.random((B, H)) > 0.5) * 2.0
+    h_seq, _ = gru.forward(x, kernel, recurrent_kernel, bias, h0=h0, recurrent_mask=mask)
+
+    def sigma(v):
+        return 1 / (1 + np.exp(-v))
+
+    x_z, x_r, x_h = np.split(x[:, 0] @ kernel + bias[0], 3, axis=1)
+    r_z, r_r, r_h = np.split((h0 * mask) @ recurrent_kernel + bias[1], 3, axis=1)
+    z, r = sigma(x_z + r_z), sigma(x_r + r_r)
+    np.testing.assert_allclose(h_seq[:, 0], z * h0 + (1 - z) * np.tanh(x_h + r * r_h), rtol=1e-13)
+    with pytest.raises(ValueError, match="recurrent_dropout"):
+        layers.LSTM(3, recurrent_dropout=1.0)

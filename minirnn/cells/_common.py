@@ -107,6 +107,19 @@ def small_input_grads(x, dz, kernel, input_grad, dkernel, dbias, dx):
                 dx[n, i] = dx_ni
 
 
+@jit
+def multiply_into(a, b, out):
+    """out = a * b elementwise, for (B, H) arrays (a dropout mask applied to a state)."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j] * b[i, j]
+
+
+def masked_states(h_prev, mask):
+    """h_{t-1} as the recurrent product saw it: times the recurrent-dropout mask, if any."""
+    return h_prev if mask.shape[0] == 0 else h_prev * mask
+
+
 def no_sequence_grad(batch, units, dtype):
     """Stand-in for 'no loss gradient on the sequence': a (0, B, H) array.
 
@@ -165,6 +178,14 @@ def check_state(name, state, batch, units, dtype):
         return np.zeros((batch, units), dtype=dtype)
     check_array(name, state, 2, dtype, (batch, units))
     return np.ascontiguousarray(state)
+
+
+def check_mask(mask, batch, units, dtype):
+    """A recurrent-dropout mask: None means no dropout (a (0, units) stand-in for the jitted loops)."""
+    if mask is None:
+        return np.zeros((0, units), dtype=dtype)
+    check_array("recurrent_mask", mask, 2, dtype, (batch, units))
+    return np.ascontiguousarray(mask)
 
 
 def check_choice(name, value, choices):

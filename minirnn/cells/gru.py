@@ -34,6 +34,11 @@ sent back); a_z, a_r, a_h are the pre-activations of z, r, hh::
     da_r     = d(rh) * h_{t-1} * r (1 - r)
     dh_{t-1} = dh * z + d(rh) * r + [da_z | da_r] [W_hz | W_hr]^T
 
+Recurrent dropout: with a mask m (B, H), drawn once per batch, every product
+with W_h takes m * h_{t-1} in place of h_{t-1} (the z * h_{t-1} term keeps the
+true state, as in Keras); backward, the gradient through those products is
+multiplied by m before it joins dh * z.
+
 with dA = [da_z | da_r | da_h] the gradient w.r.t. x_t W_x + b_x. After the
 loop: dW_x = X^T dA, db_x = sum dA, dX = dA W_x^T, and
 reset_after=True:  dW_h = H_prev^T dR, db_h = sum dR;
@@ -47,7 +52,7 @@ from .._jit import jit
 from . import _common
 from ._math import sigmoid, tanh
 
-Cache = namedtuple("Cache", "x h gates extra kernel recurrent_kernel reset_after")
+Cache = namedtuple("Cache", "x h gates extra kernel recurrent_kernel reset_after mask")
 Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), and
 extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
 
@@ -60,12 +65,13 @@ extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
 # same memory would fail LLVM's run-time overlap check and run scalar).
 
 @jit
-def step_forward_reset_after(gates_t, h_prev, recurrent_kernel, recurrent_bias, hw_t, r_h_t, h_t):
+def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel, recurrent_bias, hw_t, r_h_t, h_t):
     """One step, reset_after=True: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes r_h_t, h_t.
 
-    hw_t (B, 3H) is scratch for h_{t-1} W_h.
+    h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
+    hw_t (B, 3H) is scratch for h_in W_h.
     """
-    np.dot(h_prev, recurrent_kernel, hw_t)
+    np.dot(h_in, recurrent_kernel, hw_t)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
@@ -87,8 +93,11 @@ def step_forward_reset_after(gates_t, h_prev, recurrent_kernel, recurrent_bias, 
 
 
 @jit
-def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, da_t, dr_t, dh_prev):
-    """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev."""
+def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, mask, da_t, dr_t, dh_prev):
+    """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev.
+
+    ``mask`` is the recurrent-dropout mask (B, H), or (0, H) for none.
+    """
     B, H = dh.shape
     ftype = dh.dtype.type
     one = ftype(1)
@@ -109,6 +118,8 @@ def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, da
         for j in range(H):
             dr_h[j] = da_h[j] * r[j]
     np.dot(dr_t, recurrent_kernel_T, dh_prev)
+    if mask.shape[0] > 0:
+        _common.multiply_into(dh_prev, mask, dh_prev)
     for b in range(B):
         dh_b, z, dh_p = dh[b], gates_t[b, :H], dh_prev[b]
         for j in range(H):
@@ -116,25 +127,26 @@ def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, da
 
 
 @jit
-def step_forward_reset_before(gates_t, h_prev, recurrent_kernel_zr, recurrent_kernel_h, hw_t, rh_t, h_t):
-    """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes rh_t = r * h_prev, h_t.
+def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr, recurrent_kernel_h, hw_t, rh_t, h_t):
+    """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes rh_t = r * h_in, h_t.
 
-    hw_t (B, 2H) is scratch for h_{t-1} [W_hz | W_hr].
+    h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
+    hw_t (B, 2H) is scratch for h_in [W_hz | W_hr].
     """
-    np.dot(h_prev, recurrent_kernel_zr, hw_t)
+    np.dot(h_in, recurrent_kernel_zr, hw_t)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
     for b in range(B):
         z, r = gates_t[b, :H], gates_t[b, H:2 * H]
         hw_z, hw_r = hw_t[b, :H], hw_t[b, H:]
-        rh, h_p = rh_t[b], h_prev[b]
+        rh, h_i = rh_t[b], h_in[b]
         for j in range(H):
             z[j] = sigmoid(z[j] + hw_z[j], ftype)
         for j in range(H):
             r[j] = sigmoid(r[j] + hw_r[j], ftype)
         for j in range(H):
-            rh[j] = r[j] * h_p[j]
+            rh[j] = r[j] * h_i[j]
     np.dot(rh_t, recurrent_kernel_h, h_t)  # h_t holds (r * h_{t-1}) W_hh until overwritten
     for b in range(B):
         z, hh = gates_t[b, :H], gates_t[b, 2 * H:]
@@ -146,11 +158,12 @@ def step_forward_reset_before(gates_t, h_prev, recurrent_kernel_zr, recurrent_ke
 
 
 @jit
-def step_backward_reset_before(dh, h_prev, gates_t, recurrent_kernel_zr_T, recurrent_kernel_h_T,
+def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T, recurrent_kernel_h_T, mask,
                                da_t, da_zr, da_h, d_rh, dh_prev):
     """One step back, reset_after=False. Writes da_t = [da_z|da_r|da_h] and dh_prev.
 
-    da_zr (B, 2H), da_h and d_rh (B, H) are scratch: contiguous copies for the GEMMs.
+    h_in and mask as in the forward step (mask (0, H) for none). da_zr (B, 2H),
+    da_h and d_rh (B, H) are scratch: contiguous copies for the GEMMs.
     """
     B, H = dh.shape
     ftype = dh.dtype.type
@@ -162,22 +175,28 @@ def step_backward_reset_before(dh, h_prev, gates_t, recurrent_kernel_zr_T, recur
             da_z[j] = dh_b[j] * (h_p[j] - hh[j]) * z[j] * (one - z[j])
         for j in range(H):
             da_hb[j] = dh_b[j] * (one - z[j]) * (one - hh[j] * hh[j])
-    np.dot(da_h, recurrent_kernel_h_T, d_rh)  # d(r * h_{t-1})
+    np.dot(da_h, recurrent_kernel_h_T, d_rh)  # d(r * h_in)
     for b in range(B):
-        r, da_r, d_rh_b, h_p = gates_t[b, H:2 * H], da_zr[b, H:], d_rh[b], h_prev[b]
+        r, da_r, d_rh_b, h_i = gates_t[b, H:2 * H], da_zr[b, H:], d_rh[b], h_in[b]
         for j in range(H):
-            da_r[j] = d_rh_b[j] * h_p[j] * r[j] * (one - r[j])
-    np.dot(da_zr, recurrent_kernel_zr_T, dh_prev)
+            da_r[j] = d_rh_b[j] * h_i[j] * r[j] * (one - r[j])
+    np.dot(da_zr, recurrent_kernel_zr_T, dh_prev)  # d(h_in) through [W_hz | W_hr] ...
     for b in range(B):
-        z, r, dh_b, d_rh_b, dh_p = gates_t[b, :H], gates_t[b, H:2 * H], dh[b], d_rh[b], dh_prev[b]
+        r, d_rh_b, dh_p = gates_t[b, H:2 * H], d_rh[b], dh_prev[b]
         for j in range(H):
-            dh_p[j] += dh_b[j] * z[j] + d_rh_b[j] * r[j]
+            dh_p[j] += d_rh_b[j] * r[j]  # ... and through r * h_in
+    if mask.shape[0] > 0:
+        _common.multiply_into(dh_prev, mask, dh_prev)  # d(h_prev) = d(h_in) * m
+    for b in range(B):
+        z, dh_b, dh_p = gates_t[b, :H], dh[b], dh_prev[b]
+        for j in range(H):
+            dh_p[j] += dh_b[j] * z[j]
     da_t[:, :2 * H] = da_zr
     da_t[:, 2 * H:] = da_h
 
 
 @jit
-def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias):
+def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, mask):
     """gates (T, B, 3H): x_t W_x + b_x in, [z|r|hh] out. Returns h (T+1, B, H) and r_h (T, B, H)."""
     T, B, G = gates.shape
     H = G // 3
@@ -185,13 +204,18 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias):
     r_h = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, G), dtype=gates.dtype)
     h[0] = h0
+    h_masked = np.empty_like(h0)
     for t in range(T):
-        step_forward_reset_after(gates[t], h[t], recurrent_kernel, recurrent_bias, hw, r_h[t], h[t + 1])
+        h_in = h[t]
+        if mask.shape[0] > 0:
+            _common.multiply_into(h[t], mask, h_masked)
+            h_in = h_masked
+        step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel, recurrent_bias, hw, r_h[t], h[t + 1])
     return h, r_h
 
 
 @jit
-def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel_T):
+def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel_T, mask):
     """Returns dA (T, B, 3H), dR (T, B, 3H), dh_0. dh_seq is (T, B, H) or (0, B, H)."""
     T, B, G = gates.shape
     da = np.empty_like(gates)
@@ -201,13 +225,13 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
     for t in range(T - 1, -1, -1):
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
-        step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T, da[t], dr[t], dh_prev)
+        step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T, mask, da[t], dr[t], dh_prev)
         dh, dh_prev = dh_prev, dh
     return da, dr, dh
 
 
 @jit
-def forward_sequence_reset_before(gates, h0, recurrent_kernel_zr, recurrent_kernel_h):
+def forward_sequence_reset_before(gates, h0, recurrent_kernel_zr, recurrent_kernel_h, mask):
     """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Returns h (T+1, B, H) and rh = r * h_{t-1} (T, B, H)."""
     T, B, G = gates.shape
     H = G // 3
@@ -215,30 +239,40 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel_zr, recurrent_kern
     rh = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
     h[0] = h0
+    h_masked = np.empty_like(h0)
     for t in range(T):
-        step_forward_reset_before(gates[t], h[t], recurrent_kernel_zr, recurrent_kernel_h, hw, rh[t], h[t + 1])
+        h_in = h[t]
+        if mask.shape[0] > 0:
+            _common.multiply_into(h[t], mask, h_masked)
+            h_in = h_masked
+        step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr, recurrent_kernel_h, hw, rh[t],
+                                  h[t + 1])
     return h, rh
 
 
 @jit
-def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_zr_T, recurrent_kernel_h_T):
+def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_zr_T, recurrent_kernel_h_T, mask):
     """Returns dA (T, B, 3H) and dh_0. dh_seq is (T, B, H) or (0, B, H)."""
     T, B, G = gates.shape
     da = np.empty_like(gates)
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
     da_zr = np.empty((B, 2 * dh.shape[1]), dtype=dh.dtype)
-    da_h, d_rh = np.empty_like(dh), np.empty_like(dh)
+    da_h, d_rh, h_masked = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
-        step_backward_reset_before(dh, h[t], gates[t], recurrent_kernel_zr_T, recurrent_kernel_h_T, da[t], da_zr, da_h,
-                                   d_rh, dh_prev)
+        h_in = h[t]
+        if mask.shape[0] > 0:
+            _common.multiply_into(h[t], mask, h_masked)
+            h_in = h_masked
+        step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T, recurrent_kernel_h_T, mask,
+                                   da[t], da_zr, da_h, d_rh, dh_prev)
         dh, dh_prev = dh_prev, dh
     return da, dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True):
+def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurrent_mask=None):
     """Run the GRU over a batch-major sequence.
 
     Parameters
@@ -247,6 +281,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True):
     kernel : (I, 3H);  recurrent_kernel : (H, 3H), gate order z, r, h
     bias : (2, 3H) [input bias; recurrent bias] if reset_after else (3H,)
     h0 : (B, H) or None for zeros
+    recurrent_mask : (B, H) recurrent-dropout mask, or None
 
     Returns
     -------
@@ -258,15 +293,16 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True):
     _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=3, bias_shape=bias_shape)
     B = x.shape[0]
     h0 = _common.check_state("h0", h0, B, H, x.dtype)
+    mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
     x_tm = _common.time_major(x)
     if reset_after:
         gates = _common.input_projection(x_tm, kernel, bias[0])
-        h, extra = forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]))
+        h, extra = forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask)
     else:
         gates = _common.input_projection(x_tm, kernel, bias)
         h, extra = forward_sequence_reset_before(gates, h0, np.ascontiguousarray(recurrent_kernel[:, :2 * H]),
-                                                 np.ascontiguousarray(recurrent_kernel[:, 2 * H:]))
-    cache = Cache(x_tm, h, gates, extra, kernel, recurrent_kernel, bool(reset_after))
+                                                 np.ascontiguousarray(recurrent_kernel[:, 2 * H:]), mask)
+    cache = Cache(x_tm, h, gates, extra, kernel, recurrent_kernel, bool(reset_after), mask)
     return _common.batch_major(h[1:]), cache
 
 
@@ -287,10 +323,10 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     h, R = cache.h, cache.recurrent_kernel
     H = h.shape[2]
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
-    h_prev = _common.flat(h[:-1])
+    h_prev = _common.flat(_common.masked_states(h[:-1], cache.mask))  # as the products with W_h saw it
     if cache.reset_after:
         da, dr, dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra,
-                                                    np.ascontiguousarray(R.T))
+                                                    np.ascontiguousarray(R.T), cache.mask)
         dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
         drecurrent = h_prev.T @ dr
@@ -298,7 +334,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     else:
         da, dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates,
                                                  np.ascontiguousarray(R[:, :2 * H].T),
-                                                 np.ascontiguousarray(R[:, 2 * H:].T))
+                                                 np.ascontiguousarray(R[:, 2 * H:].T), cache.mask)
         dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         da = _common.flat(da)
         drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.extra).T @ da[:, 2 * H:]],

@@ -27,7 +27,10 @@ step t+1 sent back) and dc = dL/dc_t from step t+1::
     dc_{t-1} = dc * f + dz_i * p_i + dz_f * p_f
     dh_{t-1} = dz W_h^T                          dz = [dz_i | dz_f | dz_g | dz_o]
 
-after the loop, over all steps: dW_x = X^T dZ, dW_h = H_prev^T dZ,
+Recurrent dropout: with a mask m (B, H), drawn once per batch, h_{t-1} W_h
+becomes (m * h_{t-1}) W_h for all four gates; backward, dh_{t-1} = (dz W_h^T) * m.
+
+After the loop, over all steps: dW_x = X^T dZ, dW_h = (m * H_prev)^T dZ,
 db = sum dZ, dX = dZ W_x^T, and dp_i = sum dz_i c_{t-1}, dp_f = sum dz_f c_{t-1},
 dp_o = sum dz_o c_t.
 """
@@ -39,7 +42,7 @@ from .._jit import jit
 from . import _common
 from ._math import sigmoid, tanh
 
-Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes")
+Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes mask")
 Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H)."""
 
 PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
@@ -119,11 +122,12 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peephol
 
 
 @jit
-def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes):
+def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask):
     """Run step_forward over all T steps. Returns h, c (T+1, B, H) and tanh_c (T, B, H).
 
     ``gates`` (T, B, 4H) holds x_t W_x + b on entry and the gate activations
     [i|f|g|o] on exit: one buffer instead of two halves the memory traffic.
+    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none.
     """
     T, B, G = gates.shape
     H = G // 4
@@ -133,13 +137,18 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes):
     hw = np.empty((B, G), dtype=gates.dtype)
     h[0] = h0
     c[0] = c0
+    h_masked = np.empty_like(h0)
     for t in range(T):
-        step_forward(gates[t], h[t], c[t], recurrent_kernel, peepholes, hw, c[t + 1], tanh_c[t], h[t + 1])
+        h_in = h[t]
+        if mask.shape[0] > 0:
+            _common.multiply_into(h[t], mask, h_masked)
+            h_in = h_masked
+        step_forward(gates[t], h_in, c[t], recurrent_kernel, peepholes, hw, c[t + 1], tanh_c[t], h[t + 1])
     return h, c, tanh_c
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel_T, peepholes):
+def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel_T, peepholes, mask):
     """Carry dh, dc back from step T to 1. Returns dz (T, B, 4H), dh_0, dc_0.
 
     ``dh_seq`` is (T, B, H), or (0, B, H) when only the last step has a loss.
@@ -153,11 +162,13 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
         step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T, peepholes, dz[t], dh_prev)
+        if mask.shape[0] > 0:
+            _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dz, dh, dc
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None):
+def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None, recurrent_mask=None):
     """Run the LSTM over a batch-major sequence.
 
     Parameters
@@ -166,6 +177,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None)
     kernel : (I, 4H);  recurrent_kernel : (H, 4H);  bias : (4H,), gate order i, f, c, o
     h0, c0 : (B, H) or None for zeros
     peepholes : None, or (3, H) with rows p_i, p_f, p_o
+    recurrent_mask : (B, H) recurrent-dropout mask, or None
 
     Returns
     -------
@@ -183,9 +195,10 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None)
         _common.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
         peepholes = np.ascontiguousarray(peepholes)
     x_tm = _common.time_major(x)
+    mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
     gates = _common.input_projection(x_tm, kernel, bias)
-    h, c, tanh_c = forward_sequence(gates, h0, c0, recurrent_kernel, peepholes)
-    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes)
+    h, c, tanh_c = forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask)
+    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, mask)
     return _common.batch_major(h[1:]), cache
 
 
@@ -208,10 +221,11 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True):
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
     dc_last = _common.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
     dz, dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates,
-                                     np.ascontiguousarray(cache.recurrent_kernel.T), cache.peepholes)
+                                     np.ascontiguousarray(cache.recurrent_kernel.T), cache.peepholes, cache.mask)
     dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel,
-             "recurrent_kernel": _common.flat(h[:-1]).T @ _common.flat(dz), "bias": dbias}
+             "recurrent_kernel": _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz),
+             "bias": dbias}
     if cache.peepholes.shape[0] > 0:
         H = h.shape[2]
         dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]

@@ -17,6 +17,11 @@ and after the loop, one GEMM each over all steps::
     dW_x = sum_t x_t^T dz_t    dW_h = sum_t h_{t-1}^T dz_t    db = sum_t,batch dz_t
     dx_t = dz_t W_x^T          dh_0 = what the loop carries out of step 1
 
+Recurrent dropout (Gal & Ghahramani 2016): with a mask m (B, H) of zeros and
+1/(1 - rate), drawn once per batch and kept for every step, h_{t-1} W_h
+becomes (m * h_{t-1}) W_h; backward, dh_{t-1} = (dz_t W_h^T) * m and dW_h
+sums (m * h_{t-1})^T dz_t.
+
 ``linear`` (identity) makes the cell a linear dynamical system,
 h_t = h_{t-1} W_h + ..., the textbook case for vanishing/exploding gradients:
 dh_0 = dh_T (W_h^T)^T.
@@ -32,7 +37,7 @@ from ._math import tanh
 TANH, RELU, LEAKY_RELU, LINEAR = 0, 1, 2, 3
 ACTIVATIONS = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "linear": LINEAR}
 
-Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation alpha")
+Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation alpha mask")
 Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H), h[0] = h_0."""
 
 
@@ -83,18 +88,26 @@ def step_backward(dh, h_t, recurrent_kernel_T, activation, alpha, dz_t, dh_prev)
 
 
 @jit
-def forward_sequence(xp, h0, recurrent_kernel, activation, alpha):
-    """Run step_forward over xp (T, B, H). Returns h (T+1, B, H) with h[0] = h0."""
+def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask):
+    """Run step_forward over xp (T, B, H). Returns h (T+1, B, H) with h[0] = h0.
+
+    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none.
+    """
     T, B, H = xp.shape
     h = np.empty((T + 1, B, H), dtype=xp.dtype)
     h[0] = h0
+    h_masked = np.empty_like(h0)
     for t in range(T):
-        step_forward(xp[t], h[t], recurrent_kernel, activation, alpha, h[t + 1])
+        h_in = h[t]
+        if mask.shape[0] > 0:
+            _common.multiply_into(h[t], mask, h_masked)
+            h_in = h_masked
+        step_forward(xp[t], h_in, recurrent_kernel, activation, alpha, h[t + 1])
     return h
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha):
+def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha, mask):
     """Carry dh back from step T to 1. Returns dz (T, B, H) and dh_0.
 
     ``dh_seq`` (T, B, H) holds output gradients per step, or is (0, B, H) when
@@ -108,11 +121,13 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha)
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
         step_backward(dh, h[t + 1], recurrent_kernel_T, activation, alpha, dz[t], dh_prev)
+        if mask.shape[0] > 0:
+            _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dz, dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha=0.3):
+def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha=0.3, recurrent_mask=None):
     """Run the cell over a batch-major sequence.
 
     Parameters
@@ -122,6 +137,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     h0 : (B, H) or None for zeros
     activation : "tanh", "relu", "leaky_relu" or "linear"
     alpha : slope of leaky_relu for negative inputs
+    recurrent_mask : (B, H) recurrent-dropout mask, or None
 
     Returns
     -------
@@ -136,8 +152,9 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     h0 = _common.check_state("h0", h0, B, H, x.dtype)
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)
-    h = forward_sequence(xp, h0, recurrent_kernel, code, alpha)
-    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha)
+    mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
+    h = forward_sequence(xp, h0, recurrent_kernel, code, alpha, mask)
+    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask)
 
 
 def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
@@ -157,7 +174,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     x_tm, h = cache.x, cache.h
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
     dz, dh0 = backward_sequence(dh_seq_tm, dh_last, h, np.ascontiguousarray(cache.recurrent_kernel.T),
-                                cache.activation, cache.alpha)
+                                cache.activation, cache.alpha, cache.mask)
     dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
-    drecurrent = _common.flat(h[:-1]).T @ _common.flat(dz)
+    drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
     return {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
