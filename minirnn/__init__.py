@@ -4,13 +4,14 @@
 - :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense
 - :class:`minirnn.Sequential`: compile / fit / evaluate / predict / summary
 - :mod:`minirnn.optim`, :mod:`minirnn.losses`, :mod:`minirnn.callbacks`
+- :mod:`minirnn.interop`: weights to and from PyTorch and Keras
 - :func:`minirnn.gradcheck`: finite-difference checks of any layer or function
 """
-from . import callbacks, cells, layers, losses, optim
+from . import callbacks, cells, interop, layers, losses, optim
 from .gradcheck import gradcheck
 from .model import NonFiniteLossError, Sequential
 from .saving import load_model
 
 __version__ = "0.1.0"
-__all__ = ["cells", "layers", "optim", "losses", "callbacks", "Sequential", "NonFiniteLossError", "load_model",
+__all__ = ["cells", "layers", "optim", "losses", "callbacks", "interop", "Sequential", "NonFiniteLossError", "load_model",
            "gradcheck"]
