@@ -13,5 +13,5 @@ from .model import NonFiniteLossError, Sequential
 from .saving import load_model
 
 __version__ = "0.1.0"
-__all__ = ["cells", "layers", "optim", "losses", "callbacks", "interop", "Sequential", "NonFiniteLossError", "load_model",
-           "gradcheck"]
+__all__ = ["cells", "layers", "optim", "losses", "callbacks", "interop", "Sequential", "NonFiniteLossError",
+           "load_model", "gradcheck"]
