@@ -232,3 +232,13 @@ def test_shapes_inferred_on_first_fit():
     model.compile("adam", "mse")
     model.fit(X, y, epochs=1, verbose=0)
     assert model.input_shape == (10, 1) and model.count_params() == 3 * 4 * (1 + 4 + 2) + 5
+
+
+def test_validation_data_and_no_shuffle():
+    X, y = sine_windows(n=48)
+    model = mr.Sequential([layers.SimpleRNN(4, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse")
+    history = model.fit(X[:32], y[:32], epochs=2, shuffle=False, validation_data=(X[32:], y[32:]), verbose=0)
+    assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(X[32:], y[32:]), rel=1e-12)
+    with pytest.raises(ValueError, match="validation_data"):
+        model.fit(X, y, validation_data=X, verbose=0)
