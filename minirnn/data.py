@@ -1,0 +1,251 @@
+"""Time-series data: price files, train/test splits, sliding windows, scalers, error measures.
+
+The stock tutorials this library grew from all do the same five things, which
+live here so that the examples read like the notebooks:
+
+    prices = load_prices("IBM_2006-01-01_to_2018-01-01.csv", column="High")
+    train, test = split_by_date(prices, "2017-01-01")          # train: before, test: from
+    scaler = MinMaxScaler().fit(train.values)                    # fit on the training part only
+    X_train, y_train = sliding_windows(scaler.transform(train.values), look_back=60)
+    X_test, y_test = test_windows(scaler.transform(train.values), scaler.transform(test.values), 60)
+    ...
+    rmse(test.values, scaler.inverse_transform(model.predict(X_test)))
+    naive_rmse(train.values, test.values)                        # tomorrow = today
+"""
+import numbers
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# ---------------------------------------------------------------- loading
+
+
+def load_prices(path, column=None, missing="ffill"):
+    """Read a daily price file into a ``pandas.Series`` with a sorted ``DatetimeIndex``.
+
+    Two layouts are recognised by their header:
+
+    - DJIA style ``Date,Open,High,Low,Close,Volume,Name`` with ISO dates; ``column``
+      defaults to ``"High"``;
+    - course style ``date,closed_price`` with dates like ``2021/5/6`` and prices with
+      thousands separators (``"29,331.37"``); ``column`` defaults to ``"closed_price"``.
+
+    ``missing``: what to do with empty fields in ``column``: ``"ffill"`` (default) carries the
+    previous day's price forward and warns, naming the dates; ``"drop"`` drops those days (and
+    warns); ``"raise"`` raises ``ValueError`` naming them. A missing file, an empty file, a
+    missing column or a non-numeric value raises an error naming the file and the column.
+    """
+    path = Path(path)
+    if missing not in ("ffill", "drop", "raise"):
+        raise ValueError(f"missing must be 'ffill', 'drop' or 'raise', got {missing!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"price file not found: {path}")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # parse ourselves: "29,331.37", ""
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty") from None
+    if frame.empty:
+        raise ValueError(f"{path} has a header but no rows")
+    date_column = next((c for c in frame.columns if c.strip().lower() == "date"), None)
+    if date_column is None:
+        raise ValueError(f"{path} has no 'Date' or 'date' column; columns: {list(frame.columns)}")
+    if column is None:
+        column = "closed_price" if "closed_price" in frame.columns else "High"
+    if column not in frame.columns:
+        raise ValueError(f"{path} has no column {column!r}; columns: {list(frame.columns)}")
+    try:
+        dates = pd.to_datetime(frame[date_column], format="mixed")
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{path}: column {date_column!r} has a value that is not a date ({error})") from None
+    text = frame[column].str.strip().str.replace(",", "", regex=False)
+    values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+    bad = values.isna() & (text != "")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"{path}: column {column!r} has a non-numeric value {frame[column].iloc[row]!r} "
+                         f"on {dates.iloc[row].date()}")
+    series = pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(dates), name=column).sort_index()
+    gaps = series.index[series.isna()]
+    if len(gaps):
+        listed = ", ".join(str(d.date()) for d in gaps[:10]) + (" ..." if len(gaps) > 10 else "")
+        if missing == "raise":
+            raise ValueError(f"{path}: column {column!r} is empty on {listed}")
+        if missing == "drop":
+            warnings.warn(f"{path}: column {column!r} is empty on {listed}; those days are dropped", stacklevel=2)
+            series = series.dropna()
+        else:
+            if np.isnan(series.iloc[0]):
+                raise ValueError(f"{path}: column {column!r} is empty on the first day, {listed}: nothing to "
+                                 "carry forward; use missing='drop'")
+            warnings.warn(f"{path}: column {column!r} is empty on {listed}; the previous day's value is "
+                          "carried forward", stacklevel=2)
+            series = series.ffill()
+    return series
+
+
+# ---------------------------------------------------------------- splitting and windows
+
+
+def split_by_date(series, test_start, test_end=None):
+    """``train`` = values before ``test_start``; ``test`` = from ``test_start`` (up to ``test_end``, inclusive)."""
+    test_start = pd.Timestamp(test_start)
+    train = series[series.index < test_start]
+    test = series[series.index >= test_start]
+    if test_end is not None:
+        test = test[test.index <= pd.Timestamp(test_end)]
+    if len(train) == 0 or len(test) == 0:
+        raise ValueError(f"splitting at {test_start.date()} leaves {len(train)} training and {len(test)} test "
+                         f"values (the series runs {series.index[0].date()} .. {series.index[-1].date()})")
+    return train, test
+
+
+def split_by_fraction(values, fraction):
+    """The first ``ceil(fraction * n)`` items for training, the rest for testing."""
+    if not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    n_train = int(np.ceil(fraction * len(values)))
+    if n_train >= len(values):
+        raise ValueError(f"fraction {fraction} of {len(values)} items leaves none for testing")
+    return values[:n_train], values[n_train:]
+
+
+def sliding_windows(series, look_back, horizon=1):
+    """Inputs of ``look_back`` consecutive values and the value ``horizon`` steps after each.
+
+    ``series``: 1-D (n,) or 2-D (n, features). Returns ``X`` (m, look_back, features) and
+    ``y`` (m,) for a 1-D series or (m, features), with m = n - look_back - horizon + 1:
+    ``X[i] = series[i : i + look_back]``, ``y[i] = series[i + look_back + horizon - 1]``.
+    """
+    values = np.asarray(series, dtype=float)
+    if values.ndim not in (1, 2):
+        raise ValueError(f"series must be 1-D or 2-D, got shape {values.shape}")
+    for name, value in (("look_back", look_back), ("horizon", horizon)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    n = len(values) - look_back - horizon + 1
+    if n < 1:
+        raise ValueError(f"a series of {len(values)} values is too short for look_back={look_back} plus "
+                         f"horizon={horizon}: it needs at least {look_back + horizon}")
+    table = values if values.ndim == 2 else values[:, None]
+    X = np.stack([table[i:i + look_back] for i in range(n)])
+    y = values[look_back + horizon - 1:look_back + horizon - 1 + n]
+    return X, y
+
+
+def test_windows(train, test, look_back):
+    """Windows to predict every test value, as the tutorials build them: the last ``look_back``
+    training values followed by the test values. Returns ``X`` (len(test), look_back, features)
+    and ``y`` = the test values."""
+    train, test = np.asarray(train, dtype=float), np.asarray(test, dtype=float)
+    if len(train) < look_back:
+        raise ValueError(f"test_windows needs at least look_back={look_back} training values, got {len(train)}")
+    return sliding_windows(np.concatenate([train[len(train) - look_back:], test]), look_back)
+
+
+test_windows.__test__ = False  # not a pytest test, whatever its name
+
+
+# ---------------------------------------------------------------- scalers
+
+
+class _Scaler:
+    """scikit-learn's interface: fit, transform, fit_transform, inverse_transform (1-D or 2-D)."""
+
+    def fit(self, values):
+        table = self._table(values, fitting=True)
+        self._fit(table)
+        self.n_features_ = table.shape[1]
+        return self
+
+    def transform(self, values):
+        table = self._table(values)
+        return self._restore(values, (table - self.offset_) * self.scale_)
+
+    def inverse_transform(self, values):
+        table = self._table(values)
+        return self._restore(values, table / self.scale_ + self.offset_)
+
+    def fit_transform(self, values):
+        return self.fit(values).transform(values)
+
+    def _table(self, values, fitting=False):
+        array = np.asarray(values, dtype=float)
+        if array.ndim not in (1, 2):
+            raise ValueError(f"{type(self).__name__} takes 1-D or 2-D values, got shape {array.shape}")
+        table = array.reshape(len(array), -1)
+        if fitting:
+            if len(table) == 0:
+                raise ValueError(f"{type(self).__name__}.fit needs at least one value")
+        elif not hasattr(self, "scale_"):
+            raise ValueError(f"{type(self).__name__} is not fitted yet: call fit on the training values first")
+        elif table.shape[1] != self.n_features_:
+            raise ValueError(f"{type(self).__name__} was fitted on {self.n_features_} features, got {table.shape[1]}")
+        if not np.isfinite(table).all():
+            raise ValueError(f"{type(self).__name__}: the values contain NaN or inf")
+        return table
+
+    @staticmethod
+    def _restore(values, table):
+        return table.reshape(np.shape(values))
+
+
+class MinMaxScaler(_Scaler):
+    """x -> lo + (x - min) (hi - lo) / (max - min), per feature; a constant feature maps to lo."""
+
+    def __init__(self, feature_range=(0, 1)):
+        lo, hi = feature_range
+        if not lo < hi:
+            raise ValueError(f"feature_range must be (min, max) with min < max, got {feature_range!r}")
+        self.feature_range = (float(lo), float(hi))
+
+    def _fit(self, table):
+        lo, hi = self.feature_range
+        self.data_min_, self.data_max_ = table.min(axis=0), table.max(axis=0)
+        span = self.data_max_ - self.data_min_
+        span[span == 0] = 1.0  # as scikit-learn: a constant feature is not divided by zero
+        self.scale_ = (hi - lo) / span
+        self.offset_ = self.data_min_ - lo / self.scale_
+
+
+class StandardScaler(_Scaler):
+    """x -> (x - mean) / std per feature (population std); a constant feature is only centred."""
+
+    def _fit(self, table):
+        self.mean_, std = table.mean(axis=0), table.std(axis=0)
+        std[std == 0] = 1.0
+        self.scale_, self.offset_ = 1.0 / std, self.mean_
+
+
+# ---------------------------------------------------------------- errors
+
+
+def rmse(y_true, y_pred):
+    """Root mean squared error, in the units of the values."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
+
+
+def mae(y_true, y_pred):
+    """Mean absolute error."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def naive_forecast(train, test):
+    """Persistence: each test day predicted by the day before (the last training value first)."""
+    train, test = np.asarray(train, dtype=float).ravel(), np.asarray(test, dtype=float).ravel()
+    return np.concatenate([train[-1:], test[:-1]])
+
+
+def naive_rmse(train, test):
+    """RMSE of :func:`naive_forecast`: the bar any price model has to clear."""
+    return rmse(test, naive_forecast(train, test))
+
+
+def _pair(y_true, y_pred):
+    y_true, y_pred = np.asarray(y_true, dtype=float).ravel(), np.asarray(y_pred, dtype=float).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} values but y_pred has {y_pred.size}")
+    return y_true, y_pred

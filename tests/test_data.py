@@ -1,0 +1,138 @@
+"""minirnn/data.py: the real price files, malformed files, windows, splits, scalers, errors."""
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from minirnn import data
+
+DATA = Path(os.environ.get("MINIRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"price files not found at {DATA} (set MINIRNN_DATA)")
+IBM, KO = DATA / "djia" / "IBM_2006-01-01_to_2018-01-01.csv", DATA / "djia" / "KO_2006-01-01_to_2018-01-01.csv"
+NIKKEI = DATA / "nikkei" / "nikkei_stock_price.csv"
+
+
+@needs_data
+def test_djia_file_with_its_gap_filled_forward():
+    with pytest.warns(UserWarning, match="2017-07-31"):
+        ko = data.load_prices(KO, column="High")
+    assert len(ko) == 3020 and ko.index.is_monotonic_increasing and ko.name == "High"
+    assert ko["2017-07-31"] == ko["2017-07-28"]  # KO's High is empty that day
+    assert ko.iloc[0] == pytest.approx(float(pd.read_csv(KO)["High"].iloc[0]))
+    with pytest.raises(ValueError, match="2017-07-31"):
+        data.load_prices(KO, column="High", missing="raise")
+    with pytest.warns(UserWarning, match="dropped"):
+        assert len(data.load_prices(KO, column="Open", missing="drop")) == 3019
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # IBM's High has no gap: no warning
+        assert len(data.load_prices(IBM)) == 3020
+
+
+@needs_data
+def test_course_file():
+    nikkei = data.load_prices(NIKKEI)
+    assert len(nikkei) == 244 and nikkei.name == "closed_price"
+    assert nikkei.iloc[0] == 29331.37 and nikkei.index[0] == pd.Timestamp("2021-05-06")
+    assert nikkei.index[-1] == pd.Timestamp("2022-05-02")
+
+
+@needs_data
+def test_window_counts_of_the_tutorials():
+    ibm = data.load_prices(IBM)
+    train, test = data.split_by_date(ibm, "2017-01-01")
+    X, y = data.sliding_windows(train.values, 60)
+    assert X.shape == (2709, 60, 1) and len(test) == 251
+    with pytest.warns(UserWarning):
+        ko = data.load_prices(KO)
+    train, test = data.split_by_date(ko, "2016-01-01", "2017-12-31")
+    assert data.sliding_windows(train.values, 10)[0].shape == (2507, 10, 1)
+    X_test, y_test = data.test_windows(train.values, test.values, 10)
+    assert X_test.shape == (len(test), 10, 1)
+    np.testing.assert_array_equal(X_test[0, :, 0], train.values[-10:])
+    np.testing.assert_array_equal(y_test, test.values)
+    nikkei = data.load_prices(NIKKEI)
+    X, y = data.sliding_windows(nikkei.values, 5)
+    X_train, X_rest = data.split_by_fraction(X, 0.75)
+    assert len(X) == 239 and len(X_train) == 180
+
+
+@pytest.mark.parametrize("content, error, match", [
+    ("", ValueError, "empty"),
+    ("Date,Open,High\n", ValueError, "no rows"),
+    ("Date,Open,Low\n2017-01-03,1,2\n", ValueError, "no column 'High'"),
+    ("Date,Open,High\n2017-01-03,1,abc\n", ValueError, r"non-numeric value 'abc' on 2017-01-03"),
+    ("Day,High\n2017-01-03,1\n", ValueError, "no 'Date'"),
+    ("Date,High\nyesterday,1\n", ValueError, "not a date"),
+    ("Date,High\n2017-01-03,\n2017-01-04,2\n", ValueError, "first day"),
+])
+def test_malformed_files(tmp_path, content, error, match):
+    path = tmp_path / "prices.csv"
+    path.write_text(content)
+    with pytest.raises(error, match=match):
+        data.load_prices(path)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        data.load_prices(tmp_path / "nope.csv")
+
+
+def test_unsorted_dates_are_sorted(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text('date,closed_price\n2021/5/7,"2,000.5"\n2021/5/6,"1,000"\n')
+    series = data.load_prices(path)
+    assert list(series.values) == [1000.0, 2000.5]
+
+
+def test_sliding_windows_by_hand():
+    X, y = data.sliding_windows(np.arange(6.0), look_back=3)
+    np.testing.assert_array_equal(X[:, :, 0], [[0, 1, 2], [1, 2, 3], [2, 3, 4]])
+    np.testing.assert_array_equal(y, [3, 4, 5])
+    X, y = data.sliding_windows(np.arange(6.0), look_back=2, horizon=3)
+    np.testing.assert_array_equal(X[:, :, 0], [[0, 1], [1, 2]])
+    np.testing.assert_array_equal(y, [4, 5])
+    X, y = data.sliding_windows(np.arange(12.0).reshape(6, 2), look_back=4)
+    assert X.shape == (2, 4, 2) and y.shape == (2, 2)
+    with pytest.raises(ValueError, match="too short"):
+        data.sliding_windows(np.arange(3.0), look_back=3)
+    with pytest.raises(ValueError, match="look_back"):
+        data.sliding_windows(np.arange(3.0), look_back=0)
+
+
+@pytest.mark.parametrize("scaler", [data.MinMaxScaler(), data.MinMaxScaler((-1, 1)), data.StandardScaler()])
+def test_scalers_round_trip(scaler, rng):
+    train, test = rng.normal(5, 3, size=(50, 2)), rng.normal(5, 3, size=(10, 2))
+    scaled = scaler.fit_transform(train)
+    if isinstance(scaler, data.MinMaxScaler):
+        np.testing.assert_allclose(scaled.min(axis=0), scaler.feature_range[0])
+        np.testing.assert_allclose(scaled.max(axis=0), scaler.feature_range[1])
+    else:
+        np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-12)
+        np.testing.assert_allclose(scaled.std(axis=0), 1)
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(test)), test)
+    one_d = type(scaler)().fit(train[:, 0])
+    assert one_d.transform(test[:, 0]).shape == (10,)
+
+
+def test_scaler_misuse():
+    with pytest.raises(ValueError, match="not fitted"):
+        data.MinMaxScaler().transform(np.ones(3))
+    with pytest.raises(ValueError, match="2 features"):
+        data.StandardScaler().fit(np.ones((3, 2))).transform(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="feature_range"):
+        data.MinMaxScaler((1, 0))
+    np.testing.assert_array_equal(data.MinMaxScaler().fit_transform(np.full(4, 7.0)), 0)  # constant: no 0/0
+
+
+def test_errors_and_baseline():
+    assert data.rmse([1, 2, 3], [1, 2, 5]) == pytest.approx(np.sqrt(4 / 3))
+    assert data.mae([1, 2, 3], [1, 2, 5]) == pytest.approx(2 / 3)
+    np.testing.assert_array_equal(data.naive_forecast([1, 2], [3, 4, 6]), [2, 3, 4])
+    assert data.naive_rmse([1, 2], [3, 4, 6]) == pytest.approx(np.sqrt((1 + 1 + 4) / 3))
+    with pytest.raises(ValueError, match="3 values but y_pred has 2"):
+        data.rmse([1, 2, 3], [1, 2])
+    series = pd.Series(np.arange(5.0), index=pd.date_range("2020-01-01", periods=5))
+    with pytest.raises(ValueError, match="leaves"):
+        data.split_by_date(series, "2021-01-01")
+    with pytest.raises(ValueError, match="fraction"):
+        data.split_by_fraction(np.arange(4), 1.5)
