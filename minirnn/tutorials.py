@@ -1,0 +1,184 @@
+"""The stock-price experiments of the Keras tutorials, shared by ``examples/`` and the ``minirnn`` command.
+
+Each experiment loads a price series (or, without a file, a synthetic one, and
+says so), scales it with a MinMaxScaler fitted on the training part, trains
+its models on sliding windows, predicts the test period, and reports RMSE in
+price units beside the naive persistence baseline (tomorrow = today), with
+two figures: predictions against the real prices, and learning curves.
+"""
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import callbacks, data, layers, optim, plotting
+from .model import Sequential
+
+CELLS = {"SimpleRNN": layers.SimpleRNN, "LSTM": layers.LSTM, "GRU": layers.GRU}
+
+
+@dataclass
+class Result:
+    name: str
+    params: int
+    rmse: float
+    seconds: float
+    history: dict
+    predictions: np.ndarray = field(repr=False)
+
+
+def stacked(cell, units, depth, look_back, dropout=0.0, seed=0):
+    """``depth`` recurrent layers of ``units`` (all but the last returning sequences), each followed
+    by Dropout(``dropout``) if given, then Dense(1): the tutorials' models, in float32 like Keras."""
+    stack = []
+    for k in range(depth):
+        stack.append(CELLS[cell](units, return_sequences=k < depth - 1))
+        if dropout:
+            stack.append(layers.Dropout(dropout))
+    stack[0].input_shape = (look_back, 1)
+    return Sequential([*stack, layers.Dense(1)], seed=seed, dtype="float32")
+
+
+def load(csv, column, synthetic, echo=print):
+    """The price series from ``csv``, or the synthetic stand-in (announced) when no file is given."""
+    if csv is None:
+        echo("No --csv given: using a synthetic random-walk price series (numbers are not the tutorial's).")
+        return synthetic
+    return data.load_prices(csv, column=column)
+
+
+def train_and_predict(name, model, optimizer, X_train, y_train, X_test, scaler, epochs, batch_size, seed,
+                      **fit_kwargs):
+    model.compile(optimizer=optimizer, loss="mean_squared_error")
+    start = time.perf_counter()
+    history = model.fit(X_train.astype(np.float32), y_train.astype(np.float32), epochs=epochs,
+                        batch_size=batch_size, verbose=0, seed=seed, **fit_kwargs)
+    seconds = time.perf_counter() - start
+    predicted = scaler.inverse_transform(model.predict(X_test.astype(np.float32)).astype(float).ravel())
+    return model, history.history, seconds, predicted
+
+
+def report(title, results, actual, dates, naive, out, echo=print):
+    """Print the table and write ``<out>/<slug>_predictions.png`` and ``_learning_curves.png``."""
+    echo(f"\n{title}")
+    echo(f"{'model':<28}{'params':>8}{'RMSE':>10}{'naive RMSE':>12}{'train s':>9}")
+    for r in results:
+        echo(f"{r.name:<28}{r.params:>8}{r.rmse:>10.3f}{naive:>12.3f}{r.seconds:>9.1f}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    slug = title.split(":")[0].lower().replace(" ", "_")
+    paths = [plotting.plot_predictions(dates, actual, {r.name: r.predictions for r in results},
+                                       out / f"{slug}_predictions.png", title),
+             plotting.plot_learning_curves({r.name: r.history for r in results}, out / f"{slug}_learning_curves.png",
+                                           title)]
+    echo("figures: " + ", ".join(str(p) for p in paths))
+    return paths
+
+
+def _one_step_models(title, series, test_start, test_end, look_back, specs, epochs, seed, out, echo):
+    """Shared by KO and the demo: one model per spec, one-day-ahead predictions on the test period."""
+    train, test = data.split_by_date(series, test_start, test_end)
+    scaler = data.MinMaxScaler().fit(train.values)
+    X_train, y_train = data.sliding_windows(scaler.transform(train.values), look_back)
+    X_test, _ = data.test_windows(scaler.transform(train.values), scaler.transform(test.values), look_back)
+    results = []
+    for name, model, optimizer, batch_size, fit_kwargs in specs:
+        model, history, seconds, predicted = train_and_predict(name, model, optimizer, X_train, y_train, X_test,
+                                                               scaler, epochs, batch_size, seed, **fit_kwargs)
+        results.append(Result(name, model.count_params(), data.rmse(test.values, predicted), seconds, history,
+                              predicted))
+    report(title, results, test.values, test.index, data.naive_rmse(train.values, test.values), out, echo)
+    return results
+
+
+def ko(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
+    """Coca-Cola, column High: train before 2016, test 2016-2017, 10-day windows;
+    SimpleRNN(50), LSTM(50), GRU(50), each + Dropout(0.2) + Dense(1); rmsprop, mse, batch 32."""
+    series = load(csv, "High", data.synthetic_prices(seed=seed), echo)
+    specs = [(f"{cell}(50)", stacked(cell, 50, 1, 10, dropout=0.2, seed=seed), "rmsprop", 32, {})
+             for cell in ("SimpleRNN", "LSTM", "GRU")]
+    return _one_step_models("KO: next-day High, 2016-2017", series, "2016-01-01", "2017-12-31", 10, specs, epochs,
+                            seed, out, echo)
+
+
+def demo(epochs=20, seed=0, out="minirnn-output", echo=print):
+    """GOOG daily High 2004-2008 (ships with matplotlib): train before 2008, test 2008, 10-day windows;
+    SimpleRNN(32), LSTM(32), GRU(32), each + Dense(1); adam."""
+    import matplotlib.cbook
+
+    import pandas as pd
+    prices = matplotlib.cbook.get_sample_data("goog.npz")["price_data"]
+    series = pd.Series(prices["high"], index=pd.DatetimeIndex(prices["date"]), name="high")
+    specs = [(f"{cell}(32)", stacked(cell, 32, 1, 10, seed=seed), optim.Adam(0.005), 32, {})
+             for cell in ("SimpleRNN", "LSTM", "GRU")]
+    return _one_step_models("GOOG: next-day high, 2008", series, "2008-01-01", None, 10, specs, epochs, seed,
+                            out, echo)
+
+
+def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
+    """IBM, column High: train through 2016, test 2017 (251 days), 60-day windows.
+    4 x (LSTM(50) + Dropout(0.2)) + Dense(1), rmsprop, batch 32; and 4 x (GRU(50) + Dropout(0.2)) +
+    Dense(1), SGD(0.01, momentum 0.9), batch 150. Then the LSTM generates 2017 on its own: from the
+    last 60 training days, each prediction is fed back as the next input, 251 times."""
+    series = load(csv, "High", data.synthetic_prices(seed=seed), echo)
+    look_back = 60
+    train, test = data.split_by_date(series, "2017-01-01", "2017-12-31")
+    scaler = data.MinMaxScaler().fit(train.values)
+    scaled_train = scaler.transform(train.values)
+    X_train, y_train = data.sliding_windows(scaled_train, look_back)
+    X_test, _ = data.test_windows(scaled_train, scaler.transform(test.values), look_back)
+    specs = [("4 x LSTM(50)", stacked("LSTM", 50, 4, look_back, 0.2, seed), "rmsprop", 32),
+             ("4 x GRU(50)", stacked("GRU", 50, 4, look_back, 0.2, seed), optim.SGD(0.01, momentum=0.9), 150)]
+    results, lstm = [], None
+    for name, model, optimizer, batch_size in specs:
+        model, history, seconds, predicted = train_and_predict(name, model, optimizer, X_train, y_train, X_test,
+                                                               scaler, epochs, batch_size, seed)
+        results.append(Result(name, model.count_params(), data.rmse(test.values, predicted), seconds, history,
+                              predicted))
+        lstm = lstm or model
+    generated = generate(lstm, scaled_train[-look_back:], len(test))
+    generated = scaler.inverse_transform(generated)
+    results.append(Result("4 x LSTM(50), generated", results[0].params, data.rmse(test.values, generated), 0.0,
+                          results[0].history, generated))
+    report("IBM: next-day High, 2017", results, test.values, test.index, data.naive_rmse(train.values, test.values),
+           out, echo)
+    return results
+
+
+def generate(model, window, steps):
+    """Autoregressive forecast: predict the next value from ``window``, append it, drop the oldest, repeat.
+    Errors compound: after a few weeks this is the model's own idea of the series, not a forecast."""
+    window = np.asarray(window, dtype=np.float32).reshape(1, -1, 1).copy()
+    out = np.empty(steps)
+    for k in range(steps):
+        out[k] = model.predict(window)[0, 0]
+        window = np.concatenate([window[:, 1:], [[[out[k]]]]], axis=1).astype(np.float32)
+    return out
+
+
+def nikkei(csv=None, epochs=200, seed=0, out="minirnn-output", echo=print):
+    """Nikkei 225 close (date,closed_price file): 5-day windows, the first 75% of windows train;
+    4 stacked SimpleRNN(32) / LSTM(32) / GRU(32) + Dense(1), adam, validation_split 0.1,
+    EarlyStopping(val_loss, patience 40), up to ``epochs`` epochs."""
+    synthetic = data.synthetic_prices("2021-05-06", "2022-05-02", seed=seed, start_price=29000.0,
+                                      name="closed_price")
+    series = load(csv, "closed_price", synthetic, echo)
+    look_back = 5
+    X, y = data.sliding_windows(series.values, look_back)
+    X_train, X_test = data.split_by_fraction(X, 0.75)
+    y_train, y_test = data.split_by_fraction(y, 0.75)
+    scaler = data.MinMaxScaler().fit(series.values[:len(y_train) + look_back])
+    scale = lambda a: scaler.transform(a.reshape(-1)).reshape(a.shape)  # noqa: E731
+    results = []
+    for cell in ("SimpleRNN", "LSTM", "GRU"):
+        stopper = callbacks.EarlyStopping(monitor="val_loss", patience=40)
+        model, history, seconds, predicted = train_and_predict(
+            f"4 x {cell}(32)", stacked(cell, 32, 4, look_back, seed=seed), "adam", scale(X_train), scale(y_train),
+            scale(X_test), scaler, epochs, 32, seed, validation_split=0.1, callbacks=[stopper])
+        results.append(Result(f"4 x {cell}(32)", model.count_params(), data.rmse(y_test, predicted), seconds,
+                              history, predicted))
+    dates = series.index[look_back + len(y_train):]
+    naive = data.rmse(y_test, X_test[:, -1, 0])
+    report("Nikkei: next-day close", results, y_test, dates, naive, out, echo)
+    return results
