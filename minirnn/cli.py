@@ -1,10 +1,11 @@
 """The ``minirnn`` command.
 
     minirnn demo [--epochs N] [--seed S] [--out DIR]
-    minirnn reproduce ko|ibm|nikkei [--csv PATH] [--epochs N] [--seed S] [--out DIR]
+    minirnn reproduce ko|ibm|nikkei|ko-changes|ibm-changes [--csv PATH] [--epochs N] [--seed S] [--out DIR]
 
 ``demo`` needs no download: GOOG's daily prices 2004-2008 ship with matplotlib.
-``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.tutorials`).
+``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.tutorials`), or
+the ``*-changes`` variant that predicts daily changes instead of prices.
 """
 import argparse
 import sys
@@ -12,7 +13,9 @@ import warnings
 
 from . import tutorials
 
-EXPERIMENTS = {"ko": (tutorials.ko, 50), "ibm": (tutorials.ibm, 50), "nikkei": (tutorials.nikkei, 200)}
+EXPERIMENTS = {"ko": (tutorials.ko, 50), "ibm": (tutorials.ibm, 50), "nikkei": (tutorials.nikkei, 200),
+               "ko-changes": (lambda **kw: tutorials.differences("ko", **kw), 50),
+               "ibm-changes": (lambda **kw: tutorials.differences("ibm", **kw), 50)}
 
 
 def _common_options(parser, epochs):
@@ -26,7 +29,7 @@ def build_parser():
                                      "Keras stock-price tutorials.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="train SimpleRNN, LSTM and GRU on GOOG prices (bundled with matplotlib)")
-    _common_options(demo, 20)
+    _common_options(demo, 50)
     reproduce = commands.add_parser("reproduce", help="run one of the stock-price tutorials")
     reproduce.add_argument("experiment", choices=sorted(EXPERIMENTS))
     reproduce.add_argument("--csv", help="price file (without it: a synthetic series, announced)")

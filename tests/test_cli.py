@@ -37,6 +37,14 @@ def test_reproduce_smoke(experiment, csv, models, naive, tmp_path, capsys):
                                                           f"{experiment}_predictions.png"]
 
 
+@needs_data
+def test_changes_variant_is_close_to_persistence(tmp_path, capsys):
+    """Predicting daily changes: the model can only add to 'tomorrow = today', so it lands near it."""
+    assert cli.main(["reproduce", "ko-changes", "--csv", str(KO), "--epochs", "3", "--out", str(tmp_path)]) == 0
+    (params, rmse, naive), = table(capsys.readouterr().out).values()
+    assert params == 3 * 16 * (1 + 16 + 2) + 17 and abs(rmse - naive) < 0.1 * naive
+
+
 def test_demo_and_synthetic_fallback(tmp_path, capsys):
     assert cli.main(["demo", "--epochs", "1", "--out", str(tmp_path)]) == 0
     assert set(table(capsys.readouterr().out)) == {"SimpleRNN(32)", "LSTM(32)", "GRU(32)"}
