@@ -120,6 +120,12 @@ def masked_states(h_prev, mask):
     return h_prev if mask.shape[0] == 0 else h_prev * mask
 
 
+def state_grad_record(h, record):
+    """Where a backward loop writes dL/dh_t per step: (T, B, H), or (0, B, H) when not recording."""
+    T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    return np.empty((T if record else 0, B, H), dtype=h.dtype)
+
+
 def no_sequence_grad(batch, units, dtype):
     """Stand-in for 'no loss gradient on the sequence': a (0, B, H) array.
 

@@ -215,8 +215,9 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
 
 
 @jit
-def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel_T, mask):
-    """Returns dA (T, B, 3H), dR (T, B, 3H), dh_0. dh_seq is (T, B, H) or (0, B, H)."""
+def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel_T, mask, dh_record):
+    """Returns dA (T, B, 3H), dR (T, B, 3H), dh_0. dh_seq is (T, B, H) or (0, B, H);
+    dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
     da = np.empty_like(gates)
     dr = np.empty_like(gates)
@@ -225,6 +226,8 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
     for t in range(T - 1, -1, -1):
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
+        if dh_record.shape[0] > 0:
+            dh_record[t] = dh
         step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T, mask, da[t], dr[t], dh_prev)
         dh, dh_prev = dh_prev, dh
     return da, dr, dh
@@ -251,8 +254,10 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel_zr, recurrent_kern
 
 
 @jit
-def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_zr_T, recurrent_kernel_h_T, mask):
-    """Returns dA (T, B, 3H) and dh_0. dh_seq is (T, B, H) or (0, B, H)."""
+def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_zr_T, recurrent_kernel_h_T, mask,
+                                   dh_record):
+    """Returns dA (T, B, 3H) and dh_0. dh_seq is (T, B, H) or (0, B, H);
+    dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
     da = np.empty_like(gates)
     dh = dh_last.copy()
@@ -262,6 +267,8 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_z
     for t in range(T - 1, -1, -1):
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
+        if dh_record.shape[0] > 0:
+            dh_record[t] = dh
         h_in = h[t]
         if mask.shape[0] > 0:
             _common.multiply_into(h[t], mask, h_masked)
@@ -306,7 +313,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
     return _common.batch_major(h[1:]), cache
 
 
-def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
+def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_grads=False):
     """Backpropagate through time.
 
     Parameters
@@ -315,6 +322,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
     dh_last : (B, H) loss gradient w.r.t. h_T, or None
     input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
+    record_state_grads : also return ``dh`` (B, T, H), dL/dh_t at every step
 
     Returns
     -------
@@ -324,9 +332,10 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     H = h.shape[2]
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
     h_prev = _common.flat(_common.masked_states(h[:-1], cache.mask))  # as the products with W_h saw it
+    dh_record = _common.state_grad_record(h, record_state_grads)
     if cache.reset_after:
         da, dr, dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra,
-                                                    np.ascontiguousarray(R.T), cache.mask)
+                                                    np.ascontiguousarray(R.T), cache.mask, dh_record)
         dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
         drecurrent = h_prev.T @ dr
@@ -334,9 +343,12 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     else:
         da, dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates,
                                                  np.ascontiguousarray(R[:, :2 * H].T),
-                                                 np.ascontiguousarray(R[:, 2 * H:].T), cache.mask)
+                                                 np.ascontiguousarray(R[:, 2 * H:].T), cache.mask, dh_record)
         dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         da = _common.flat(da)
         drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.extra).T @ da[:, 2 * H:]],
                                     axis=1)
-    return {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
+    grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
+    if record_state_grads:
+        grads["dh"] = _common.batch_major(dh_record)
+    return grads

@@ -93,8 +93,12 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, peepholes, hw_t, c_t
 
 
 @jit
-def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peepholes, dz_t, dh_prev):
-    """One step back; writes dz_t, dh_prev, and turns dc (dL/dc_t) into dL/dc_{t-1} in place."""
+def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peepholes, dz_t, dh_prev, dc_total_t):
+    """One step back; writes dz_t, dh_prev, and turns dc into the c-path part of dL/dc_{t-1} in place.
+
+    On entry dc holds what step t+1 sent back along the cell state; dc_total_t
+    receives the total dL/dc_t (that plus the path through h_t).
+    """
     B, H = dh.shape
     ftype = dh.dtype.type
     one = ftype(1)
@@ -113,7 +117,9 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peephol
             dz_i[j] = dc_b[j] * g[j] * i[j] * (one - i[j])
             dz_f[j] = dc_b[j] * c_p[j] * f[j] * (one - f[j])
             dz_g[j] = dc_b[j] * i[j] * (one - g[j] * g[j])
+        dc_total = dc_total_t[b]
         for j in range(H):                            # dc_{t-1} = dc * f (+ peephole terms)
+            dc_total[j] = dc_b[j]
             dc_b[j] *= f[j]
         if peep:
             for j in range(H):
@@ -148,20 +154,28 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask):
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel_T, peepholes, mask):
+def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel_T, peepholes, mask, dh_record,
+                      dc_record):
     """Carry dh, dc back from step T to 1. Returns dz (T, B, 4H), dh_0, dc_0.
 
     ``dh_seq`` is (T, B, H), or (0, B, H) when only the last step has a loss.
+    ``dh_record`` and ``dc_record`` (T, B, H) receive the total dL/dh_t and dL/dc_t
+    at every step, or are (0, B, H) to skip that.
     """
     T = gates.shape[0]
     dz = np.empty_like(gates)
     dh = dh_last.copy()
     dc = dc_last.copy()
     dh_prev = np.empty_like(dh)
+    dc_total = np.empty_like(dc)
     for t in range(T - 1, -1, -1):
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
-        step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T, peepholes, dz[t], dh_prev)
+        if dh_record.shape[0] > 0:
+            dh_record[t] = dh
+        step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T, peepholes, dz[t], dh_prev, dc_total)
+        if dc_record.shape[0] > 0:
+            dc_record[t] = dc_total
         if mask.shape[0] > 0:
             _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
@@ -202,7 +216,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
     return _common.batch_major(h[1:]), cache
 
 
-def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True):
+def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, record_state_grads=False):
     """Backpropagate through time.
 
     Parameters
@@ -211,6 +225,7 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True):
     dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
     dh_last, dc_last : (B, H) loss gradients w.r.t. h_T and c_T, or None
     input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
+    record_state_grads : also return ``dh`` and ``dc`` (B, T, H), dL/dh_t and dL/dc_t at every step
 
     Returns
     -------
@@ -220,8 +235,11 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True):
     h, c = cache.h, cache.c
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
     dc_last = _common.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
+    dh_record = _common.state_grad_record(h, record_state_grads)
+    dc_record = _common.state_grad_record(h, record_state_grads)
     dz, dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates,
-                                     np.ascontiguousarray(cache.recurrent_kernel.T), cache.peepholes, cache.mask)
+                                     np.ascontiguousarray(cache.recurrent_kernel.T), cache.peepholes, cache.mask,
+                                     dh_record, dc_record)
     dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel,
              "recurrent_kernel": _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz),
@@ -232,4 +250,6 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True):
         grads["peepholes"] = np.stack([(dz_i * c[:-1]).sum(axis=(0, 1)),
                                        (dz_f * c[:-1]).sum(axis=(0, 1)),
                                        (dz_o * c[1:]).sum(axis=(0, 1))])
+    if record_state_grads:
+        grads["dh"], grads["dc"] = _common.batch_major(dh_record), _common.batch_major(dc_record)
     return grads

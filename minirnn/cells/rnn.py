@@ -107,11 +107,13 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask):
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha, mask):
+def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha, mask, dh_record):
     """Carry dh back from step T to 1. Returns dz (T, B, H) and dh_0.
 
     ``dh_seq`` (T, B, H) holds output gradients per step, or is (0, B, H) when
     the loss sees only the last step; ``dh_last`` is the gradient at h_T.
+    ``dh_record`` (T, B, H) receives dL/dh_t for every t (the total: from the output at t
+    and from step t+1), or is (0, B, H) to skip that.
     """
     T = h.shape[0] - 1
     dz = np.empty_like(h[1:])
@@ -120,6 +122,8 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha,
     for t in range(T - 1, -1, -1):
         if dh_seq.shape[0] > 0:
             dh += dh_seq[t]
+        if dh_record.shape[0] > 0:
+            dh_record[t] = dh
         step_backward(dh, h[t + 1], recurrent_kernel_T, activation, alpha, dz[t], dh_prev)
         if mask.shape[0] > 0:
             _common.multiply_into(dh_prev, mask, dh_prev)
@@ -157,7 +161,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask)
 
 
-def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
+def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_grads=False):
     """Backpropagate through time.
 
     Parameters
@@ -166,6 +170,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
     dh_last : (B, H) loss gradient w.r.t. h_T, or None
     input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
+    record_state_grads : also return ``dh`` (B, T, H), dL/dh_t at every step
 
     Returns
     -------
@@ -173,8 +178,12 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True):
     """
     x_tm, h = cache.x, cache.h
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
+    dh_record = _common.state_grad_record(h, record_state_grads)
     dz, dh0 = backward_sequence(dh_seq_tm, dh_last, h, np.ascontiguousarray(cache.recurrent_kernel.T),
-                                cache.activation, cache.alpha, cache.mask)
+                                cache.activation, cache.alpha, cache.mask, dh_record)
     dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
     drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
-    return {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
+    grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
+    if record_state_grads:
+        grads["dh"] = _common.batch_major(dh_record)
+    return grads
