@@ -222,6 +222,8 @@ class Recurrent(Layer):
             raise ValueError(f"recurrent_dropout must be a number in [0, 1), got {recurrent_dropout!r}")
         self.recurrent_dropout = float(recurrent_dropout)
         self.rng = np.random.default_rng(self.seed)
+        self.record_state_grads = False  # set True to keep dL/dh_t (and dL/dc_t) of every step in state_grads
+        self.state_grads = None
         self.activation = activation
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
@@ -299,6 +301,8 @@ class Recurrent(Layer):
             dh_last = d_output if dh_last is None else d_output + dh_last
         grads = self._run_backward(dh_seq, dh_last, d_states[1:], input_grad)
         self.grad_initial_state = [grads.pop(name + "0") for name in self.state_names]
+        self.state_grads = ({name: grads.pop("d" + name) for name in self.state_names}
+                            if self.record_state_grads else None)
         dx = grads.pop("x")
         self.grads = grads
         return dx
@@ -327,7 +331,8 @@ class SimpleRNN(Recurrent):
         return h_seq, [self._cache.h[-1]]
 
     def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
-        return rnn.backward(self._cache, dh_seq, dh_last, input_grad=input_grad)
+        return rnn.backward(self._cache, dh_seq, dh_last, input_grad=input_grad,
+                            record_state_grads=self.record_state_grads)
 
 
 class LSTM(Recurrent):
@@ -371,7 +376,8 @@ class LSTM(Recurrent):
         return h_seq, [self._cache.h[-1], self._cache.c[-1]]
 
     def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
-        grads = lstm.backward(self._cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad)
+        grads = lstm.backward(self._cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
+                              record_state_grads=self.record_state_grads)
         if self.peephole:
             grads.update(zip(lstm.PEEPHOLE_NAMES, grads.pop("peepholes")))
         return grads
@@ -404,7 +410,8 @@ class GRU(Recurrent):
         return h_seq, [self._cache.h[-1]]
 
     def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
-        return gru.backward(self._cache, dh_seq, dh_last, input_grad=input_grad)
+        return gru.backward(self._cache, dh_seq, dh_last, input_grad=input_grad,
+                            record_state_grads=self.record_state_grads)
 
 
 class Bidirectional(Layer):

@@ -232,7 +232,8 @@ def test_recurrent_dropout_masks_the_state_in_the_recurrent_product_only(rng):
     from minirnn.cells import gru
     B, H = 3, 4
     x = rng.normal(size=(B, 1, 2))
-    kernel, recurrent_kernel, bias = rng.normal(size=(2, 3 * H)), rng.normal(size=(H, 3 * H)), rng.normal(size=(2, 3 * H))
+    kernel, recurrent_kernel = rng.normal(size=(2, 3 * H)), rng.normal(size=(H, 3 * H))
+    bias = rng.normal(size=(2, 3 * H))
     h0, mask = rng.normal(size=(B, H)), (rng.random((B, H)) > 0.5) * 2.0
     h_seq, _ = gru.forward(x, kernel, recurrent_kernel, bias, h0=h0, recurrent_mask=mask)
 

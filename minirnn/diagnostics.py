@@ -1,0 +1,219 @@
+"""Gradient flow through time: the quantities the vanishing/exploding-gradient story is told with.
+
+- :func:`gradient_norms`: per time step, the batch-mean norm of dL/dh_t (and dL/dc_t for an
+  LSTM), as the hand-written backward pass computes them; and every parameter's gradient norm.
+- :func:`jacobian_products`: the exact Jacobians dh_t/dh_{t-lag} (and dc_t/dc_{t-lag}) with
+  their norms and singular values.
+- :func:`recurrent_spectrum`: eigenvalues and singular values of the recurrent kernel, per gate.
+
+How the Jacobians are built: a step's backward function maps dL/d(state_t) to
+dL/d(state_{t-1}), i.e. multiplies by the step Jacobian J_t = d state_t / d state_{t-1}
+from the left. Feeding it the identity matrix as a "batch" of H unit gradients, with that
+step's cached activations copied into every row, returns J_t itself; no finite
+differences, no second copy of the derivative formulas. For an LSTM the state is (h, c)
+and J_t is 2H x 2H. Products over a lag multiply the per-step Jacobians; the h block of
+the product is dh_t/dh_{t-lag}, the c block dc_t/dc_{t-lag}.
+"""
+import numpy as np
+import pandas as pd
+
+from . import layers as layers_module
+from .cells import gru, lstm, rnn
+
+
+# ---------------------------------------------------------------- gradient norms
+
+
+def _recurrent_layers(target):
+    """(label, layer) for every recurrent layer of a model or a layer (both directions of a Bidirectional)."""
+    items = target.layers if hasattr(target, "layers") else [target]
+    found = []
+    for layer in items:
+        if isinstance(layer, layers_module.Bidirectional):
+            found += [(f"{layer.name}/forward", layer.forward_layer), (f"{layer.name}/backward", layer.backward_layer)]
+        elif isinstance(layer, layers_module.Recurrent):
+            found.append((layer.name, layer))
+    if not found:
+        raise ValueError(f"{type(target).__name__} has no recurrent layer to look at")
+    return found
+
+
+def gradient_norms(target, x, y, loss="mse"):
+    """How large the loss gradient is at every time step, and for every parameter.
+
+    Parameters
+    ----------
+    target : a :class:`~minirnn.Sequential` (its compiled loss is used if it has one) or a
+        single recurrent layer (its output is compared with ``y``)
+    x, y : inputs (batch, time, features) and targets
+    loss : loss name when the model is not compiled, or for a single layer
+
+    Returns
+    -------
+    (states, params) : two DataFrames. ``states`` has a row per (layer, state, t) with
+    ``distance`` = T - 1 - t (steps back from the last one) and ``norm``, the batch mean of
+    ||dL/dh_t|| (state "h") or ||dL/dc_t|| (state "c", LSTM). ``params`` has a row per
+    (layer, param) with the Frobenius norm of the gradient. No dropout is applied.
+    """
+    from . import losses
+    recurrent = _recurrent_layers(target)
+    if hasattr(target, "layers"):
+        target._require_built("gradient_norms")
+        loss_fn = target.loss or losses.get(loss)
+        forward, backward = target.forward, target.backward
+        all_layers = target.layers
+    else:
+        loss_fn = losses.get(loss)
+        forward = target.forward
+        all_layers = [target]
+
+        def backward(grad):
+            target.backward(grad, input_grad=False)
+    for _, layer in recurrent:
+        layer.record_state_grads = True
+    try:
+        prediction = forward(x)
+        _, grad = loss_fn(prediction, np.asarray(y, dtype=prediction.dtype).reshape(prediction.shape))
+        backward(grad.astype(prediction.dtype, copy=False))
+    finally:
+        for _, layer in recurrent:
+            layer.record_state_grads = False
+    rows = []
+    for label, layer in recurrent:
+        for state, values in layer.state_grads.items():
+            norms = np.linalg.norm(values, axis=2).mean(axis=0)  # (B, T, H) -> (T,)
+            T = len(norms)
+            rows += [{"layer": label, "state": state, "t": t, "distance": T - 1 - t, "norm": float(n)}
+                     for t, n in enumerate(norms)]
+    params = [{"layer": layer.name, "param": name, "norm": float(np.linalg.norm(g))}
+              for layer in all_layers for name, g in layer.grads.items()]
+    return pd.DataFrame(rows), pd.DataFrame(params, columns=["layer", "param", "norm"])
+
+
+# ---------------------------------------------------------------- Jacobians
+
+
+def step_jacobians(layer, x):
+    """J_t = d state_t / d state_{t-1} for every step of one sequence ``x`` (T, features).
+
+    Returns an array (T, S, S): S = H (h) for SimpleRNN and GRU, S = 2H ((h, c)) for LSTM,
+    with rows indexing state_t and columns state_{t-1}. No dropout.
+    """
+    layer._check_input(np.asarray(x)[None], ndim=(3,))
+    x = np.asarray(x, dtype=layer.dtype)[None]
+    layer.forward(x)
+    cache, H = layer._cache, layer.units
+    T = x.shape[1]
+    eye = np.eye(H, dtype=layer.dtype)
+    zeros = np.zeros((H, H), dtype=layer.dtype)
+
+    def copies(a, t):  # step t's cached (1, n) activations, one copy per unit gradient
+        return np.ascontiguousarray(np.repeat(a[t], 2 * H if isinstance(layer, layers_module.LSTM) else H, axis=0))
+
+    no_mask = np.zeros((0, H), dtype=layer.dtype)
+    out = []
+    if isinstance(layer, layers_module.SimpleRNN):
+        RT = np.ascontiguousarray(cache.recurrent_kernel.T)
+        for t in range(T):
+            J, dz = np.empty((H, H), layer.dtype), np.empty((H, H), layer.dtype)
+            rnn.step_backward(eye.copy(), copies(cache.h, t + 1), RT, cache.activation, cache.alpha, dz, J)
+            out.append(J)
+    elif isinstance(layer, layers_module.LSTM):
+        RT = np.ascontiguousarray(cache.recurrent_kernel.T)
+        for t in range(T):
+            dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])  # unit grads on h_t, then c_t
+            dz = np.empty((2 * H, 4 * H), layer.dtype)
+            dh_prev, dc_total = np.empty((2 * H, H), layer.dtype), np.empty((2 * H, H), layer.dtype)
+            lstm.step_backward(dh, dc, copies(cache.c, t), copies(cache.gates, t), copies(cache.tanh_c, t), RT,
+                               cache.peepholes, dz, dh_prev, dc_total)
+            out.append(np.concatenate([dh_prev, dc], axis=1))  # dc now holds d(output)/dc_{t-1}
+    else:
+        R = cache.recurrent_kernel
+        for t in range(T):
+            J = np.empty((H, H), layer.dtype)
+            da, dr = np.empty((H, 3 * H), layer.dtype), np.empty((H, 3 * H), layer.dtype)
+            if cache.reset_after:
+                gru.step_backward_reset_after(eye.copy(), copies(cache.h, t), copies(cache.gates, t),
+                                              copies(cache.extra, t), np.ascontiguousarray(R.T), no_mask, da, dr, J)
+            else:
+                scratch = [np.empty((H, 2 * H), layer.dtype)] + [np.empty((H, H), layer.dtype) for _ in range(2)]
+                h_prev = copies(cache.h, t)
+                gru.step_backward_reset_before(eye.copy(), h_prev, h_prev, copies(cache.gates, t),
+                                               np.ascontiguousarray(R[:, :2 * H].T),
+                                               np.ascontiguousarray(R[:, 2 * H:].T), no_mask, da, *scratch, J)
+            out.append(J)
+    return np.stack(out)
+
+
+def jacobian_products(layer, x, lags):
+    """dh_t/dh_{t-lag} (and dc_t/dc_{t-lag} for LSTM) for every sample, lag and end step t.
+
+    Parameters
+    ----------
+    layer : a built SimpleRNN, LSTM or GRU layer
+    x : (batch, time, features)
+    lags : iterable of ints in 1..time
+
+    Returns
+    -------
+    DataFrame with a row per (sample, state, lag, t): ``sample``, ``state`` ("h" or "c"),
+    ``lag``, ``t`` (the end step, 0-based, t >= lag - 1), ``spectral_norm``,
+    ``frobenius_norm`` and ``singular_values`` (an array). Row t, lag k describes
+    d state_t / d state_{t-k}, where state_{-1} is the initial state.
+    """
+    if not isinstance(layer, layers_module.Recurrent):
+        raise TypeError(f"jacobian_products takes a SimpleRNN, LSTM or GRU layer, got {type(layer).__name__}")
+    if not layer.built:
+        raise ValueError(f"{layer.name} is not built yet: build it or run it on data first")
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"x must be 3-D (batch, time, features), got shape {x.shape}")
+    T = x.shape[1]
+    lags = sorted({int(k) for k in lags})
+    for k in lags:
+        if not 1 <= k <= T:
+            raise ValueError(f"lags must be between 1 and the sequence length {T}, got {k}")
+    H = layer.units
+    blocks = {"h": slice(0, H)}
+    if isinstance(layer, layers_module.LSTM):
+        blocks["c"] = slice(H, 2 * H)
+    rows = []
+    for sample in range(x.shape[0]):
+        J = step_jacobians(layer, x[sample])
+        for t in range(T):
+            product = J[t]
+            for k in range(1, lags[-1] + 1):
+                if k > t + 1:
+                    break
+                if k in lags:
+                    for state, block in blocks.items():
+                        s = np.linalg.svd(product[block, block], compute_uv=False)
+                        rows.append({"sample": sample, "state": state, "lag": k, "t": t, "spectral_norm": s[0],
+                                     "frobenius_norm": float(np.sqrt(np.sum(s * s))), "singular_values": s})
+                if k <= t:
+                    product = product @ J[t - k]
+    return pd.DataFrame(rows, columns=["sample", "state", "lag", "t", "spectral_norm", "frobenius_norm",
+                                       "singular_values"])
+
+
+# ---------------------------------------------------------------- spectrum
+
+
+def recurrent_spectrum(layer):
+    """Eigenvalues, spectral radius and singular values of each gate's block of the recurrent kernel.
+
+    Returns ``{gate: {"eigenvalues", "spectral_radius", "singular_values"}}`` with gates
+    "h" (SimpleRNN), "i", "f", "c", "o" (LSTM) or "z", "r", "h" (GRU).
+    """
+    if not isinstance(layer, layers_module.Recurrent):
+        raise TypeError(f"recurrent_spectrum takes a SimpleRNN, LSTM or GRU layer, got {type(layer).__name__}")
+    if not layer.built:
+        raise ValueError(f"{layer.name} is not built yet")
+    names = {1: ("h",), 4: ("i", "f", "c", "o"), 3: ("z", "r", "h")}[layer.gates]
+    result = {}
+    for name, block in zip(names, np.split(layer.params["recurrent_kernel"].astype(float), layer.gates, axis=1)):
+        eigenvalues = np.linalg.eigvals(block)
+        result[name] = {"eigenvalues": eigenvalues, "spectral_radius": float(np.abs(eigenvalues).max()),
+                        "singular_values": np.linalg.svd(block, compute_uv=False)}
+    return result
+
