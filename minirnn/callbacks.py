@@ -114,3 +114,18 @@ class ProgressLine(Callback):
         self.stream.write(f"\rEpoch {epoch + 1}/{self.epochs} - {self.batch}/{self.steps} - {elapsed:.1f}s "
                           f"{per_step:.0f}ms/step - {metrics}\n")
         self.stream.flush()
+
+
+class GradientNormTracker(Callback):
+    """Record every layer's gradient norm after each batch: ``norms[layer_name]`` is a list,
+    one value per training step (the norm over all of that layer's parameters). Use it to
+    watch gradients explode or vanish while training, e.g. with
+    :func:`minirnn.plotting.plot_gradient_history`."""
+
+    def on_train_begin(self, logs=None):
+        self.norms = {layer.name: [] for layer in self.model.layers if layer.params}
+
+    def on_batch_end(self, batch, logs=None):
+        for layer in self.model.layers:
+            if layer.params:
+                self.norms[layer.name].append(float(np.sqrt(sum(np.sum(g * g) for g in layer.grads.values()))))

@@ -2,6 +2,7 @@
 
     minirnn demo [--epochs N] [--seed S] [--out DIR]
     minirnn reproduce ko|ibm|nikkei|ko-changes|ibm-changes [--csv PATH] [--epochs N] [--seed S] [--out DIR]
+    minirnn probe [--cell rnn|rnn-relu|lstm|gru|all] [--length T] [--units H] [--epochs N] [--out DIR]
 
 ``demo`` needs no download: GOOG's daily prices 2004-2008 ship with matplotlib.
 ``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.tutorials`), or
@@ -34,13 +35,19 @@ def build_parser():
     reproduce.add_argument("experiment", choices=sorted(EXPERIMENTS))
     reproduce.add_argument("--csv", help="price file (without it: a synthetic series, announced)")
     _common_options(reproduce, None)
+    probe = commands.add_parser("probe", help="measure how dL/dh_t vanishes or explodes with the distance from the "
+                                "loss (remember-the-first-input task)")
+    probe.add_argument("--cell", default="all", choices=["all", "rnn", "rnn-relu", "lstm", "gru"])
+    probe.add_argument("--length", type=int, default=50, help="sequence length T (default 50)")
+    probe.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
+    _common_options(probe, 0)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.epochs is not None and args.epochs < 1:
-        print("minirnn: --epochs must be at least 1", file=sys.stderr)
+    if args.epochs is not None and args.epochs < (0 if args.command == "probe" else 1):
+        print("minirnn: --epochs must be at least 1 (probe: 0 for 'at initialisation')", file=sys.stderr)
         return 2
     try:
         with warnings.catch_warnings():
@@ -48,6 +55,12 @@ def main(argv=None):
             warnings.showwarning = lambda message, *rest: print(f"warning: {message}")
             if args.command == "demo":
                 tutorials.demo(epochs=args.epochs, seed=args.seed, out=args.out)
+            elif args.command == "probe":
+                from . import probe
+                if args.length < 2 or args.units < 1:
+                    raise ValueError("--length must be at least 2 and --units at least 1")
+                cells = tuple(probe.CELLS) if args.cell == "all" else (args.cell,)
+                probe.probe(cells, args.length, args.units, args.epochs, args.seed, args.out)
             else:
                 run, default_epochs = EXPERIMENTS[args.experiment]
                 run(csv=args.csv, epochs=args.epochs or default_epochs, seed=args.seed, out=args.out)

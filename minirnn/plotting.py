@@ -41,3 +41,37 @@ def plot_learning_curves(histories, path, title=""):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_gradient_flow(curves, path, title=""):
+    """log ||dL/dh_t|| against the distance from the loss, one line per labelled curve.
+
+    ``curves``: {label: (distances, norms)}. Returns ``path``."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for label, (distance, norms) in curves.items():
+        ax.semilogy(distance, norms, label=label)
+    ax.set_xlabel("steps back from the loss (t = T - 1 - distance)")
+    ax.set_ylabel("batch mean of ||dL/dh_t||")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_gradient_history(norms, path, title=""):
+    """Per-layer gradient norm at every training step (from ``GradientNormTracker.norms``)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name, values in norms.items():
+        ax.semilogy(range(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("gradient norm")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -70,3 +70,13 @@ def test_example_scripts_and_help():
         assert done.returncode == 0 and "--csv" in done.stdout
     done = subprocess.run([sys.executable, "-m", "minirnn.cli", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "reproduce" in done.stdout
+
+
+def test_probe(tmp_path, capsys):
+    assert cli.main(["probe", "--length", "12", "--units", "4", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    rates = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
+             if line.split() and line.split()[0] in ("rnn", "rnn-relu", "lstm", "gru")}
+    assert set(rates) == {"rnn", "rnn-relu", "lstm", "gru"} and all(0 < r < 2 for r in rates.values())
+    assert (tmp_path / "gradient_flow.png").exists()
+    assert cli.main(["probe", "--length", "1"]) == 1
