@@ -5,7 +5,8 @@
 1. At initialisation, on the remember-the-first-input task: ||dL/dh_t|| against the distance
    from the loss for SimpleRNN (tanh, relu), LSTM (h and the cell state c) and GRU.
 2. The same after a few epochs of training.
-3. An exploding tanh RNN (recurrent kernel x 3), trained with and without clipnorm.
+3. The decay rate per step against the recurrent spectral radius, tanh and relu.
+4. An exploding tanh RNN (recurrent kernel x 3), trained with and without clipnorm.
 """
 import argparse
 
@@ -18,4 +19,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     probe.probe(length=args.length, out=f"{args.out}/at_init")
     probe.probe(length=args.length, epochs=5, out=f"{args.out}/trained")
+    probe.decay_vs_radius(length=args.length, out=args.out)
     probe.exploding(length=args.length, out=args.out)

@@ -88,3 +88,44 @@ def exploding(length=50, units=32, epochs=3, seed=0, out=None, echo=print):
         echo("figure: " + str(plotting.plot_gradient_history(histories, Path(out) / "exploding.png",
                                                              "tanh RNN, recurrent kernel x 3")))
     return histories
+
+
+def decay_vs_radius(radii=(0.5, 0.7, 0.9, 1.0, 1.1, 1.3), activations=("tanh", "relu"), length=40, units=32,
+                    seed=0, out=None, echo=print):
+    """The per-step decay rate of ||dL/dh_t|| of an untrained SimpleRNN whose recurrent kernel is an
+    orthogonal matrix times ``radius`` (so its spectral radius and all singular values equal
+    ``radius``). For a linear RNN the rate would be ``radius`` itself; tanh and relu multiply it
+    by their average slope (below 1), so the gradient can vanish even at radius 1."""
+    x, y = first_input_task(64, length, seed)
+    table = {}
+    echo(f"{'radius':>8}" + "".join(f"{a:>10}" for a in activations))
+    for radius in radii:
+        rates = []
+        for activation in activations:
+            model = Sequential([layers.SimpleRNN(units, activation=activation, input_shape=(length, 1)),
+                                layers.Dense(1)], seed=seed)
+            model.layers[0].params["recurrent_kernel"] *= radius
+            model.compile("sgd", "mse")
+            states, _ = diagnostics.gradient_norms(model, x, y)
+            rates.append(decay_rate(states.distance.to_numpy(), states.norm.to_numpy()))
+        table[radius] = rates
+        echo(f"{radius:>8.2f}" + "".join(f"{r:>10.3f}" for r in rates))
+    if out is not None:
+        from pathlib import Path
+        import matplotlib.pyplot as plt
+        Path(out).mkdir(parents=True, exist_ok=True)
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        ax.plot(radii, radii, color="gray", ls=":", label="linear RNN: rate = radius")
+        for k, activation in enumerate(activations):
+            ax.plot(radii, [table[r][k] for r in radii], marker="o", label=activation)
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_xlabel("spectral radius of the recurrent kernel")
+        ax.set_ylabel("decay of ||dL/dh_t|| per step")
+        ax.legend()
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = Path(out) / "decay_vs_radius.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        echo(f"figure: {path}")
+    return table

@@ -110,3 +110,12 @@ def test_bad_input(rng):
         diagnostics.recurrent_spectrum(layers.Dense(2))
     spectrum = diagnostics.recurrent_spectrum(layer)
     assert set(spectrum) == {"z", "r", "h"} and spectrum["z"]["spectral_radius"] > 0
+
+
+def test_decay_rate_follows_the_spectral_radius():
+    from minirnn import probe
+    table = probe.decay_vs_radius(radii=(0.5, 0.9, 1.3), length=20, units=8, echo=lambda *a: None)
+    tanh = [table[r][0] for r in (0.5, 0.9, 1.3)]
+    relu = [table[r][1] for r in (0.5, 0.9, 1.3)]
+    assert tanh == sorted(tanh) and relu == sorted(relu)
+    assert all(rate <= radius * 1.02 for rate, radius in zip(tanh, (0.5, 0.9, 1.3)))  # |tanh'| <= 1
