@@ -1,4 +1,5 @@
-"""Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``Dense``.
+"""Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``Dense``, ``Dropout``,
+``Bidirectional``.
 
 Every layer speaks one low-level protocol:
 
@@ -17,6 +18,8 @@ Every layer speaks one low-level protocol:
     dicts of arrays keyed by Keras names (``kernel``, ``recurrent_kernel``, ``bias``, ...).
 ``count_params()``
     the number Keras' ``model.summary()`` shows.
+``output_shape(input_shape)``, ``get_config()``
+    one sample's output shape; the constructor arguments (for saving).
 
 A layer's dtype is float32 or float64. With ``dtype=None`` it takes the dtype of
 the first input it sees (NumPy's float64 by default); after that, an input of

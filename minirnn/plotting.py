@@ -5,6 +5,17 @@ matplotlib.use("Agg")  # files only: the examples run on machines without a scre
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def _save(fig, ax, path, title, legend=True):
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    if legend:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 def plot_predictions(dates, actual, predictions, path, title=""):
     """One panel per model: the real test prices and that model's predictions. Returns ``path``."""
     fig, axes = plt.subplots(len(predictions), 1, figsize=(10, 3 * len(predictions)), sharex=True, squeeze=False)
@@ -34,13 +45,7 @@ def plot_learning_curves(histories, path, title=""):
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean squared error (scaled prices)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, title)
 
 
 def plot_gradient_flow(curves, path, title=""):
@@ -52,13 +57,7 @@ def plot_gradient_flow(curves, path, title=""):
         ax.semilogy(distance, norms, label=label)
     ax.set_xlabel("steps back from the loss (t = T - 1 - distance)")
     ax.set_ylabel("batch mean of ||dL/dh_t||")
-    ax.set_title(title)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, title)
 
 
 def plot_gradient_history(norms, path, title=""):
@@ -68,10 +67,4 @@ def plot_gradient_history(norms, path, title=""):
         ax.semilogy(range(1, len(values) + 1), values, label=name)
     ax.set_xlabel("training step")
     ax.set_ylabel("gradient norm")
-    ax.set_title(title)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, title)

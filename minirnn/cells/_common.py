@@ -115,6 +115,15 @@ def multiply_into(a, b, out):
             out[i, j] = a[i, j] * b[i, j]
 
 
+@jit
+def recurrent_input(h_prev, mask, scratch):
+    """What multiplies the recurrent kernel: h_prev, or mask * h_prev (written to scratch)."""
+    if mask.shape[0] == 0:
+        return h_prev
+    multiply_into(h_prev, mask, scratch)
+    return scratch
+
+
 def masked_states(h_prev, mask):
     """h_{t-1} as the recurrent product saw it: times the recurrent-dropout mask, if any."""
     return h_prev if mask.shape[0] == 0 else h_prev * mask

@@ -206,10 +206,7 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(T):
-        h_in = h[t]
-        if mask.shape[0] > 0:
-            _common.multiply_into(h[t], mask, h_masked)
-            h_in = h_masked
+        h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel, recurrent_bias, hw, r_h[t], h[t + 1])
     return h, r_h
 
@@ -244,10 +241,7 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel_zr, recurrent_kern
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(T):
-        h_in = h[t]
-        if mask.shape[0] > 0:
-            _common.multiply_into(h[t], mask, h_masked)
-            h_in = h_masked
+        h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr, recurrent_kernel_h, hw, rh[t],
                                   h[t + 1])
     return h, rh
@@ -269,10 +263,7 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_z
             dh += dh_seq[t]
         if dh_record.shape[0] > 0:
             dh_record[t] = dh
-        h_in = h[t]
-        if mask.shape[0] > 0:
-            _common.multiply_into(h[t], mask, h_masked)
-            h_in = h_masked
+        h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T, recurrent_kernel_h_T, mask,
                                    da[t], da_zr, da_h, d_rh, dh_prev)
         dh, dh_prev = dh_prev, dh

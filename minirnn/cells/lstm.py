@@ -145,10 +145,7 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask):
     c[0] = c0
     h_masked = np.empty_like(h0)
     for t in range(T):
-        h_in = h[t]
-        if mask.shape[0] > 0:
-            _common.multiply_into(h[t], mask, h_masked)
-            h_in = h_masked
+        h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(gates[t], h_in, c[t], recurrent_kernel, peepholes, hw, c[t + 1], tanh_c[t], h[t + 1])
     return h, c, tanh_c
 

@@ -98,10 +98,7 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask):
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(T):
-        h_in = h[t]
-        if mask.shape[0] > 0:
-            _common.multiply_into(h[t], mask, h_masked)
-            h_in = h_masked
+        h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(xp[t], h_in, recurrent_kernel, activation, alpha, h[t + 1])
     return h
 
