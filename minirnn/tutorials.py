@@ -24,7 +24,7 @@ class Result:
     params: int
     rmse: float
     seconds: float
-    history: dict
+    history: dict  # None for a result without training of its own (IBM's generated forecast)
     predictions: np.ndarray = field(repr=False)
 
 
@@ -72,8 +72,8 @@ def report(title, results, actual, dates, naive, out, echo=print):
     slug = title.split(":")[0].lower().replace(" ", "_")
     paths = [plotting.plot_predictions(dates, actual, {r.name: r.predictions for r in results},
                                        out / f"{slug}_predictions.png", title),
-             plotting.plot_learning_curves({r.name: r.history for r in results}, out / f"{slug}_learning_curves.png",
-                                           title)]
+             plotting.plot_learning_curves({r.name: r.history for r in results if r.history},
+                                           out / f"{slug}_learning_curves.png", title)]
     echo("figures: " + ", ".join(str(p) for p in paths))
     return paths
 
@@ -142,7 +142,7 @@ def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
     generated = generate(lstm, scaled_train[-look_back:], len(test))
     generated = scaler.inverse_transform(generated)
     results.append(Result("4 x LSTM(50), generated", results[0].params, data.rmse(test.values, generated), 0.0,
-                          results[0].history, generated))
+                          None, generated))  # the LSTM above, no training of its own
     report("IBM: next-day High, 2017", results, test.values, test.index, data.naive_rmse(train.values, test.values),
            out, echo)
     return results
