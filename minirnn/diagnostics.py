@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import layers as layers_module
+from . import losses
 from .cells import gru, lstm, rnn
 
 
@@ -55,7 +56,6 @@ def gradient_norms(target, x, y, loss="mse"):
     ||dL/dh_t|| (state "h") or ||dL/dc_t|| (state "c", LSTM). ``params`` has a row per
     (layer, param) with the Frobenius norm of the gradient. No dropout is applied.
     """
-    from . import losses
     recurrent = _recurrent_layers(target)
     if hasattr(target, "layers"):
         target._require_built("gradient_norms")

@@ -5,6 +5,8 @@ first value, so all the signal the loss needs sits T - 1 steps back. At initiali
 after training, :func:`gradient_flow` measures the batch-mean ||dL/dh_t|| at every step
 (:func:`minirnn.diagnostics.gradient_norms`) and fits the decay rate per step.
 """
+from pathlib import Path
+
 import numpy as np
 
 from . import callbacks, diagnostics, layers, optim, plotting
@@ -59,7 +61,6 @@ def probe(cells=("rnn", "rnn-relu", "lstm", "gru"), length=50, units=32, epochs=
         radius = max(g["spectral_radius"] for g in diagnostics.recurrent_spectrum(model.layers[0]).values())
         echo(f"{cell:<10}{rate:>16.3f}{norms[-1] / norms[0]:>30.2e}{radius:>28.3f}")
     if out is not None:
-        from pathlib import Path
         Path(out).mkdir(parents=True, exist_ok=True)
         path = plotting.plot_gradient_flow(curves, Path(out) / "gradient_flow.png",
                                            f"gradient flow, T = {length}, {'trained' if epochs else 'at init'}")
@@ -83,7 +84,6 @@ def exploding(length=50, units=32, epochs=3, seed=0, out=None, echo=print):
         echo(f"{label:<15} largest gradient norm {max(tracker.norms['simplernn']):10.3g}, "
              f"final loss {history.history['loss'][-1]:.4f}")
     if out is not None:
-        from pathlib import Path
         Path(out).mkdir(parents=True, exist_ok=True)
         echo("figure: " + str(plotting.plot_gradient_history(histories, Path(out) / "exploding.png",
                                                              "tanh RNN, recurrent kernel x 3")))
@@ -111,7 +111,6 @@ def decay_vs_radius(radii=(0.5, 0.7, 0.9, 1.0, 1.1, 1.3), activations=("tanh", "
         table[radius] = rates
         echo(f"{radius:>8.2f}" + "".join(f"{r:>10.3f}" for r in rates))
     if out is not None:
-        from pathlib import Path
         import matplotlib.pyplot as plt
         Path(out).mkdir(parents=True, exist_ok=True)
         fig, ax = plt.subplots(figsize=(6, 4.5))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import callbacks, data, layers, optim, plotting
 from .model import Sequential
@@ -108,8 +109,6 @@ def demo(epochs=50, seed=0, out="minirnn-output", echo=print):
     """GOOG daily High 2004-2008 (ships with matplotlib): train before 2008, test 2008, 10-day windows;
     SimpleRNN(32), LSTM(32), GRU(32), each + Dense(1); adam."""
     import matplotlib.cbook
-
-    import pandas as pd
     prices = matplotlib.cbook.get_sample_data("goog.npz")["price_data"]
     series = pd.Series(prices["high"], index=pd.DatetimeIndex(prices["date"]), name="high")
     specs = [(f"{cell}(32)", stacked(cell, 32, 1, 10, seed=seed), optim.Adam(0.005), 32, {})
