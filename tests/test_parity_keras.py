@@ -40,3 +40,25 @@ def test_outputs_match_keras(variant, rng):
     # Relative to the output scale: a linear RNN with random weights grows past 1, and
     # float32 carries 7 significant digits, not 7 decimals.
     assert np.max(np.abs(got - expected)) <= TOL * max(1.0, np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", "sgd"])
+def test_training_matches_keras_step_for_step(optimizer, rng):
+    """Same initial weights, no dropout, no shuffling: Keras' fit and minirnn's fit walk the same path
+    (forward, backward, optimizer update, batching), to float32 precision."""
+    import minirnn as mr
+    from minirnn import layers
+    x = rng.normal(size=(40, 12, 2)).astype(np.float32)
+    y = rng.normal(size=(40, 1)).astype(np.float32)
+    theirs = keras.Sequential([keras.Input((12, 2)), keras.layers.LSTM(6, return_sequences=True),
+                               keras.layers.GRU(5), keras.layers.Dense(1)])
+    theirs.compile(optimizer=optimizer, loss="mean_squared_error")
+    ours = mr.Sequential([layers.LSTM(6, return_sequences=True, input_shape=(12, 2)), layers.GRU(5),
+                          layers.Dense(1)], dtype="float32")
+    ours.set_weights(theirs.get_weights())
+    ours.compile(optimizer, "mse")
+    expected = theirs.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history["loss"]
+    got = ours.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history["loss"]
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
