@@ -264,9 +264,7 @@ class Recurrent(Layer):
                 for k, s in enumerate(initial_state)]
 
     def forward(self, x, training=False, initial_state=None):
-        x = self._check_input(x, ndim=(3,), finite=False)
-        if x.shape[0] == 0 or x.shape[1] == 0:
-            raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
+        x = self._check_input(x, ndim=(3,), finite=False)  # the cell checks the rest (empty, NaN)
         states = self._initial_states(initial_state, x.shape[0])
         h_seq, final_states = self._run(x, states, self._recurrent_mask(x.shape[0], training))
         self._output_shape = h_seq.shape
