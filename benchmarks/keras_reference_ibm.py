@@ -43,6 +43,7 @@ def main():
     inputs = scale(np.concatenate([train[-60:], test]))
     X_test = np.stack([inputs[i:i + 60] for i in range(len(test))])[:, :, None].astype("float32")
     Cell = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[args.cell]
+    results = []
     for seed in args.seeds:
         keras.utils.set_random_seed(seed)
         stack = [keras.Input((60, 1))]
@@ -56,8 +57,11 @@ def main():
         seconds = time.perf_counter() - start
         predicted = model.predict(X_test, verbose=0).ravel() * (hi - lo) + lo
         rmse = float(np.sqrt(np.mean((predicted - test) ** 2)))
+        results.append(rmse)
         print(f"Keras {keras.__version__} / TF {tf.__version__}, {args.cell}, seed {seed}: RMSE {rmse:.3f}, "
               f"{seconds:.0f} s for 50 epochs ({seconds / 50:.2f} s an epoch)", flush=True)
+    spread = f" (sd {np.std(results, ddof=1):.3f})" if len(results) > 1 else ""
+    print(f"mean RMSE over {len(results)} seeds: {np.mean(results):.3f}{spread}")
 
 
 if __name__ == "__main__":
