@@ -32,7 +32,7 @@ def jit(function):
     instead of raising; the Python default adds a check to every division that
     stops LLVM from vectorising the gate loops.
     """
-    return numba.njit(cache=CACHE, error_model="numpy")(function)
+    return numba.njit(cache=CACHE, error_model="numpy", fastmath={"contract"})(function)
 
 
 @functools.lru_cache(maxsize=None)
