@@ -30,7 +30,10 @@ def jit(function):
 
     ``error_model="numpy"`` makes division by zero give inf/nan like NumPy
     instead of raising; the Python default adds a check to every division that
-    stops LLVM from vectorising the gate loops.
+    stops LLVM from vectorising the gate loops. ``fastmath={"contract"}`` lets
+    LLVM fuse ``a * b + c`` into one multiply-add instruction (one rounding
+    instead of two; the gate loops run ~15% faster); no other fast-math
+    liberty is taken (no reassociation, NaN and inf behave as in NumPy).
     """
     return numba.njit(cache=CACHE, error_model="numpy", fastmath={"contract"})(function)
 
