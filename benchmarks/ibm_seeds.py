@@ -22,12 +22,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
 
-    series = data.load_prices(args.csv, column="High")
-    train, test = data.split_by_date(series, "2017-01-01", "2017-12-31")
-    scaler = data.MinMaxScaler().fit(train.values)
-    scaled_train = scaler.transform(train.values)
-    X_train, y_train = data.sliding_windows(scaled_train, 60)
-    X_test, _ = data.test_windows(scaled_train, scaler.transform(test.values), 60)
+    _, test, scaler, X_train, y_train, X_test = tutorials.ibm_windows(data.load_prices(args.csv, column="High"))
     cell, optimizer, batch_size = {"lstm": ("LSTM", lambda: "rmsprop", 32),
                                    "gru": ("GRU", lambda: optim.SGD(0.01, momentum=0.9), 150)}[args.cell]
     results = []

@@ -31,12 +31,7 @@ def main():
     from minirnn import callbacks, data, tutorials
 
     torch.set_num_threads(1)
-    series = data.load_prices(args.csv, column="High")
-    train, test = data.split_by_date(series, "2017-01-01", "2017-12-31")
-    scaler = data.MinMaxScaler().fit(train.values)
-    scaled_train = scaler.transform(train.values)
-    X, y = data.sliding_windows(scaled_train, 60)
-    X_test, _ = data.test_windows(scaled_train, scaler.transform(test.values), 60)
+    _, test, scaler, X, y, X_test = tutorials.ibm_windows(data.load_prices(args.csv, column="High"))
     X, y, X_test = X.astype(np.float32), y.astype(np.float32), X_test.astype(np.float32)
 
     for seed in args.seeds:

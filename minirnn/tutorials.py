@@ -124,11 +124,7 @@ def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
     last 60 training days, each prediction is fed back as the next input, 251 times."""
     series = load(csv, "High", data.synthetic_prices(seed=seed), echo)
     look_back = 60
-    train, test = data.split_by_date(series, "2017-01-01", "2017-12-31")
-    scaler = data.MinMaxScaler().fit(train.values)
-    scaled_train = scaler.transform(train.values)
-    X_train, y_train = data.sliding_windows(scaled_train, look_back)
-    X_test, _ = data.test_windows(scaled_train, scaler.transform(test.values), look_back)
+    train, test, scaler, X_train, y_train, X_test = ibm_windows(series, look_back)
     specs = [("4 x LSTM(50)", stacked("LSTM", 50, 4, look_back, 0.2, seed), "rmsprop", 32),
              ("4 x GRU(50)", stacked("GRU", 50, 4, look_back, 0.2, seed), optim.SGD(0.01, momentum=0.9), 150)]
     results, lstm = [], None
@@ -138,13 +134,28 @@ def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
         results.append(Result(name, model.count_params(), data.rmse(test.values, predicted), seconds, history,
                               predicted))
         lstm = lstm or model
-    generated = generate(lstm, scaled_train[-look_back:], len(test))
+    generated = generate(lstm, X_test[0, :, 0], len(test))  # X_test[0]: the last 60 training days
     generated = scaler.inverse_transform(generated)
     results.append(Result("4 x LSTM(50), generated", results[0].params, data.rmse(test.values, generated), 0.0,
                           None, generated))  # the LSTM above, no training of its own
     report("IBM: next-day High, 2017", results, test.values, test.index, data.naive_rmse(train.values, test.values),
            out, echo)
     return results
+
+
+def ibm_windows(series, look_back=60):
+    """The IBM tutorial's data: train through 2016, test 2017, MinMax-scaled on the training part.
+
+    Returns ``train, test`` (price Series), the fitted ``scaler`` and the scaled windows
+    ``X_train (n, look_back, 1), y_train (n,), X_test (len(test), look_back, 1)``; the test windows
+    start with the last ``look_back`` training days.
+    """
+    train, test = data.split_by_date(series, "2017-01-01", "2017-12-31")
+    scaler = data.MinMaxScaler().fit(train.values)
+    scaled_train = scaler.transform(train.values)
+    X_train, y_train = data.sliding_windows(scaled_train, look_back)
+    X_test, _ = data.test_windows(scaled_train, scaler.transform(test.values), look_back)
+    return train, test, scaler, X_train, y_train, X_test
 
 
 def generate(model, window, steps):
