@@ -43,26 +43,28 @@ def main():
     bias = np.zeros(4 * H, dtype)
     dh_last = np.ones((B, H), dtype)
     _, cache = lstm.forward(x, kernel, recurrent_kernel, bias)
-    dz = np.empty_like(cache.gates)
     h0, none, no_seq = np.zeros((B, H), dtype), np.zeros((0, H), dtype), np.zeros((0, B, H), dtype)
     x_tm = _common.time_major(x)
     projection = _common.input_projection(x_tm, kernel, bias)
     recurrent_kernel_T = np.ascontiguousarray(recurrent_kernel.T)
     gates = projection.copy()
+
+    def backward_loop():
+        return lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates, recurrent_kernel_T,
+                                      none, none, no_seq, no_seq)
+
+    dz = backward_loop()[0]
     pieces = {
         "forward (lstm.forward)": lambda: lstm.forward(x, kernel, recurrent_kernel, bias),
         "  input projection": lambda: _common.input_projection(x_tm, kernel, bias),
         "  forward loop": lambda: lstm.forward_sequence(gates, h0, h0, recurrent_kernel, none, none),
         "    its GEMMs h W_h": lambda: recurrent_gemms(h0, recurrent_kernel, np.empty((B, 4 * H), dtype), T),
         "backward (lstm.backward)": lambda: lstm.backward(cache, dh_last=dh_last, input_grad=False),
-        "  backward loop": lambda: lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates,
-                                                          recurrent_kernel_T, none, none, no_seq, no_seq),
+        "  backward loop": backward_loop,
         "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], recurrent_kernel_T, np.empty((B, H), dtype), T),
         "  dW_x, db": lambda: _common.weight_and_input_grads(x_tm, dz, kernel, input_grad=False),
         "  dW_h": lambda: _common.flat(cache.h[:-1]).T @ _common.flat(dz),
     }
-    dz[...] = lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates, recurrent_kernel_T,
-                                     none, none, no_seq, no_seq)[0]
     times = {name: [] for name in pieces}
     for _ in range(args.reps):
         for name, piece in pieces.items():
