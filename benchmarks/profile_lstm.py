@@ -27,12 +27,12 @@ def main():
     import numba
     import numpy as np
 
-    from minirnn.cells import _common, lstm
+    from minirnn.cells import _common, _gemm, lstm
 
     @numba.njit
-    def recurrent_gemms(a, b, out, steps):
+    def recurrent_gemms(a, b_packed, out, steps):
         for _ in range(steps):
-            np.dot(a, b, out)
+            _gemm.matmul(a, b_packed, out, False)
 
     B, T, I, H = args.shape
     dtype = np.dtype(args.dtype)
@@ -46,11 +46,10 @@ def main():
     h0, none, no_seq = np.zeros((B, H), dtype), np.zeros((0, H), dtype), np.zeros((0, B, H), dtype)
     x_tm = _common.time_major(x)
     projection = _common.input_projection(x_tm, kernel, bias)
-    recurrent_kernel_T = np.ascontiguousarray(recurrent_kernel.T)
     gates = projection.copy()
 
     def backward_loop():
-        return lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates, recurrent_kernel_T,
+        return lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates, recurrent_kernel,
                                       none, none, no_seq, no_seq)
 
     dz = backward_loop()[0]
@@ -58,10 +57,10 @@ def main():
         "forward (lstm.forward)": lambda: lstm.forward(x, kernel, recurrent_kernel, bias),
         "  input projection": lambda: _common.input_projection(x_tm, kernel, bias),
         "  forward loop": lambda: lstm.forward_sequence(gates, h0, h0, recurrent_kernel, none, none),
-        "    its GEMMs h W_h": lambda: recurrent_gemms(h0, recurrent_kernel, np.empty((B, 4 * H), dtype), T),
+        "    its GEMMs h W_h": lambda: recurrent_gemms(h0, _gemm.pack(recurrent_kernel), np.empty((B, 4 * H), dtype), T),
         "backward (lstm.backward)": lambda: lstm.backward(cache, dh_last=dh_last, input_grad=False),
         "  backward loop": backward_loop,
-        "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], recurrent_kernel_T, np.empty((B, H), dtype), T),
+        "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], _gemm.pack(recurrent_kernel.T), np.empty((B, H), dtype), T),
         "  dW_x, db": lambda: _common.weight_and_input_grads(x_tm, dz, kernel, input_grad=False),
         "  dW_h": lambda: _common.flat(cache.h[:-1]).T @ _common.flat(dz),
     }

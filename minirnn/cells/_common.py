@@ -1,8 +1,8 @@
 """The non-recurrent work every cell shares, done outside the time loop.
 
 Only ``h_{t-1} @ recurrent_kernel`` and the gate nonlinearities depend on the
-previous step; everything else is one big matrix product over all time steps
-at once (the cuDNN trick):
+previous step; everything else is done for all time steps at once, before or
+after the loop (the cuDNN trick):
 
     forward:   XP = X W_x + b                       (T*B, I) @ (I, G)
     backward:  dW_x = X^T dZ,  dW_h = H_prev^T dZ,  db = sum dZ,  dX = dZ W_x^T
@@ -14,6 +14,7 @@ batch-major ``(B, T, ...)`` like Keras.
 import numpy as np
 
 from .._jit import jit
+from . import _gemm
 
 # Up to this many input features a plain loop beats BLAS: OpenBLAS takes longer
 # for (T*B, 1) @ (1, G) than for (T*B, 50) @ (50, G); the loop is 10x faster at
@@ -37,15 +38,30 @@ def flat(x):
 
 
 def input_projection(x_tm, kernel, bias):
-    """XP[t] = x_t W_x + b for every t, as one GEMM. Returns (T, B, G)."""
+    """XP[t] = x_t W_x + b for every t, before the time loop. Returns (T, B, G)."""
     T, B, I = x_tm.shape
+    xp = np.empty((T, B, kernel.shape[1]), dtype=kernel.dtype)
     if I <= SMALL_INPUT:
-        xp = np.empty((T * B, kernel.shape[1]), dtype=kernel.dtype)
-        small_input_projection(flat(x_tm), kernel, bias, xp)
+        small_input_projection(flat(x_tm), kernel, bias, flat(xp))
     else:
-        xp = flat(x_tm) @ kernel
-        xp += bias
-    return xp.reshape(T, B, kernel.shape[1])
+        packed_input_projection(x_tm, _gemm.pack(kernel), bias, xp)
+    return xp
+
+
+@jit
+def packed_input_projection(x_tm, kernel_packed, bias, xp):
+    """xp[t] = bias, then += x_t @ kernel with the recurrent product's kernel, step by step.
+
+    One step's rows at a time keep x_t and xp[t] in cache; this beat one OpenBLAS
+    GEMM over all T*B rows plus a separate pass adding the bias (W5: 5.0 vs 6.3 ms).
+    """
+    for t in range(x_tm.shape[0]):
+        xp_t = xp[t]
+        for b in range(xp_t.shape[0]):
+            row = xp_t[b]
+            for g in range(row.shape[0]):
+                row[g] = bias[g]
+        _gemm.matmul(x_tm[t], kernel_packed, xp_t, True)
 
 
 @jit

@@ -49,7 +49,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import jit
-from . import _common
+from . import _common, _gemm
 from ._math import sigmoid, tanh
 
 Cache = namedtuple("Cache", "x h gates extra kernel recurrent_kernel reset_after mask")
@@ -65,13 +65,14 @@ extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
 # same memory would fail LLVM's run-time overlap check and run scalar).
 
 @jit
-def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel, recurrent_bias, hw_t, r_h_t, h_t):
+def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, recurrent_bias, hw_t, r_h_t, h_t):
     """One step, reset_after=True: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes r_h_t, h_t.
 
     h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
+    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel)``;
     hw_t (B, 3H) is scratch for h_in W_h.
     """
-    np.dot(h_in, recurrent_kernel, hw_t)
+    _gemm.matmul(h_in, recurrent_kernel_packed, hw_t, False)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
@@ -93,10 +94,10 @@ def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel, recurrent_
 
 
 @jit
-def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, mask, da_t, dr_t, dh_prev):
+def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T_packed, mask, da_t, dr_t, dh_prev):
     """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev.
 
-    ``mask`` is the recurrent-dropout mask (B, H), or (0, H) for none.
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T)``; ``mask`` is the recurrent-dropout mask (B, H), or (0, H) for none.
     """
     B, H = dh.shape
     ftype = dh.dtype.type
@@ -117,7 +118,7 @@ def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, ma
             dr_r[j] = da_r[j]
         for j in range(H):
             dr_h[j] = da_h[j] * r[j]
-    np.dot(dr_t, recurrent_kernel_T, dh_prev)
+    _gemm.matmul(dr_t, recurrent_kernel_T_packed, dh_prev, False)
     if mask.shape[0] > 0:
         _common.multiply_into(dh_prev, mask, dh_prev)
     for b in range(B):
@@ -127,13 +128,15 @@ def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T, ma
 
 
 @jit
-def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr, recurrent_kernel_h, hw_t, rh_t, h_t):
+def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw_t,
+                              rh_t, h_t):
     """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes rh_t = r * h_in, h_t.
 
     h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
+    The kernels are ``_gemm.pack``-ed [W_hz | W_hr] and W_hh;
     hw_t (B, 2H) is scratch for h_in [W_hz | W_hr].
     """
-    np.dot(h_in, recurrent_kernel_zr, hw_t)
+    _gemm.matmul(h_in, recurrent_kernel_zr_packed, hw_t, False)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
@@ -147,7 +150,7 @@ def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr, recurr
             r[j] = sigmoid(r[j] + hw_r[j], ftype)
         for j in range(H):
             rh[j] = r[j] * h_i[j]
-    np.dot(rh_t, recurrent_kernel_h, h_t)  # h_t holds (r * h_{t-1}) W_hh until overwritten
+    _gemm.matmul(rh_t, recurrent_kernel_h_packed, h_t, False)  # h_t holds (r * h_{t-1}) W_hh until overwritten
     for b in range(B):
         z, hh = gates_t[b, :H], gates_t[b, 2 * H:]
         h_p, h = h_prev[b], h_t[b]
@@ -158,12 +161,13 @@ def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr, recurr
 
 
 @jit
-def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T, recurrent_kernel_h_T, mask,
-                               da_t, da_zr, da_h, d_rh, dh_prev):
+def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_packed, recurrent_kernel_h_T_packed,
+                               mask, da_t, da_zr, da_h, d_rh, dh_prev):
     """One step back, reset_after=False. Writes da_t = [da_z|da_r|da_h] and dh_prev.
 
-    h_in and mask as in the forward step (mask (0, H) for none). da_zr (B, 2H),
-    da_h and d_rh (B, H) are scratch: contiguous copies for the GEMMs.
+    h_in and mask as in the forward step (mask (0, H) for none); the kernels are
+    ``_gemm.pack``-ed [W_hz | W_hr]^T and W_hh^T. da_zr (B, 2H), da_h and d_rh
+    (B, H) are scratch.
     """
     B, H = dh.shape
     ftype = dh.dtype.type
@@ -175,12 +179,12 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T,
             da_z[j] = dh_b[j] * (h_p[j] - hh[j]) * z[j] * (one - z[j])
         for j in range(H):
             da_hb[j] = dh_b[j] * (one - z[j]) * (one - hh[j] * hh[j])
-    np.dot(da_h, recurrent_kernel_h_T, d_rh)  # d(r * h_in)
+    _gemm.matmul(da_h, recurrent_kernel_h_T_packed, d_rh, False)  # d(r * h_in)
     for b in range(B):
         r, da_r, d_rh_b, h_i = gates_t[b, H:2 * H], da_zr[b, H:], d_rh[b], h_in[b]
         for j in range(H):
             da_r[j] = d_rh_b[j] * h_i[j] * r[j] * (one - r[j])
-    np.dot(da_zr, recurrent_kernel_zr_T, dh_prev)  # d(h_in) through [W_hz | W_hr] ...
+    _gemm.matmul(da_zr, recurrent_kernel_zr_T_packed, dh_prev, False)  # d(h_in) through [W_hz | W_hr] ...
     for b in range(B):
         r, d_rh_b, dh_p = gates_t[b, H:2 * H], d_rh[b], dh_prev[b]
         for j in range(H):
@@ -203,19 +207,22 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
     h = np.empty((T + 1, B, H), dtype=gates.dtype)
     r_h = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, G), dtype=gates.dtype)
+    recurrent_kernel_packed = _gemm.pack(recurrent_kernel)
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
-        step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel, recurrent_bias, hw, r_h[t], h[t + 1])
+        step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel_packed, recurrent_bias, hw, r_h[t],
+                                 h[t + 1])
     return h, r_h
 
 
 @jit
-def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel_T, mask, dh_record):
+def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel, mask, dh_record):
     """Returns dA (T, B, 3H), dR (T, B, 3H), dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
+    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T)
     da = np.empty_like(gates)
     dr = np.empty_like(gates)
     dh = dh_last.copy()
@@ -225,34 +232,39 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
             dh += dh_seq[t]
         if dh_record.shape[0] > 0:
             dh_record[t] = dh
-        step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T, mask, da[t], dr[t], dh_prev)
+        step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T_packed, mask, da[t], dr[t],
+                                  dh_prev)
         dh, dh_prev = dh_prev, dh
     return da, dr, dh
 
 
 @jit
-def forward_sequence_reset_before(gates, h0, recurrent_kernel_zr, recurrent_kernel_h, mask):
+def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask):
     """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Returns h (T+1, B, H) and rh = r * h_{t-1} (T, B, H)."""
     T, B, G = gates.shape
     H = G // 3
     h = np.empty((T + 1, B, H), dtype=gates.dtype)
     rh = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
+    recurrent_kernel_zr_packed = _gemm.pack(recurrent_kernel[:, :2 * H])
+    recurrent_kernel_h_packed = _gemm.pack(recurrent_kernel[:, 2 * H:])
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
-        step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr, recurrent_kernel_h, hw, rh[t],
-                                  h[t + 1])
+        step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw,
+                                  rh[t], h[t + 1])
     return h, rh
 
 
 @jit
-def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_zr_T, recurrent_kernel_h_T, mask,
-                                   dh_record):
+def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, mask, dh_record):
     """Returns dA (T, B, 3H) and dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
+    H = G // 3
+    recurrent_kernel_zr_T_packed = _gemm.pack(recurrent_kernel[:, :2 * H].T)
+    recurrent_kernel_h_T_packed = _gemm.pack(recurrent_kernel[:, 2 * H:].T)
     da = np.empty_like(gates)
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
@@ -264,8 +276,8 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel_z
         if dh_record.shape[0] > 0:
             dh_record[t] = dh
         h_in = _common.recurrent_input(h[t], mask, h_masked)
-        step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T, recurrent_kernel_h_T, mask,
-                                   da[t], da_zr, da_h, d_rh, dh_prev)
+        step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T_packed,
+                                   recurrent_kernel_h_T_packed, mask, da[t], da_zr, da_h, d_rh, dh_prev)
         dh, dh_prev = dh_prev, dh
     return da, dh
 
@@ -298,8 +310,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
         h, extra = forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask)
     else:
         gates = _common.input_projection(x_tm, kernel, bias)
-        h, extra = forward_sequence_reset_before(gates, h0, np.ascontiguousarray(recurrent_kernel[:, :2 * H]),
-                                                 np.ascontiguousarray(recurrent_kernel[:, 2 * H:]), mask)
+        h, extra = forward_sequence_reset_before(gates, h0, recurrent_kernel, mask)
     cache = Cache(x_tm, h, gates, extra, kernel, recurrent_kernel, bool(reset_after), mask)
     return _common.batch_major(h[1:]), cache
 
@@ -326,15 +337,13 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     dh_record = _common.state_grad_record(h, record_state_grads)
     if cache.reset_after:
         da, dr, dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra,
-                                                    np.ascontiguousarray(R.T), cache.mask, dh_record)
+                                                    R, cache.mask, dh_record)
         dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
         drecurrent = h_prev.T @ dr
         dbias = np.stack([dbias_x, dr.sum(axis=0)])
     else:
-        da, dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates,
-                                                 np.ascontiguousarray(R[:, :2 * H].T),
-                                                 np.ascontiguousarray(R[:, 2 * H:].T), cache.mask, dh_record)
+        da, dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, dh_record)
         dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         da = _common.flat(da)
         drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.extra).T @ da[:, 2 * H:]],

@@ -39,7 +39,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import jit
-from . import _common
+from . import _common, _gemm
 from ._math import sigmoid, tanh
 
 Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes mask")
@@ -50,22 +50,20 @@ PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
 
 
 @jit
-def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, peepholes, hw_t, c_t, tanh_c_t, h_t):
+def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_t, tanh_c_t, h_t):
     """One step. gates_t holds x_t W_x + b on entry and [i|f|g|o] on exit; writes c_t, tanh(c_t), h_t.
 
-    ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none;
-    ``hw_t`` (B, 4H) is scratch for h_{t-1} W_h. Each equation is its own
-    short loop over one row: that is what lets LLVM vectorise them (one fused
-    loop over all gates does not).
+    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel)``;
+    ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none.
+    Each equation is its own short loop over one row: that is what lets LLVM
+    vectorise them (one fused loop over all gates does not).
     """
-    np.dot(h_prev, recurrent_kernel, hw_t)
+    _gemm.matmul(h_prev, recurrent_kernel_packed, gates_t, True)  # z = x_t W_x + b + h_{t-1} W_h
     B, H = h_t.shape
     ftype = h_t.dtype.type
     peep = peepholes.shape[0] > 0
     for b in range(B):
-        z, hw, c_p, c, tanh_c, h = gates_t[b], hw_t[b], c_prev[b], c_t[b], tanh_c_t[b], h_t[b]
-        for k in range(4 * H):                        # z = x_t W_x + b + h_{t-1} W_h
-            z[k] += hw[k]
+        z, c_p, c, tanh_c, h = gates_t[b], c_prev[b], c_t[b], tanh_c_t[b], h_t[b]
         # Each gate as a view of its own: loops over range(H) from 0 let Numba drop
         # its negative-index check, which would otherwise block vectorisation.
         i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
@@ -93,10 +91,11 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, peepholes, hw_t, c_t
 
 
 @jit
-def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peepholes, dz_t, dh_prev, dc_total_t):
+def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, peepholes, dz_t, dh_prev,
+                  dc_total_t):
     """One step back; writes dz_t, dh_prev, and turns dc into the c-path part of dL/dc_{t-1} in place.
 
-    On entry dc holds what step t+1 sent back along the cell state; dc_total_t
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T)``. On entry dc holds what step t+1 sent back along the cell state; dc_total_t
     receives the total dL/dc_t (that plus the path through h_t).
     """
     B, H = dh.shape
@@ -124,7 +123,7 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T, peephol
         if peep:
             for j in range(H):
                 dc_b[j] += dz_i[j] * peepholes[0, j] + dz_f[j] * peepholes[1, j]
-    np.dot(dz_t, recurrent_kernel_T, dh_prev)
+    _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, False)  # dh_{t-1} = dz W_h^T
 
 
 @jit
@@ -140,18 +139,18 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask):
     h = np.empty((T + 1, B, H), dtype=gates.dtype)
     c = np.empty((T + 1, B, H), dtype=gates.dtype)
     tanh_c = np.empty((T, B, H), dtype=gates.dtype)
-    hw = np.empty((B, G), dtype=gates.dtype)
+    recurrent_kernel_packed = _gemm.pack(recurrent_kernel)
     h[0] = h0
     c[0] = c0
     h_masked = np.empty_like(h0)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
-        step_forward(gates[t], h_in, c[t], recurrent_kernel, peepholes, hw, c[t + 1], tanh_c[t], h[t + 1])
+        step_forward(gates[t], h_in, c[t], recurrent_kernel_packed, peepholes, c[t + 1], tanh_c[t], h[t + 1])
     return h, c, tanh_c
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel_T, peepholes, mask, dh_record,
+def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel, peepholes, mask, dh_record,
                       dc_record):
     """Carry dh, dc back from step T to 1. Returns dz (T, B, 4H), dh_0, dc_0.
 
@@ -160,6 +159,7 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     at every step, or are (0, B, H) to skip that.
     """
     T = gates.shape[0]
+    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T)
     dz = np.empty_like(gates)
     dh = dh_last.copy()
     dc = dc_last.copy()
@@ -170,7 +170,8 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
             dh += dh_seq[t]
         if dh_record.shape[0] > 0:
             dh_record[t] = dh
-        step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T, peepholes, dz[t], dh_prev, dc_total)
+        step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T_packed, peepholes, dz[t], dh_prev,
+                      dc_total)
         if dc_record.shape[0] > 0:
             dc_record[t] = dc_total
         if mask.shape[0] > 0:
@@ -235,7 +236,7 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     dh_record = _common.state_grad_record(h, record_state_grads)
     dc_record = _common.state_grad_record(h, record_state_grads)
     dz, dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates,
-                                     np.ascontiguousarray(cache.recurrent_kernel.T), cache.peepholes, cache.mask,
+                                     cache.recurrent_kernel, cache.peepholes, cache.mask,
                                      dh_record, dc_record)
     dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel,

@@ -31,7 +31,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._jit import jit
-from . import _common
+from . import _common, _gemm
 from ._math import tanh
 
 TANH, RELU, LEAKY_RELU, LINEAR = 0, 1, 2, 3
@@ -42,9 +42,12 @@ Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H)
 
 
 @jit
-def step_forward(xp_t, h_prev, recurrent_kernel, activation, alpha, h_t):
-    """h_t = act(xp_t + h_prev W_h), with xp_t = x_t W_x + b precomputed. Writes h_t."""
-    np.dot(h_prev, recurrent_kernel, h_t)  # h_t holds h_{t-1} W_h until overwritten
+def step_forward(xp_t, h_prev, recurrent_kernel_packed, activation, alpha, h_t):
+    """h_t = act(xp_t + h_prev W_h), with xp_t = x_t W_x + b precomputed. Writes h_t.
+
+    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel)``.
+    """
+    _gemm.matmul(h_prev, recurrent_kernel_packed, h_t, False)  # h_t holds h_{t-1} W_h until overwritten
     B, H = h_t.shape
     ftype = h_t.dtype.type
     zero = ftype(0)
@@ -66,8 +69,11 @@ def step_forward(xp_t, h_prev, recurrent_kernel, activation, alpha, h_t):
 
 
 @jit
-def step_backward(dh, h_t, recurrent_kernel_T, activation, alpha, dz_t, dh_prev):
-    """dz_t = dh * act'(z_t); dh_prev = dz_t W_h^T. Writes dz_t and dh_prev."""
+def step_backward(dh, h_t, recurrent_kernel_T_packed, activation, alpha, dz_t, dh_prev):
+    """dz_t = dh * act'(z_t); dh_prev = dz_t W_h^T. Writes dz_t and dh_prev.
+
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T)``.
+    """
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one, zero = ftype(1), ftype(0)
@@ -84,7 +90,7 @@ def step_backward(dh, h_t, recurrent_kernel_T, activation, alpha, dz_t, dh_prev)
         else:
             for j in range(H):
                 dz_t[b, j] = dh[b, j]
-    np.dot(dz_t, recurrent_kernel_T, dh_prev)
+    _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, False)
 
 
 @jit
@@ -97,14 +103,15 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask):
     h = np.empty((T + 1, B, H), dtype=xp.dtype)
     h[0] = h0
     h_masked = np.empty_like(h0)
+    recurrent_kernel_packed = _gemm.pack(recurrent_kernel)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
-        step_forward(xp[t], h_in, recurrent_kernel, activation, alpha, h[t + 1])
+        step_forward(xp[t], h_in, recurrent_kernel_packed, activation, alpha, h[t + 1])
     return h
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha, mask, dh_record):
+def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, mask, dh_record):
     """Carry dh back from step T to 1. Returns dz (T, B, H) and dh_0.
 
     ``dh_seq`` (T, B, H) holds output gradients per step, or is (0, B, H) when
@@ -113,6 +120,7 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha,
     and from step t+1), or is (0, B, H) to skip that.
     """
     T = h.shape[0] - 1
+    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T)
     dz = np.empty_like(h[1:])
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
@@ -121,7 +129,7 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel_T, activation, alpha,
             dh += dh_seq[t]
         if dh_record.shape[0] > 0:
             dh_record[t] = dh
-        step_backward(dh, h[t + 1], recurrent_kernel_T, activation, alpha, dz[t], dh_prev)
+        step_backward(dh, h[t + 1], recurrent_kernel_T_packed, activation, alpha, dz[t], dh_prev)
         if mask.shape[0] > 0:
             _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
@@ -176,7 +184,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     x_tm, h = cache.x, cache.h
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
     dh_record = _common.state_grad_record(h, record_state_grads)
-    dz, dh0 = backward_sequence(dh_seq_tm, dh_last, h, np.ascontiguousarray(cache.recurrent_kernel.T),
+    dz, dh0 = backward_sequence(dh_seq_tm, dh_last, h, cache.recurrent_kernel,
                                 cache.activation, cache.alpha, cache.mask, dh_record)
     dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
     drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
