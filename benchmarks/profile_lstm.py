@@ -53,14 +53,15 @@ def main():
                                       none, none, no_seq, no_seq)
 
     dz = backward_loop()[0]
+    packed, packed_T = _gemm.pack(recurrent_kernel, B), _gemm.pack(recurrent_kernel.T, B)
     pieces = {
         "forward (lstm.forward)": lambda: lstm.forward(x, kernel, recurrent_kernel, bias),
         "  input projection": lambda: _common.input_projection(x_tm, kernel, bias),
         "  forward loop": lambda: lstm.forward_sequence(gates, h0, h0, recurrent_kernel, none, none),
-        "    its GEMMs h W_h": lambda: recurrent_gemms(h0, _gemm.pack(recurrent_kernel), np.empty((B, 4 * H), dtype), T),
+        "    its GEMMs h W_h": lambda: recurrent_gemms(h0, packed, np.empty((B, 4 * H), dtype), T),
         "backward (lstm.backward)": lambda: lstm.backward(cache, dh_last=dh_last, input_grad=False),
         "  backward loop": backward_loop,
-        "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], _gemm.pack(recurrent_kernel.T), np.empty((B, H), dtype), T),
+        "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], packed_T, np.empty((B, H), dtype), T),
         "  dW_x, db": lambda: _common.weight_and_input_grads(x_tm, dz, kernel, input_grad=False),
         "  dW_h": lambda: _common.flat(cache.h[:-1]).T @ _common.flat(dz),
     }

@@ -113,13 +113,13 @@ def step_jacobians(layer, x):
     no_mask = np.zeros((0, H), dtype=layer.dtype)
     out = []
     if isinstance(layer, layers_module.SimpleRNN):
-        RT = _gemm.pack(cache.recurrent_kernel.T)
+        RT = _gemm.pack(cache.recurrent_kernel.T, H)
         for t in range(T):
             J, dz = np.empty((H, H), layer.dtype), np.empty((H, H), layer.dtype)
             rnn.step_backward(eye.copy(), copies(cache.h, t + 1), RT, cache.activation, cache.alpha, dz, J)
             out.append(J)
     elif isinstance(layer, layers_module.LSTM):
-        RT = _gemm.pack(cache.recurrent_kernel.T)
+        RT = _gemm.pack(cache.recurrent_kernel.T, 2 * H)
         for t in range(T):
             dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])  # unit grads on h_t, then c_t
             dz = np.empty((2 * H, 4 * H), layer.dtype)
@@ -134,12 +134,12 @@ def step_jacobians(layer, x):
             da, dr = np.empty((H, 3 * H), layer.dtype), np.empty((H, 3 * H), layer.dtype)
             if cache.reset_after:
                 gru.step_backward_reset_after(eye.copy(), copies(cache.h, t), copies(cache.gates, t),
-                                              copies(cache.extra, t), _gemm.pack(R.T), no_mask, da, dr, J)
+                                              copies(cache.extra, t), _gemm.pack(R.T, H), no_mask, da, dr, J)
             else:
                 scratch = [np.empty((H, 2 * H), layer.dtype)] + [np.empty((H, H), layer.dtype) for _ in range(2)]
                 h_prev = copies(cache.h, t)
                 gru.step_backward_reset_before(eye.copy(), h_prev, h_prev, copies(cache.gates, t),
-                                               _gemm.pack(R[:, :2 * H].T), _gemm.pack(R[:, 2 * H:].T), no_mask, da,
+                                               _gemm.pack(R[:, :2 * H].T, H), _gemm.pack(R[:, 2 * H:].T, H), no_mask, da,
                                                *scratch, J)
             out.append(J)
     return np.stack(out)

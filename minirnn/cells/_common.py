@@ -44,7 +44,7 @@ def input_projection(x_tm, kernel, bias):
     if I <= SMALL_INPUT:
         small_input_projection(flat(x_tm), kernel, bias, flat(xp))
     else:
-        packed_input_projection(x_tm, _gemm.pack(kernel), bias, xp)
+        packed_input_projection(x_tm, _gemm.pack(kernel, B), bias, xp)
     return xp
 
 

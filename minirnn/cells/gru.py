@@ -69,7 +69,7 @@ def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, rec
     """One step, reset_after=True: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes r_h_t, h_t.
 
     h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
-    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel)``;
+    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``;
     hw_t (B, 3H) is scratch for h_in W_h.
     """
     _gemm.matmul(h_in, recurrent_kernel_packed, hw_t, False)
@@ -97,7 +97,8 @@ def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, rec
 def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T_packed, mask, da_t, dr_t, dh_prev):
     """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev.
 
-    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T)``; ``mask`` is the recurrent-dropout mask (B, H), or (0, H) for none.
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``; ``mask``
+    is the recurrent-dropout mask (B, H), or (0, H) for none.
     """
     B, H = dh.shape
     ftype = dh.dtype.type
@@ -133,7 +134,7 @@ def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr_packed,
     """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes rh_t = r * h_in, h_t.
 
     h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
-    The kernels are ``_gemm.pack``-ed [W_hz | W_hr] and W_hh;
+    The kernels are [W_hz | W_hr] and W_hh, ``_gemm.pack``-ed;
     hw_t (B, 2H) is scratch for h_in [W_hz | W_hr].
     """
     _gemm.matmul(h_in, recurrent_kernel_zr_packed, hw_t, False)
@@ -166,7 +167,7 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_
     """One step back, reset_after=False. Writes da_t = [da_z|da_r|da_h] and dh_prev.
 
     h_in and mask as in the forward step (mask (0, H) for none); the kernels are
-    ``_gemm.pack``-ed [W_hz | W_hr]^T and W_hh^T. da_zr (B, 2H), da_h and d_rh
+    [W_hz | W_hr]^T and W_hh^T, ``_gemm.pack``-ed. da_zr (B, 2H), da_h and d_rh
     (B, H) are scratch.
     """
     B, H = dh.shape
@@ -207,7 +208,7 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
     h = np.empty((T + 1, B, H), dtype=gates.dtype)
     r_h = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, G), dtype=gates.dtype)
-    recurrent_kernel_packed = _gemm.pack(recurrent_kernel)
+    recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(T):
@@ -222,7 +223,7 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
     """Returns dA (T, B, 3H), dR (T, B, 3H), dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
-    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T)
+    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
     da = np.empty_like(gates)
     dr = np.empty_like(gates)
     dh = dh_last.copy()
@@ -246,8 +247,8 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask):
     h = np.empty((T + 1, B, H), dtype=gates.dtype)
     rh = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
-    recurrent_kernel_zr_packed = _gemm.pack(recurrent_kernel[:, :2 * H])
-    recurrent_kernel_h_packed = _gemm.pack(recurrent_kernel[:, 2 * H:])
+    recurrent_kernel_zr_packed = _gemm.pack(recurrent_kernel[:, :2 * H], B)
+    recurrent_kernel_h_packed = _gemm.pack(recurrent_kernel[:, 2 * H:], B)
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(T):
@@ -263,8 +264,8 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
     H = G // 3
-    recurrent_kernel_zr_T_packed = _gemm.pack(recurrent_kernel[:, :2 * H].T)
-    recurrent_kernel_h_T_packed = _gemm.pack(recurrent_kernel[:, 2 * H:].T)
+    recurrent_kernel_zr_T_packed = _gemm.pack(recurrent_kernel[:, :2 * H].T, B)
+    recurrent_kernel_h_T_packed = _gemm.pack(recurrent_kernel[:, 2 * H:].T, B)
     da = np.empty_like(gates)
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)

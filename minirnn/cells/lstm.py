@@ -53,7 +53,7 @@ PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
 def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_t, tanh_c_t, h_t):
     """One step. gates_t holds x_t W_x + b on entry and [i|f|g|o] on exit; writes c_t, tanh(c_t), h_t.
 
-    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel)``;
+    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``;
     ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none.
     Each equation is its own short loop over one row: that is what lets LLVM
     vectorise them (one fused loop over all gates does not).
@@ -95,8 +95,9 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
                   dc_total_t):
     """One step back; writes dz_t, dh_prev, and turns dc into the c-path part of dL/dc_{t-1} in place.
 
-    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T)``. On entry dc holds what step t+1 sent back along the cell state; dc_total_t
-    receives the total dL/dc_t (that plus the path through h_t).
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``. On entry
+    dc holds what step t+1 sent back along the cell state; dc_total_t receives
+    the total dL/dc_t (that plus the path through h_t).
     """
     B, H = dh.shape
     ftype = dh.dtype.type
@@ -139,7 +140,7 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask):
     h = np.empty((T + 1, B, H), dtype=gates.dtype)
     c = np.empty((T + 1, B, H), dtype=gates.dtype)
     tanh_c = np.empty((T, B, H), dtype=gates.dtype)
-    recurrent_kernel_packed = _gemm.pack(recurrent_kernel)
+    recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     h[0] = h0
     c[0] = c0
     h_masked = np.empty_like(h0)
@@ -158,8 +159,8 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     ``dh_record`` and ``dc_record`` (T, B, H) receive the total dL/dh_t and dL/dc_t
     at every step, or are (0, B, H) to skip that.
     """
-    T = gates.shape[0]
-    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T)
+    T, B = gates.shape[0], gates.shape[1]
+    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
     dz = np.empty_like(gates)
     dh = dh_last.copy()
     dc = dc_last.copy()

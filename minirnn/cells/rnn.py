@@ -45,7 +45,7 @@ Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H)
 def step_forward(xp_t, h_prev, recurrent_kernel_packed, activation, alpha, h_t):
     """h_t = act(xp_t + h_prev W_h), with xp_t = x_t W_x + b precomputed. Writes h_t.
 
-    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel)``.
+    ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``.
     """
     _gemm.matmul(h_prev, recurrent_kernel_packed, h_t, False)  # h_t holds h_{t-1} W_h until overwritten
     B, H = h_t.shape
@@ -72,7 +72,7 @@ def step_forward(xp_t, h_prev, recurrent_kernel_packed, activation, alpha, h_t):
 def step_backward(dh, h_t, recurrent_kernel_T_packed, activation, alpha, dz_t, dh_prev):
     """dz_t = dh * act'(z_t); dh_prev = dz_t W_h^T. Writes dz_t and dh_prev.
 
-    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T)``.
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``.
     """
     B, H = h_t.shape
     ftype = h_t.dtype.type
@@ -103,7 +103,7 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask):
     h = np.empty((T + 1, B, H), dtype=xp.dtype)
     h[0] = h0
     h_masked = np.empty_like(h0)
-    recurrent_kernel_packed = _gemm.pack(recurrent_kernel)
+    recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(xp[t], h_in, recurrent_kernel_packed, activation, alpha, h[t + 1])
@@ -119,8 +119,8 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
     ``dh_record`` (T, B, H) receives dL/dh_t for every t (the total: from the output at t
     and from step t+1), or is (0, B, H) to skip that.
     """
-    T = h.shape[0] - 1
-    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T)
+    T, B = h.shape[0] - 1, h.shape[1]
+    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
     dz = np.empty_like(h[1:])
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
