@@ -239,10 +239,9 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     dz, dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates,
                                      cache.recurrent_kernel, cache.peepholes, cache.mask,
                                      dh_record, dc_record)
-    dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
-    grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel,
-             "recurrent_kernel": _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz),
-             "bias": dbias}
+    dkernel, drecurrent, dbias, dx = _common.all_weight_grads(cache.x, _common.masked_states(h[:-1], cache.mask), dz,
+                                                              cache.kernel, input_grad)
+    grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
     if cache.peepholes.shape[0] > 0:
         H = h.shape[2]
         dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
