@@ -219,11 +219,11 @@ def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
         raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
     check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype)
     H = recurrent_kernel.shape[0]
-    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype, (H, gates * H))
+    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype, (H, gates * H), finite=False)  # scanned above
     check_array("kernel", kernel, 2, x.dtype)
     if kernel.shape[0] != I:
         raise ValueError(f"x has {I} features but kernel expects {kernel.shape[0]} (kernel shape {kernel.shape})")
-    check_array("kernel", kernel, 2, x.dtype, (I, gates * H))
+    check_array("kernel", kernel, 2, x.dtype, (I, gates * H), finite=False)
     bias_shape = (gates * H,) if bias_shape is None else bias_shape
     check_array("bias", bias, len(bias_shape), x.dtype, bias_shape)
 
