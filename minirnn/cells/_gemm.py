@@ -7,7 +7,7 @@ float32) the product plus the add into the gates ran at ~155 GFLOP/s; this
 kernel, with W_h packed once, at ~210-230 GFLOP/s (and ~110 vs ~84 in float64).
 
 The kernel is the innermost loop of Goto & van de Geijn's GEMM in its simplest
-form. ``pack`` cuts W (K, N) into panels of NR columns, each stored k by k, so
+form. ``pack_panels`` cuts W (K, N) into panels of NR columns, each stored k by k, so
 that the NR weights a step of the k loop needs are contiguous. For four rows
 of A at a time, a 4 x NR block of C is accumulated over all k::
 
@@ -22,11 +22,14 @@ vectorise is the one over j.
 Small products (at most SMALL_PRODUCT multiply-adds: H up to ~60 with batch
 32) go to ``np.dot`` instead: OpenBLAS then uses its own small-matrix kernel,
 which packs nothing, and beat this one by 5-30% (partly because W's last panel
-is padded to NR columns).
+is padded to NR columns). So does everything on a CPU without AVX-512: with
+half as many, half as wide registers the block no longer fits, and compiled
+for AVX2 the kernel ran at half np.dot's speed.
 
 With ``NUMBA_DISABLE_JIT=1`` ``pack`` returns W unchanged and ``matmul`` is
 ``a @ w``: the packing is a speed detail, the maths is one line.
 """
+import llvmlite.binding
 import numba
 import numpy as np
 from numba import types
@@ -37,9 +40,20 @@ from .._jit import jit
 
 PANEL_BYTES = 256  # NR * itemsize: one row of the 4 x NR block fills four 64-byte registers
 # rows * K * N at or below which np.dot is faster (measured on an AVX-512 Zen 5 with
-# OpenBLAS 0.3.30, whose small-matrix threshold is the same 100**3; e.g. 32 x 50 x 200 f64:
-# 5.9 vs 7.5 us; 32 x 100 x 400: 37.5 vs 27.8 us)
+# OpenBLAS 0.3.30, whose small-matrix threshold is the same 100**3; np.dot vs this kernel,
+# float64, 32 x 50 x 200: 5.9 vs 7.5 us; 32 x 100 x 400: 37.5 vs 27.8 us)
 SMALL_PRODUCT = 1_000_000
+
+
+def _compiles_for_avx512():
+    """Whether Numba generates AVX-512 code here (it honours NUMBA_CPU_FEATURES, else the host's)."""
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = llvmlite.binding.get_host_cpu_features().flatten()
+    return "+avx512f" in features.split(",")
+
+
+USE_PANELS = _compiles_for_avx512()
 
 
 def _numbers_per_panel_row(context, dtype):
@@ -70,21 +84,28 @@ def _pack(w, rows):
     """W (K, N) for products with ``rows``-row matrices: (ceil(N / NR), K, NR) column panels,
     zero-padded on the right; or, for a small product, W itself as a (1, K, N) array."""
     K, N = w.shape
-    if rows * K * N <= SMALL_PRODUCT:
+    if not USE_PANELS or rows * K * N <= SMALL_PRODUCT:
         return np.ascontiguousarray(w).reshape(1, K, N)
+    return pack_panels(w)
+
+
+@jit
+def pack_panels(w):
+    """(K, N) -> (ceil(N / NR), K, NR): column panels of w, zero-padded on the right."""
+    K, N = w.shape
     nr = _panel_width(w)
-    panels = np.zeros(((N + nr - 1) // nr, K, nr), dtype=w.dtype)
-    for p in range(panels.shape[0]):
+    packed = np.zeros(((N + nr - 1) // nr, K, nr), dtype=w.dtype)
+    for p in range(packed.shape[0]):
         width = min(nr, N - p * nr)
         if w.strides[0] >= w.strides[1]:            # rows of w are contiguous: copy along them
             for k in range(K):
                 for j in range(width):
-                    panels[p, k, j] = w[k, p * nr + j]
+                    packed[p, k, j] = w[k, p * nr + j]
         else:  # a transposed view (W_h^T): along its columns, or 15x slower (a cache line per number)
             for j in range(width):
                 for k in range(K):
-                    panels[p, k, j] = w[k, p * nr + j]
-    return panels
+                    packed[p, k, j] = w[k, p * nr + j]
+    return packed
 
 
 @jit
