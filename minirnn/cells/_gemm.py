@@ -124,13 +124,14 @@ def _matmul(a, w_packed, c, accumulate):
     acc1 = numba.carray(_register_row(c), nr)
     acc2 = numba.carray(_register_row(c), nr)
     acc3 = numba.carray(_register_row(c), nr)
+    last = M - 1
     for p in range(w_packed.shape[0]):
         panel = w_packed[p]
         n0 = p * nr
         width = min(nr, N - n0)
-        m = 0
-        while m + 4 <= M:                             # four rows of c at a time
-            a0, a1, a2, a3 = a[m], a[m + 1], a[m + 2], a[m + 3]
+        for m in range(0, M, 4):                      # four rows of c at a time
+            # Past the last row (M not a multiple of 4) the block repeats it; only real rows are stored.
+            a0, a1, a2, a3 = a[m], a[min(m + 1, last)], a[min(m + 2, last)], a[min(m + 3, last)]
             for j in range(nr):
                 acc0[j] = 0
                 acc1[j] = 0
@@ -144,37 +145,16 @@ def _matmul(a, w_packed, c, accumulate):
                     acc1[j] += a1k * w[j]
                     acc2[j] += a2k * w[j]
                     acc3[j] += a3k * w[j]
-            c0, c1, c2, c3 = c[m, n0:], c[m + 1, n0:], c[m + 2, n0:], c[m + 3, n0:]
-            if accumulate:
-                for j in range(width):
-                    c0[j] += acc0[j]
-                    c1[j] += acc1[j]
-                    c2[j] += acc2[j]
-                    c3[j] += acc3[j]
-            else:
-                for j in range(width):
-                    c0[j] = acc0[j]
-                    c1[j] = acc1[j]
-                    c2[j] = acc2[j]
-                    c3[j] = acc3[j]
-            m += 4
-        while m < M:                                  # the last M % 4 rows one by one
-            a0 = a[m]
-            for j in range(nr):
-                acc0[j] = 0
-            for k in range(K):
-                w = panel[k]
-                a0k = a0[k]
-                for j in range(nr):
-                    acc0[j] += a0k * w[j]
-            c0 = c[m, n0:]
-            if accumulate:
-                for j in range(width):
-                    c0[j] += acc0[j]
-            else:
-                for j in range(width):
-                    c0[j] = acc0[j]
-            m += 1
+            rows = min(4, M - m)
+            for r in range(rows):
+                acc = acc0 if r == 0 else acc1 if r == 1 else acc2 if r == 2 else acc3
+                c_row = c[m + r, n0:]
+                if accumulate:
+                    for j in range(width):
+                        c_row[j] += acc[j]
+                else:
+                    for j in range(width):
+                        c_row[j] = acc[j]
 
 
 def _pack_python(w, rows):
