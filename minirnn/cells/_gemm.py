@@ -4,7 +4,7 @@ Why not ``np.dot``: OpenBLAS copies ("packs") both operands into its own
 layout on every call, and inside a time loop that means re-packing the same
 (H, G*H) recurrent kernel T times. At W5 sizes (h: 64 x 256, W_h: 256 x 1024,
 float32) the product plus the add into the gates ran at ~155 GFLOP/s; this
-kernel, with W_h packed once, at ~210-230 GFLOP/s (and ~110 vs ~84 in float64).
+kernel, with W_h packed once, at ~210-230 GFLOP/s (float64: ~85-110 vs ~80).
 
 The kernel is the innermost loop of Goto & van de Geijn's GEMM in its simplest
 form. ``pack_panels`` cuts W (K, N) into panels of NR columns, each stored k by k, so
