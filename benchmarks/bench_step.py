@@ -75,6 +75,7 @@ def main():
     import torch
 
     from minirnn import layers
+    from minirnn.cells import _gemm
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
@@ -129,6 +130,8 @@ def main():
 
     print(f"numpy {np.__version__}, torch {torch.__version__}, one thread, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+    print("minirnn's products above 1e6 multiply-adds: "
+          + ("its packed AVX-512 kernel" if _gemm.USE_PANELS else "np.dot (Numba does not compile for AVX-512 here)"))
     peaks = {}
     for dtype in args.dtypes.split(","):
         peaks[dtype] = gemm_peak(dtype)
