@@ -97,33 +97,29 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
 
     ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``. On entry
     dc holds what step t+1 sent back along the cell state; dc_total_t receives
-    the total dL/dc_t (that plus the path through h_t).
+    the total dL/dc_t (that plus the path through h_t). Without peepholes
+    (``peepholes`` (0, H)) p_i, p_f, p_o are zeros. Unlike the forward step's,
+    these equations share one loop: with no exp in it LLVM vectorises it whole,
+    and one pass over the rows beat three (W2 sizes 25% faster, W5 3%).
     """
     B, H = dh.shape
-    ftype = dh.dtype.type
-    one = ftype(1)
-    peep = peepholes.shape[0] > 0
+    one = dh.dtype.type(1)
+    if peepholes.shape[0] == 0:
+        peepholes = np.zeros((3, H), dtype=dh.dtype)
+    p_i, p_f, p_o = peepholes[0], peepholes[1], peepholes[2]
     for b in range(B):
         gate, dz, dh_b, dc_b, c_p, tanh_c = gates_t[b], dz_t[b], dh[b], dc[b], c_prev[b], tanh_c_t[b]
         i, f, g, o = gate[:H], gate[H:2 * H], gate[2 * H:3 * H], gate[3 * H:]
         dz_i, dz_f, dz_g, dz_o = dz[:H], dz[H:2 * H], dz[2 * H:3 * H], dz[3 * H:]
+        dc_total = dc_total_t[b]
         for j in range(H):
             dz_o[j] = dh_b[j] * tanh_c[j] * o[j] * (one - o[j])
-            dc_b[j] += dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j])
-        if peep:
-            for j in range(H):
-                dc_b[j] += dz_o[j] * peepholes[2, j]
-        for j in range(H):
-            dz_i[j] = dc_b[j] * g[j] * i[j] * (one - i[j])
-            dz_f[j] = dc_b[j] * c_p[j] * f[j] * (one - f[j])
-            dz_g[j] = dc_b[j] * i[j] * (one - g[j] * g[j])
-        dc_total = dc_total_t[b]
-        for j in range(H):                            # dc_{t-1} = dc * f (+ peephole terms)
-            dc_total[j] = dc_b[j]
-            dc_b[j] *= f[j]
-        if peep:
-            for j in range(H):
-                dc_b[j] += dz_i[j] * peepholes[0, j] + dz_f[j] * peepholes[1, j]
+            dc_j = dc_b[j] + dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j]) + dz_o[j] * p_o[j]
+            dz_i[j] = dc_j * g[j] * i[j] * (one - i[j])
+            dz_f[j] = dc_j * c_p[j] * f[j] * (one - f[j])
+            dz_g[j] = dc_j * i[j] * (one - g[j] * g[j])
+            dc_total[j] = dc_j
+            dc_b[j] = dc_j * f[j] + dz_i[j] * p_i[j] + dz_f[j] * p_f[j]  # dc_{t-1}
     _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, False)  # dh_{t-1} = dz W_h^T
 
 
