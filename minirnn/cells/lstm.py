@@ -55,8 +55,9 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
 
     ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``;
     ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none.
-    Each equation is its own short loop over one row: that is what lets LLVM
-    vectorise them (one fused loop over all gates does not).
+    Each nonlinearity is its own short loop over one row (sharing it at most
+    with the equation that uses it next): that is what lets LLVM vectorise
+    them; one fused loop over all gates does not.
     """
     _gemm.matmul(h_prev, recurrent_kernel_packed, gates_t, True)  # z = x_t W_x + b + h_{t-1} W_h
     B, H = h_t.shape
@@ -77,7 +78,6 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
             f[j] = sigmoid(f[j], ftype)
         for j in range(H):
             g[j] = tanh(g[j], ftype)
-        for j in range(H):
             c[j] = f[j] * c_p[j] + i[j] * g[j]
         if peep:
             for j in range(H):
@@ -86,7 +86,6 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
             o[j] = sigmoid(o[j], ftype)
         for j in range(H):
             tanh_c[j] = tanh(c[j], ftype)
-        for j in range(H):
             h[j] = o[j] * tanh_c[j]
 
 
