@@ -13,16 +13,43 @@ Switches (environment variables, read once at import):
     Numba's own switch: every jitted function runs as plain Python, so a learner
     can step through ``step_forward``/``step_backward`` in a debugger. Same code,
     same results, about a thousand times slower.
+``NUMBA_CPU_NAME``, ``NUMBA_CPU_FEATURES``
+    Numba's own switches for the CPU it compiles for (default: this one). The
+    kernels follow them, so one machine can build and test the code another
+    class of CPU would run (see :data:`AVX512`).
+
+Vector width. Where the compiled code may use AVX-512, every minirnn kernel is
+compiled for 512-bit vectors. LLVM's tuning for Intel's AVX-512 cores (and
+any CPU given ``+prefer-256-bit``) would otherwise pick 256-bit vectors for
+them: half the numbers per instruction, and a register block sized for 512-bit
+registers (``cells/_gemm.py``) no longer fits and spills to memory. That
+tuning guards mixed code against the clock penalty of wide vectors; minirnn's
+time loops are dense floating-point loops from end to end, the case where
+wide vectors pay. The choice is made per function (LLVM's
+``prefer-vector-width`` attribute), so other Numba code in the process keeps
+its own tuning.
 """
 import functools
 import os
 import pathlib
 import hashlib
 
+import llvmlite.binding
 import numba
 
 CACHE = os.environ.get("MINIRNN_NUMBA_CACHE", "1") != "0"
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+
+
+def target_features():
+    """The CPU features Numba compiles for: ``NUMBA_CPU_FEATURES`` if set, else the host's."""
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = llvmlite.binding.get_host_cpu_features().flatten()
+    return features.split(",")
+
+
+AVX512 = "+avx512f" in target_features()  # compiled code may use 512-bit registers
 
 
 def jit(function):
@@ -36,6 +63,28 @@ def jit(function):
     liberty is taken (no reassociation, NaN and inf behave as in NumPy).
     """
     return numba.njit(cache=CACHE, error_model="numpy", fastmath={"contract"})(function)
+
+
+def _prefer_512_bit_vectors(module):
+    """Mark minirnn's functions in an LLVM module (llvmlite.ir) for 512-bit vectors."""
+    for function in module.functions:
+        if function.name.startswith(_MANGLED_PREFIX) and not function.is_declaration:
+            # a string attribute; llvmlite's attribute set only admits LLVM's enum ones
+            set.add(function.attributes, '"prefer-vector-width"="512"')
+
+
+_MANGLED_PREFIX = "_ZN7minirnn"  # Numba's (Itanium) mangling of the qualified name minirnn.*
+
+if AVX512 and not numba.config.DISABLE_JIT:
+    from numba.core import cpu
+
+    _post_lowering = cpu.CPUContext.post_lowering
+
+    def post_lowering(self, module, library):
+        _prefer_512_bit_vectors(module)
+        _post_lowering(self, module, library)
+
+    cpu.CPUContext.post_lowering = post_lowering
 
 
 @functools.lru_cache(maxsize=None)

@@ -29,13 +29,13 @@ for AVX2 the kernel ran at half np.dot's speed.
 With ``NUMBA_DISABLE_JIT=1`` ``pack`` returns W unchanged and ``matmul`` is
 ``a @ w``: the packing is a speed detail, the maths is one line.
 """
-import llvmlite.binding
 import numba
 import numpy as np
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .. import _jit
 from .._jit import jit
 
 PANEL_BYTES = 256  # NR * itemsize: one row of the 4 x NR block fills four 64-byte registers
@@ -45,15 +45,7 @@ PANEL_BYTES = 256  # NR * itemsize: one row of the 4 x NR block fills four 64-by
 SMALL_PRODUCT = 1_000_000
 
 
-def _compiles_for_avx512():
-    """Whether Numba generates AVX-512 code here (it honours NUMBA_CPU_FEATURES, else the host's)."""
-    features = numba.config.CPU_FEATURES
-    if features is None:
-        features = llvmlite.binding.get_host_cpu_features().flatten()
-    return "+avx512f" in features.split(",")
-
-
-USE_PANELS = _compiles_for_avx512()
+USE_PANELS = _jit.AVX512
 
 
 def _numbers_per_panel_row(context, dtype):
