@@ -102,7 +102,7 @@ def step_jacobians(layer, x):
     layer._check_input(np.asarray(x)[None], ndim=(3,))
     x = np.asarray(x, dtype=layer.dtype)[None]
     layer.forward(x)
-    cache, H = layer._cache, layer.units
+    cache, H = layer._caches[0], layer.units  # a batch of one is never split across threads
     T = x.shape[1]
     eye = np.eye(H, dtype=layer.dtype)
     zeros = np.zeros((H, H), dtype=layer.dtype)

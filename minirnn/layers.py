@@ -29,7 +29,7 @@ import numbers
 
 import numpy as np
 
-from . import initializers
+from . import initializers, threads
 from .cells import _common, gru, lstm, rnn
 
 
@@ -209,11 +209,15 @@ class Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share: Keras arguments, state handling, output selection.
 
     Subclasses set ``gates`` (columns per unit in the kernels), ``state_names``
-    and implement ``_run(x, states, recurrent_mask)`` and ``_run_backward(dh_seq, dh_last, dstates, input_grad)``.
+    and implement ``_run(x, states, recurrent_mask) -> (h_seq, cache)`` and
+    ``_run_backward(cache, dh_seq, dh_last, dstates, input_grad) -> grads``, the cell's
+    forward and backward for (part of) a batch; the cache holds each state's
+    sequence under its name (``cache.h``, ``cache.c``).
     """
 
     gates = 1
     state_names = ("h",)
+    PER_SEQUENCE_GRADS = ("x", "h0", "c0", "dh", "dc")  # one row per sequence; the rest are summed
     CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout")
 
     def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
@@ -265,11 +269,26 @@ class Recurrent(Layer):
 
     def forward(self, x, training=False, initial_state=None):
         x = self._check_input(x, ndim=(3,), finite=False)  # the cell checks the rest (empty, NaN)
-        states = self._initial_states(initial_state, x.shape[0])
-        h_seq, final_states = self._run(x, states, self._recurrent_mask(x.shape[0], training))
+        B, T, I = x.shape
+        states = self._initial_states(initial_state, B)
+        mask = self._recurrent_mask(B, training)
+        # Sequences are independent: parts of the batch may run on other cores (minirnn.threads).
+        self._chunks = threads.batch_chunks(B, B * T * (I + self.units) * self.gates * self.units)
+
+        def run(rows):
+            return self._run(x[rows], [_rows(s, rows) for s in states], _rows(mask, rows))
+
+        parts = threads.map_chunks(run, self._chunks)
+        self._caches = [cache for _, cache in parts]
+        h_seq = _join([part_h_seq for part_h_seq, _ in parts])
+        final_states = [_join([self._final_state(cache, k) for cache in self._caches])
+                        for k in range(len(self.state_names))]
         self._output_shape = h_seq.shape
         output = h_seq if self.return_sequences else final_states[0]
         return [output, *final_states] if self.return_state else output
+
+    def _final_state(self, cache, k):
+        return getattr(cache, self.state_names[k])[-1]
 
     def _recurrent_mask(self, batch, training):
         """Recurrent dropout (Gal & Ghahramani 2016): one (batch, units) mask of zeros and
@@ -300,13 +319,40 @@ class Recurrent(Layer):
         dh_last = d_states[0]
         if not self.return_sequences and d_output is not None:
             dh_last = d_output if dh_last is None else d_output + dh_last
-        grads = self._run_backward(dh_seq, dh_last, d_states[1:], input_grad)
+        d_other_states = d_states[1:]
+
+        def run_backward(part):
+            rows, cache = part
+            return self._run_backward(cache, _rows(dh_seq, rows), _rows(dh_last, rows),
+                                      [_rows(d, rows) for d in d_other_states], input_grad)
+
+        parts = threads.map_chunks(run_backward, list(zip(self._chunks, self._caches)))
+        grads = {name: _join([part[name] for part in parts]) if name in self.PER_SEQUENCE_GRADS
+                 else _sum([part[name] for part in parts]) for name in parts[0]}
         self.grad_initial_state = [grads.pop(name + "0") for name in self.state_names]
         self.state_grads = ({name: grads.pop("d" + name) for name in self.state_names}
                             if self.record_state_grads else None)
         dx = grads.pop("x")
         self.grads = grads
         return dx
+
+
+def _rows(a, rows):
+    return None if a is None else a[rows]
+
+
+def _join(parts):
+    """The batch's array from its parts' (None if the parts have none)."""
+    if len(parts) == 1 or parts[0] is None:
+        return parts[0]
+    return np.concatenate(parts)
+
+
+def _sum(parts):
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
 
 
 class SimpleRNN(Recurrent):
@@ -327,12 +373,11 @@ class SimpleRNN(Recurrent):
 
     def _run(self, x, states, mask):
         p = self.params
-        h_seq, self._cache = rnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0],
-                                         self.activation, self.alpha, mask)
-        return h_seq, [self._cache.h[-1]]
+        return rnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation,
+                           self.alpha, mask)
 
-    def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
-        return rnn.backward(self._cache, dh_seq, dh_last, input_grad=input_grad,
+    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
+        return rnn.backward(cache, dh_seq, dh_last, input_grad=input_grad,
                             record_state_grads=self.record_state_grads)
 
 
@@ -372,12 +417,11 @@ class LSTM(Recurrent):
     def _run(self, x, states, mask):
         p = self.params
         peepholes = np.stack([p[name] for name in lstm.PEEPHOLE_NAMES]) if self.peephole else None
-        h_seq, self._cache = lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1],
-                                          peepholes, mask)
-        return h_seq, [self._cache.h[-1], self._cache.c[-1]]
+        return lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1], peepholes,
+                            mask)
 
-    def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
-        grads = lstm.backward(self._cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
+    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
+        grads = lstm.backward(cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
                               record_state_grads=self.record_state_grads)
         if self.peephole:
             grads.update(zip(lstm.PEEPHOLE_NAMES, grads.pop("peepholes")))
@@ -406,12 +450,10 @@ class GRU(Recurrent):
 
     def _run(self, x, states, mask):
         p = self.params
-        h_seq, self._cache = gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0],
-                                         self.reset_after, mask)
-        return h_seq, [self._cache.h[-1]]
+        return gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.reset_after, mask)
 
-    def _run_backward(self, dh_seq, dh_last, d_other_states, input_grad):
-        return gru.backward(self._cache, dh_seq, dh_last, input_grad=input_grad,
+    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
+        return gru.backward(cache, dh_seq, dh_last, input_grad=input_grad,
                             record_state_grads=self.record_state_grads)
 
 

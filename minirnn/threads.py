@@ -1,0 +1,133 @@
+"""How many cores minirnn's recurrent layers use, and the batch split that uses them.
+
+The sequences of a batch are independent until their weight gradients are
+added up: h_t of sample i never reads sample j. So a recurrent layer can run
+its time loop over the first half of the batch on one core and the second
+half on another, with no synchronisation inside the loop, and add the halves'
+weight gradients at the end (data parallelism, as across GPUs, here across
+cores). The jitted loops release the GIL (``nogil``), so plain Python threads
+run them truly in parallel.
+
+The number of threads is, in order of precedence: ``set_num_threads(n)``, the
+``MINIRNN_NUM_THREADS`` environment variable, the number of cores this process
+may run on. A batch is split only when each part keeps enough work to pay for
+handing it to a thread (:data:`MIN_WORK_PER_THREAD`) and at least
+:data:`MIN_ROWS_PER_THREAD` sequences; small models stay on one thread, where
+they are fastest.
+
+While the parts of a batch run on our threads, the BLAS libraries in the
+process (NumPy's and SciPy's OpenBLAS, which Numba's ``np.dot`` calls) are
+held to one thread each (threadpoolctl), so thread pools do not multiply: two
+parts each calling a two-threaded OpenBLAS would put four busy threads on two
+cores, and OpenBLAS's waiting threads spin. Outside that section BLAS keeps
+its own setting. (For a while each call, the limit holds for any thread of the
+process that calls BLAS.)
+
+Results with n threads equal those with one up to rounding: the weight
+gradients are sums in another order. The same number of threads gives the
+same bits.
+"""
+import concurrent.futures
+import os
+
+import threadpoolctl
+
+# Multiply-adds of one forward pass, B*T*(I+H)*G*H, below which a part is not
+# worth a thread: handing work to a thread and back costs tens of microseconds,
+# and this much work takes milliseconds on any core that has AVX2.
+MIN_WORK_PER_THREAD = 20_000_000
+# The in-loop product handles rows four at a time; fewer rows than this per
+# thread would leave its register block mostly idle.
+MIN_ROWS_PER_THREAD = 8
+
+_requested = None   # set_num_threads
+_pool = None
+_pool_size = 0
+_controller = None
+
+
+def _from_environment():
+    value = os.environ.get("MINIRNN_NUM_THREADS")
+    if value is None:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"MINIRNN_NUM_THREADS must be a positive integer, got {value!r}")
+    return n
+
+
+def _available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def get_num_threads():
+    """The number of threads a recurrent layer may use (see the module docstring)."""
+    if _requested is not None:
+        return _requested
+    return _from_environment() or _available_cores()
+
+
+def set_num_threads(n):
+    """Use at most ``n`` threads per recurrent layer from now on; ``None`` restores the default."""
+    global _requested
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n must be a positive int or None, got {n!r}")
+    _requested = n
+
+
+def batch_chunks(batch, work):
+    """Split ``batch`` rows into one slice per thread worth using.
+
+    ``work`` is the multiply-adds of the whole batch's forward pass. Slices
+    are contiguous, as equal as possible, and the same for the same arguments
+    and thread count.
+    """
+    n = min(get_num_threads(), batch // MIN_ROWS_PER_THREAD, work // max(MIN_WORK_PER_THREAD, 1))
+    if n <= 1:
+        return [slice(0, batch)]
+    bounds = [batch * k // n for k in range(n + 1)]
+    return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def map_chunks(function, chunks):
+    """[function(chunk) for chunk in chunks], the first on this thread, the rest on the pool's."""
+    if len(chunks) == 1:
+        return [function(chunks[0])]
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        futures = [_get_pool(len(chunks) - 1).submit(function, chunk) for chunk in chunks[1:]]
+        first = function(chunks[0])
+        return [first] + [future.result() for future in futures]
+
+
+def _blas_controller():
+    global _controller
+    if _controller is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (the OpenBLAS Numba's np.dot calls: loaded, so it is seen)
+        _controller = threadpoolctl.ThreadpoolController()
+    return _controller
+
+
+def _get_pool(workers):
+    global _pool, _pool_size
+    if _pool is None or _pool_size < workers:
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+        _pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="minirnn")
+        _pool_size = workers
+    return _pool
+
+
+def _forget_pool_after_fork():
+    # A forked child inherits the pool object but not its threads: start afresh.
+    global _pool, _pool_size
+    _pool, _pool_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)

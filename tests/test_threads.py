@@ -1,0 +1,139 @@
+"""minirnn/threads.py: a batch split across threads gives the unsplit results, and pools do not multiply."""
+import multiprocessing
+import threading
+
+import numpy as np
+import pytest
+import threadpoolctl
+
+from minirnn import gradcheck, threads
+from minirnn.cells import _common, _gemm, gru, lstm, rnn
+
+from conftest import VARIANTS, make_layer, random_states
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Split any batch, however small, into as many parts as it has rows (up to three)."""
+    monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 0)
+    monkeypatch.setattr(threads, "MIN_ROWS_PER_THREAD", 1)
+    threads.set_num_threads(3)
+    yield
+    threads.set_num_threads(None)
+
+
+@pytest.fixture(autouse=True)
+def default_thread_count():
+    yield
+    threads.set_num_threads(None)
+
+
+def run(layer, x, states, grad_seed, training):
+    """Forward with everything returned, backward with a random gradient on every output."""
+    layer.rng = np.random.default_rng(7)  # the same recurrent-dropout mask on every run
+    outputs = layer.forward(x, training=training, initial_state=states)
+    grad_rng = np.random.default_rng(grad_seed)
+    dx = layer.backward([grad_rng.normal(size=o.shape) for o in outputs])
+    return outputs, dx, dict(layer.grads), layer.grad_initial_state, dict(layer.state_grads)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_split_batch_equals_whole_batch(variant, return_sequences, monkeypatch, rng):
+    layer = make_layer(variant, units=5, input_dim=6, rng=rng, return_sequences=return_sequences,
+                       return_state=True, recurrent_dropout=0.3)
+    layer.record_state_grads = True
+    x = rng.normal(size=(7, 4, 6))
+    states = random_states(layer, 7, rng)
+    whole = run(layer, x, states, 1, training=True)
+    assert len(layer._chunks) == 1
+    monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 0)
+    monkeypatch.setattr(threads, "MIN_ROWS_PER_THREAD", 1)
+    threads.set_num_threads(3)
+    split = run(layer, x, states, 1, training=True)
+    assert [(c.start, c.stop) for c in layer._chunks] == [(0, 2), (2, 4), (4, 7)]
+    (out_w, dx_w, grads_w, dstate_w, record_w), (out_s, dx_s, grads_s, dstate_s, record_s) = whole, split
+    for a, b in zip(out_w + [dx_w] + dstate_w, out_s + [dx_s] + dstate_s):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+    assert grads_s.keys() == grads_w.keys() and record_s.keys() == record_w.keys()
+    for name in grads_w:  # sums of the parts' gradients: equal up to the order of additions
+        np.testing.assert_allclose(grads_s[name], grads_w[name], rtol=1e-12, atol=1e-13)
+    for name in record_w:
+        np.testing.assert_allclose(record_s[name], record_w[name], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("variant", ["lstm-peephole", "gru-reset_before", "rnn-tanh"])
+def test_split_batch_gradients_match_finite_differences(variant, split_everything, rng):
+    layer = make_layer(variant, units=3, input_dim=2, rng=rng, return_sequences=True)
+    x = rng.normal(size=(3, 4, 2))
+    errors = gradcheck(layer, x, initial_state=random_states(layer, 3, rng))
+    assert len(layer._chunks) == 3
+    assert max(errors.values()) <= 1e-6, errors
+
+
+def test_chunks_cover_the_batch_in_order_and_only_when_worth_it():
+    threads.set_num_threads(2)
+    assert threads.batch_chunks(64, 10**9) == [slice(0, 32), slice(32, 64)]
+    assert threads.batch_chunks(65, 10**9) == [slice(0, 32), slice(32, 65)]
+    assert threads.batch_chunks(64, threads.MIN_WORK_PER_THREAD) == [slice(0, 64)]      # too little work
+    assert threads.batch_chunks(2 * threads.MIN_ROWS_PER_THREAD - 1, 10**9) == [slice(0, 15)]  # too few rows
+    threads.set_num_threads(1)
+    assert threads.batch_chunks(64, 10**9) == [slice(0, 64)]
+
+
+def test_thread_count_precedence_and_errors(monkeypatch):
+    monkeypatch.setenv("MINIRNN_NUM_THREADS", "3")
+    assert threads.get_num_threads() == 3
+    threads.set_num_threads(1)
+    assert threads.get_num_threads() == 1            # the call wins over the environment
+    threads.set_num_threads(None)
+    monkeypatch.delenv("MINIRNN_NUM_THREADS")
+    assert threads.get_num_threads() >= 1
+    for bad in ["0", "two", "-1"]:
+        monkeypatch.setenv("MINIRNN_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match="MINIRNN_NUM_THREADS must be a positive integer"):
+            threads.get_num_threads()
+    for bad in [0, 1.5, True, "2"]:
+        with pytest.raises(ValueError, match="n must be a positive int or None"):
+            threads.set_num_threads(bad)
+
+
+def blas_threads():
+    return {lib["filepath"]: lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"}
+
+
+def test_blas_holds_to_one_thread_only_while_parts_run(split_everything):
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):  # as on any machine with two cores or more
+        before = blas_threads()
+        assert before and set(before.values()) == {2}
+        inside = threads.map_chunks(lambda chunk: (threading.get_ident(), blas_threads()), [0, 1, 2])
+        assert len({ident for ident, _ in inside}) == 3       # three threads ran the three parts
+        assert all(set(counts.values()) == {1} for _, counts in inside)
+        assert blas_threads() == before
+
+
+def test_every_kernel_releases_the_gil():
+    kernels = [getattr(module, name) for module in (rnn, lstm, gru, _common, _gemm) for name in dir(module)
+               if hasattr(getattr(module, name), "targetoptions")]
+    assert len(kernels) >= 15
+    assert all(kernel.targetoptions.get("nogil") for kernel in kernels)
+
+
+def _split_forward_in_child(queue):
+    layer = VARIANTS["lstm"](4, seed=0)
+    x = np.random.default_rng(0).normal(size=(6, 3, 2))
+    queue.put((layer.forward(x), len(layer._chunks)))
+
+
+def test_a_forked_child_gets_a_fresh_pool(split_everything, rng):
+    layer = VARIANTS["lstm"](4, seed=0)
+    x = np.random.default_rng(0).normal(size=(6, 3, 2))
+    expected = layer.forward(x)                       # the parent's pool now has threads
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_split_forward_in_child, args=(queue,))
+    child.start()
+    output, chunks = queue.get(timeout=60)            # hangs (and fails) if the child reused dead threads
+    child.join(timeout=60)
+    assert chunks == 3
+    np.testing.assert_allclose(output, expected, rtol=1e-12)
