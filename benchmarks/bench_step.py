@@ -1,6 +1,7 @@
-"""Time one training step of minirnn against PyTorch on the CPU, in the same process.
+"""Time one training step of minirnn against PyTorch on the CPU, on one thread and on all cores.
 
     python benchmarks/bench_step.py [--reps 20] [--workloads W1,W5] [--cells lstm] [--dtypes float64]
+                                    [--threads one,all]
 
 A step is: the recurrent layer (W2: four stacked layers, torch's num_layers=4)
 forward over the whole sequence, Dense(1) on the last step, mean squared error,
@@ -8,26 +9,39 @@ backward through all of it (no optimizer update; no gradient for the input
 data, as in torch). Both libraries get identical shapes; minirnn and torch
 alternate, rep by rep, so that machine noise hits both alike; we report medians.
 
-The script pins itself to one core and re-executes itself with every thread
-variable set to 1 before anything is imported, and with glibc's
-MALLOC_MMAP_THRESHOLD_ fixed (torch's step times otherwise jump around by 2x as
-large buffers go to and from mmap). It also removes OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE, which some machines set to force an old OpenBLAS kernel and
-which slow NumPy's GEMMs (pass --keep-openblas-env to keep them).
+Each case runs in a fresh child process per thread setting:
+
+one  pinned to one core, every thread variable set to 1 before anything is
+     imported (torch.set_num_threads(1), minirnn.threads.set_num_threads(1)).
+all  each library with its defaults on all the cores this process may use:
+     torch's intra-op threads, minirnn's batch split (minirnn.threads) and
+     OpenBLAS's threads for the products outside the time loop.
+
+Both children fix glibc's MALLOC_MMAP_THRESHOLD_ (torch's step times otherwise
+jump around by 2x as large buffers go to and from mmap) and drop
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which some machines set to force an
+old OpenBLAS kernel and which slow NumPy's GEMMs (--keep-openblas-env keeps them).
 
 Columns: milliseconds per step for each, the ratio torch/minirnn (> 1: minirnn
-faster), and the fraction of this machine's single-thread GEMM peak minirnn
-reached, counting forward as 2*B*T*(I+H)*G*H flops (G gates; I = H for stacked
-layers after the first) and backward as twice that; the peak is a large NumPy
-matmul measured in the same run (minirnn's own kernel for the per-step products
-can beat it: above 100% is possible).
+faster), and, on one thread, the fraction of this machine's single-thread GEMM
+peak minirnn reached, counting forward as 2*B*T*(I+H)*G*H flops (G gates; I = H
+for stacked layers after the first) and backward as twice that; the peak is a
+large NumPy matmul (minirnn's own kernel for the per-step products can beat it:
+above 100% is possible).
+
+The header says which CPU this is and what Numba compiles for. To measure
+another class of CPU's code on this one, set NUMBA_CPU_NAME / NUMBA_CPU_FEATURES
+(e.g. ``NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES="$(python benchmarks/bench_step.py
+--avx2-features)"`` for AVX2 only).
 """
 import argparse
+import json
 import os
+import subprocess
 import sys
 
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "MINIRNN_NUM_THREADS")
 
 WORKLOADS = {  # name: (batch, time, input, hidden, layers)
     "W1": (32, 10, 1, 50, 1),
@@ -38,16 +52,68 @@ WORKLOADS = {  # name: (batch, time, input, hidden, layers)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def reexec_single_threaded(keep_openblas_env):
-    if os.environ.get("MINIRNN_BENCH_CHILD") == "1":
-        return
-    env = dict(os.environ, MINIRNN_BENCH_CHILD="1", MALLOC_MMAP_THRESHOLD_="1073741824",
-               MALLOC_TRIM_THRESHOLD_="1073741824")
-    env.update({var: "1" for var in THREAD_VARS})
+def child_environment(threads, keep_openblas_env):
+    """The environment of a timing child: 'one' thread or 'all' cores with each library's defaults."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="1073741824", MALLOC_TRIM_THRESHOLD_="1073741824")
+    for var in THREAD_VARS:
+        env.pop(var, None)
+    if threads == "one":
+        env.update({var: "1" for var in THREAD_VARS})
     if not keep_openblas_env:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
+    return env
+
+
+def reexec_single_threaded(keep_openblas_env):
+    """Re-execute this script in the 'one' thread environment (for scripts that time in one process)."""
+    if os.environ.get("MINIRNN_BENCH_CHILD") == "1":
+        return
+    env = dict(child_environment("one", keep_openblas_env), MINIRNN_BENCH_CHILD="1")
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def run_child(script, arguments, threads, keep_openblas_env):
+    """Run ``script`` with ``arguments`` in a child process; return the JSON it prints last."""
+    command = [sys.executable, script, *arguments]
+    if threads == "one":
+        first_core = sorted(os.sched_getaffinity(0))[0]
+        command = ["taskset", "-c", str(first_core)] + command
+    out = subprocess.run(command, env=child_environment(threads, keep_openblas_env), capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"benchmark child failed ({' '.join(command)}):\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine_description(cores):
+    """Lines naming the CPU, what Numba compiles for, and the library versions."""
+    import llvmlite.binding
+    import numba
+    import numpy as np
+    import torch
+
+    from minirnn import _jit
+    from minirnn.cells import _gemm
+
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    target = numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
+    features = _jit.target_features()
+    simd = [f[1:] for f in features if f in ("+avx2", "+fma", "+avx512f", "+prefer-256-bit")]
+    width = "512-bit vectors" if _jit.AVX512 else "LLVM's own choice of vector width"
+    features_set = "NUMBA_CPU_FEATURES" if numba.config.CPU_FEATURES is not None else "the host's features"
+    return [f"CPU: {model}, {cores} cores available",
+            f"Numba {numba.__version__} compiles for target '{target}' with {features_set} "
+            f"({', '.join(simd) or 'no AVX2/AVX-512'}): minirnn's kernels at {width}; products above "
+            f"{_gemm.SMALL_PRODUCT:.0e} multiply-adds in the time loop "
+            + ("by its packed kernel" if _gemm.USE_PANELS else "by np.dot"),
+            f"numpy {np.__version__}, torch {torch.__version__} (CPU capability "
+            f"{torch.backends.cpu.get_cpu_capability()}), "
+            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"]
 
 
 def parse_args():
@@ -58,115 +124,187 @@ def parse_args():
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--cells", default="rnn,lstm,gru")
     parser.add_argument("--dtypes", default="float64,float32")
+    parser.add_argument("--threads", default="one,all", help="'one', 'all' or both")
     parser.add_argument("--keep-openblas-env", action="store_true")
     parser.add_argument("--no-compile-times", action="store_true", help="skip the cold/warm start measurements")
-    return parser.parse_args()
+    parser.add_argument("--avx2-features", action="store_true",
+                        help="print this host's features with everything past AVX2 switched off, and exit")
+    parser.add_argument("--cores", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # workload,cell,dtype: time that case here
+    args = parser.parse_args()
+    for name in args.workloads.split(","):
+        if name not in WORKLOADS:
+            parser.error(f"--workloads: unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+    for cell in args.cells.split(","):
+        if cell not in GATES:
+            parser.error(f"--cells: unknown cell {cell!r}; choose from {', '.join(GATES)}")
+    for dtype in args.dtypes.split(","):
+        if dtype not in ("float32", "float64"):
+            parser.error(f"--dtypes: {dtype!r} is not float32 or float64")
+    for threads in args.threads.split(","):
+        if threads not in ("one", "all"):
+            parser.error(f"--threads: {threads!r} is not 'one' or 'all'")
+    return args
+
+
+def avx2_features():
+    """The host's LLVM features with AVX-512 (and everything newer) off: an AVX2-only CPU's code."""
+    import llvmlite.binding
+
+    newer = ("avx512", "avx10", "amx", "evex512", "avxvnni", "avxifma", "avxneconvert")
+    features = llvmlite.binding.get_host_cpu_features().flatten().split(",")
+    return ",".join("-" + f[1:] if f[1:].startswith(newer) else f for f in features)
+
+
+def timed(fn):
+    import time
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def minirnn_step(cell, B, T, I, H, L, dtype):
+    import numpy as np
+
+    from minirnn import layers
+
+    rng = np.random.default_rng(0)
+    Layer = {"rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
+    stack = [Layer(H, return_sequences=k < L - 1, seed=k) for k in range(L)]
+    dense = layers.Dense(1, seed=L)
+    x = rng.normal(size=(B, T, I)).astype(dtype)
+    y = rng.normal(size=(B, 1)).astype(dtype)
+
+    def step():
+        out = x
+        for layer in stack:
+            out = layer.forward(out, training=True)
+        grad = dense.backward(2 * (dense.forward(out) - y) / y.size)
+        for k in range(L - 1, -1, -1):
+            grad = stack[k].backward(grad, input_grad=k > 0)  # x is data: no gradient, as in torch
+    return step
+
+
+def torch_step(cell, B, T, I, H, L, dtype):
+    import torch
+
+    torch.manual_seed(0)
+    tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+    rnn = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H, num_layers=L,
+                                                                               batch_first=True)
+    dense = torch.nn.Linear(H, 1)
+    rnn.to(tdtype)
+    dense.to(tdtype)
+    x = torch.randn(B, T, I, dtype=tdtype)
+    y = torch.randn(B, 1, dtype=tdtype)
+    params = list(rnn.parameters()) + list(dense.parameters())
+
+    def step():
+        for p in params:
+            p.grad = None
+        out, _ = rnn(x)
+        loss = torch.nn.functional.mse_loss(dense(out[:, -1]), y)
+        loss.backward()
+    return step
+
+
+def alternate(ours, theirs, reps, seconds):
+    """Median seconds of ours() and theirs(), run alternately after a warm-up."""
+    import numpy as np
+
+    ours(), theirs(), ours(), theirs()  # compile, warm caches and allocators
+    reps = max(reps, int(seconds / max(timed(ours), timed(theirs))))
+    t_ours, t_theirs = [], []
+    for _ in range(reps):
+        t_ours.append(timed(ours))
+        t_theirs.append(timed(theirs))
+    return float(np.median(t_ours)), float(np.median(t_theirs))
+
+
+def time_case(args):
+    """Child: time one workload,cell,dtype with the threads this process was given; print JSON."""
+    name, cell, dtype = args.child.split(",")
+    B, T, I, H, L = WORKLOADS[name]
+    mine, theirs = alternate(minirnn_step(cell, B, T, I, H, L, dtype), torch_step(cell, B, T, I, H, L, dtype),
+                             args.reps, args.seconds)
+    print(json.dumps({"minirnn": mine, "torch": theirs}))
+
+
+def gemm_peak(dtype, n=2048, reps=5):
+    import numpy as np
+    a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
+    a @ a
+    best = min(timed(lambda: a @ a) for _ in range(reps))
+    return 2 * n**3 / best
+
+
+def time_machine(args):
+    """Child: describe the machine and measure the one-thread GEMM peak per dtype; print JSON."""
+    print(json.dumps({"lines": machine_description(args.cores),
+                      "peaks": {dtype: gemm_peak(dtype) for dtype in args.dtypes.split(",")}}))
+
+
+def compile_times():
+    code = ("import time; t = time.perf_counter(); import numpy as np; from minirnn import layers; "
+            "x = np.ones((2, 3, 1)); [l.backward(np.ones((2, 4))) for l in (layers.SimpleRNN(4), layers.LSTM(4),"
+            " layers.GRU(4), layers.GRU(4, reset_after=False)) if l.forward(x) is not None]; "
+            "print(time.perf_counter() - t)")
+    env = child_environment("one", keep_openblas_env=False)
+    run = lambda extra: subprocess.run([sys.executable, "-c", code], env=dict(env, **extra),  # noqa: E731
+                                       capture_output=True, text=True, check=True).stdout.strip()
+    cold = run({"MINIRNN_NUMBA_CACHE": "0"})
+    run({})  # fill the cache
+    warm = run({})
+    return float(cold), float(warm)
 
 
 def main():
     args = parse_args()
-    reexec_single_threaded(args.keep_openblas_env)
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    if args.avx2_features:
+        print(avx2_features())
+        return
+    if args.child == "machine":
+        return time_machine(args)
+    if args.child:
+        return time_case(args)
 
-    import subprocess
-    import time
-
-    import numpy as np
-    import torch
-
-    from minirnn import layers
-    from minirnn.cells import _gemm
-
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
-
-    def gemm_peak(dtype, n=2048, reps=5):
-        a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
-        a @ a
-        best = min(timed(lambda: a @ a) for _ in range(reps))
-        return 2 * n**3 / best
-
-    def timed(fn):
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
-
-    def minirnn_step(cell, B, T, I, H, L, dtype):
-        rng = np.random.default_rng(0)
-        Layer = {"rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
-        stack = [Layer(H, return_sequences=k < L - 1, seed=k) for k in range(L)]
-        dense = layers.Dense(1, seed=L)
-        x = rng.normal(size=(B, T, I)).astype(dtype)
-        y = rng.normal(size=(B, 1)).astype(dtype)
-
-        def step():
-            out = x
-            for layer in stack:
-                out = layer.forward(out, training=True)
-            grad = dense.backward(2 * (dense.forward(out) - y) / y.size)
-            for k in range(L - 1, -1, -1):
-                grad = stack[k].backward(grad, input_grad=k > 0)  # x is data: no gradient, as in torch
-        return step
-
-    def torch_step(cell, B, T, I, H, L, dtype):
-        torch.manual_seed(0)
-        tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
-        rnn = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H, num_layers=L,
-                                                                                   batch_first=True)
-        dense = torch.nn.Linear(H, 1)
-        rnn.to(tdtype)
-        dense.to(tdtype)
-        x = torch.randn(B, T, I, dtype=tdtype)
-        y = torch.randn(B, 1, dtype=tdtype)
-        params = list(rnn.parameters()) + list(dense.parameters())
-
-        def step():
-            for p in params:
-                p.grad = None
-            out, _ = rnn(x)
-            loss = torch.nn.functional.mse_loss(dense(out[:, -1]), y)
-            loss.backward()
-        return step
-
-    print(f"numpy {np.__version__}, torch {torch.__version__}, one thread, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
-    print("minirnn's products above 1e6 multiply-adds: "
-          + ("its packed AVX-512 kernel" if _gemm.USE_PANELS else "np.dot (Numba does not compile for AVX-512 here)"))
-    peaks = {}
-    for dtype in args.dtypes.split(","):
-        peaks[dtype] = gemm_peak(dtype)
-        print(f"GEMM peak {dtype}: {peaks[dtype] / 1e9:.1f} GFLOP/s (numpy 2048x2048 matmul)")
+    script = os.path.abspath(__file__)
+    common = ["--reps", str(args.reps), "--seconds", str(args.seconds), "--dtypes", args.dtypes]
+    cores = len(os.sched_getaffinity(0))
+    machine = run_child(script, common + ["--child", "machine", "--cores", str(cores)], "one",
+                        args.keep_openblas_env)
+    print("\n".join(machine["lines"]))
+    peaks = machine["peaks"]
+    for dtype, peak in peaks.items():
+        print(f"GEMM peak {dtype}, one thread: {peak / 1e9:.1f} GFLOP/s (numpy 2048x2048 matmul)")
+    settings = args.threads.split(",")
     print()
-    print(f"{'workload':9} {'cell':5} {'dtype':8} {'minirnn ms':>11} {'torch ms':>9} {'torch/minirnn':>14} "
-          f"{'% GEMM peak':>12}")
+    header = f"{'workload':9} {'cell':5} {'dtype':8}"
+    if "one" in settings:
+        header += f" | {'one thread: minirnn ms':>22} {'torch ms':>9} {'torch/minirnn':>14} {'% GEMM peak':>12}"
+    if "all" in settings:
+        header += f" | {f'{cores} cores: minirnn ms':>20} {'torch ms':>9} {'torch/minirnn':>14}"
+    print(header)
     for name in args.workloads.split(","):
         B, T, I, H, L = WORKLOADS[name]
         for cell in args.cells.split(","):
             for dtype in args.dtypes.split(","):
-                ours, theirs = minirnn_step(cell, B, T, I, H, L, dtype), torch_step(cell, B, T, I, H, L, dtype)
-                ours(), theirs(), ours(), theirs()  # compile, warm caches and allocators
-                reps = max(args.reps, int(args.seconds / max(timed(ours), timed(theirs))))
-                t_ours, t_theirs = [], []
-                for _ in range(reps):
-                    t_ours.append(timed(ours))
-                    t_theirs.append(timed(theirs))
-                mo, mt = np.median(t_ours), np.median(t_theirs)
-                flops = 3 * 2 * B * T * ((I + H) + (L - 1) * 2 * H) * GATES[cell] * H
-                print(f"{name:9} {cell:5} {dtype:8} {mo * 1e3:11.2f} {mt * 1e3:9.2f} {mt / mo:14.2f} "
-                      f"{100 * flops / mo / peaks[dtype]:11.0f}%", flush=True)
+                row = f"{name:9} {cell:5} {dtype:8}"
+                for threads in settings:
+                    t = run_child(script, common + ["--child", f"{name},{cell},{dtype}"], threads,
+                                  args.keep_openblas_env)
+                    mo, mt = t["minirnn"], t["torch"]
+                    row += f" | {mo * 1e3:22.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}" if threads == "one" else \
+                        f" | {mo * 1e3:20.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}"
+                    if threads == "one":
+                        flops = 3 * 2 * B * T * ((I + H) + (L - 1) * 2 * H) * GATES[cell] * H
+                        row += f" {100 * flops / mo / peaks[dtype]:11.0f}%"
+                print(row, flush=True)
 
     if not args.no_compile_times:
-        print()
-        code = ("import time; t = time.perf_counter(); import numpy as np; from minirnn import layers; "
-                "x = np.ones((2, 3, 1)); [l.backward(np.ones((2, 4))) for l in (layers.SimpleRNN(4), layers.LSTM(4),"
-                " layers.GRU(4), layers.GRU(4, reset_after=False)) if l.forward(x) is not None]; "
-                "print(time.perf_counter() - t)")
-        cold = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, MINIRNN_NUMBA_CACHE="0"),
-                              capture_output=True, text=True, check=True).stdout.strip()
-        subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)  # fill the cache
-        warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-        print(f"import + first forward/backward of every cell (float64): cold, no cache {float(cold):.2f} s; "
-              f"warm cache {float(warm):.2f} s")
+        cold, warm = compile_times()
+        print(f"\nimport + first forward/backward of every cell (float64): cold, no cache {cold:.2f} s; "
+              f"warm cache {warm:.2f} s")
 
 
 if __name__ == "__main__":

@@ -15,27 +15,33 @@ handing it to a thread (:data:`MIN_WORK_PER_THREAD`) and at least
 :data:`MIN_ROWS_PER_THREAD` sequences; small models stay on one thread, where
 they are fastest.
 
-While the parts of a batch run on our threads, the BLAS libraries in the
-process (NumPy's and SciPy's OpenBLAS, which Numba's ``np.dot`` calls) are
-held to one thread each (threadpoolctl), so thread pools do not multiply: two
-parts each calling a two-threaded OpenBLAS would put four busy threads on two
-cores, and OpenBLAS's waiting threads spin. Outside that section BLAS keeps
-its own setting. (For a while each call, the limit holds for any thread of the
-process that calls BLAS.)
+While a recurrent layer runs, the BLAS libraries in the process (NumPy's and
+SciPy's OpenBLAS, which Numba's ``np.dot`` calls) are held to one thread each
+(threadpoolctl), so thread pools do not multiply: two parts each calling a
+two-threaded OpenBLAS would put four busy threads on two cores, and
+OpenBLAS's waiting threads spin. Outside the layers (Dense, the optimizers,
+the user's code) BLAS keeps its own setting. (While a layer runs, the limit
+holds for any thread of the process that calls BLAS.)
 
 Results with n threads equal those with one up to rounding: the weight
 gradients are sums in another order. The same number of threads gives the
 same bits.
 """
 import concurrent.futures
+import contextlib
 import os
+import threading
 
+import numpy as np
 import threadpoolctl
 
-# Multiply-adds of one forward pass, B*T*(I+H)*G*H, below which a part is not
-# worth a thread: handing work to a thread and back costs tens of microseconds,
-# and this much work takes milliseconds on any core that has AVX2.
-MIN_WORK_PER_THREAD = 20_000_000
+# Multiply-adds of one forward pass, B*T*(I+H)*G*H, in float64 (float32 counts
+# half: it runs about twice as fast), below which a part is not worth a thread.
+# Handing a part to a thread and back costs about 0.1-0.2 ms on a VM (a wake-up
+# on another core, each way, for forward and backward), and a layer spends on
+# the order of a millisecond per 4 million multiply-adds in forward and
+# backward together on a recent core; slower cores gain more from the split.
+MIN_WORK_PER_THREAD = 4_000_000
 # The in-loop product handles rows four at a time; fewer rows than this per
 # thread would leave its register block mostly idle.
 MIN_ROWS_PER_THREAD = 8
@@ -43,7 +49,10 @@ MIN_ROWS_PER_THREAD = 8
 _requested = None   # set_num_threads
 _pool = None
 _pool_size = 0
-_controller = None
+_blas = None                # threadpoolctl's controllers of the BLAS libraries, found on first use
+_blas_lock = threading.Lock()
+_blas_depth = 0             # how many threads are inside one_blas_thread()
+_blas_saved = []
 
 
 def _from_environment():
@@ -81,13 +90,14 @@ def set_num_threads(n):
     _requested = n
 
 
-def batch_chunks(batch, work):
+def batch_chunks(batch, multiply_adds, dtype):
     """Split ``batch`` rows into one slice per thread worth using.
 
-    ``work`` is the multiply-adds of the whole batch's forward pass. Slices
-    are contiguous, as equal as possible, and the same for the same arguments
-    and thread count.
+    ``multiply_adds`` is the work of the whole batch's forward pass in
+    ``dtype``. Slices are contiguous, as equal as possible, and the same for
+    the same arguments and thread count.
     """
+    work = multiply_adds * np.dtype(dtype).itemsize // 8  # in float64 multiply-adds
     n = min(get_num_threads(), batch // MIN_ROWS_PER_THREAD, work // max(MIN_WORK_PER_THREAD, 1))
     if n <= 1:
         return [slice(0, batch)]
@@ -96,21 +106,49 @@ def batch_chunks(batch, work):
 
 
 def map_chunks(function, chunks):
-    """[function(chunk) for chunk in chunks], the first on this thread, the rest on the pool's."""
-    if len(chunks) == 1:
-        return [function(chunks[0])]
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    """[function(chunk) for chunk in chunks], the first on this thread, the rest on the pool's,
+    with BLAS held to one thread meanwhile."""
+    with one_blas_thread():
+        if len(chunks) == 1:
+            return [function(chunks[0])]
         futures = [_get_pool(len(chunks) - 1).submit(function, chunk) for chunk in chunks[1:]]
         first = function(chunks[0])
         return [first] + [future.result() for future in futures]
 
 
-def _blas_controller():
-    global _controller
-    if _controller is None:
+@contextlib.contextmanager
+def one_blas_thread():
+    """Hold every BLAS library in the process to one thread; restore their settings on leaving.
+
+    Also for a batch that is not split: its products are small (or it would
+    be split), and OpenBLAS's threads cost more than they save on them, most
+    of all on the per-step products inside the time loop.
+    """
+    global _blas_depth, _blas_saved
+    with _blas_lock:
+        if _blas_depth == 0:
+            _blas_saved = [(lib, lib.num_threads) for lib in _blas_libraries()]
+            for lib, count in _blas_saved:
+                if count != 1:
+                    lib.set_num_threads(1)
+        _blas_depth += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth -= 1
+            if _blas_depth == 0:
+                for lib, count in _blas_saved:
+                    if count != 1:
+                        lib.set_num_threads(count)
+
+
+def _blas_libraries():
+    global _blas
+    if _blas is None:
         import scipy.linalg.cython_blas  # noqa: F401  (the OpenBLAS Numba's np.dot calls: loaded, so it is seen)
-        _controller = threadpoolctl.ThreadpoolController()
-    return _controller
+        _blas = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas
 
 
 def _get_pool(workers):
@@ -125,8 +163,8 @@ def _get_pool(workers):
 
 def _forget_pool_after_fork():
     # A forked child inherits the pool object but not its threads: start afresh.
-    global _pool, _pool_size
-    _pool, _pool_size = None, 0
+    global _pool, _pool_size, _blas_lock
+    _pool, _pool_size, _blas_lock = None, 0, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

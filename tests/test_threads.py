@@ -73,12 +73,16 @@ def test_split_batch_gradients_match_finite_differences(variant, split_everythin
 
 def test_chunks_cover_the_batch_in_order_and_only_when_worth_it():
     threads.set_num_threads(2)
-    assert threads.batch_chunks(64, 10**9) == [slice(0, 32), slice(32, 64)]
-    assert threads.batch_chunks(65, 10**9) == [slice(0, 32), slice(32, 65)]
-    assert threads.batch_chunks(64, threads.MIN_WORK_PER_THREAD) == [slice(0, 64)]      # too little work
-    assert threads.batch_chunks(2 * threads.MIN_ROWS_PER_THREAD - 1, 10**9) == [slice(0, 15)]  # too few rows
+    enough = 2 * threads.MIN_WORK_PER_THREAD
+    assert threads.batch_chunks(64, enough, np.float64) == [slice(0, 32), slice(32, 64)]
+    assert threads.batch_chunks(65, enough, np.float64) == [slice(0, 32), slice(32, 65)]
+    assert threads.batch_chunks(64, enough - 1, np.float64) == [slice(0, 64)]            # too little work
+    assert threads.batch_chunks(64, enough, np.float32) == [slice(0, 64)]                # float32: half as much
+    assert threads.batch_chunks(64, 2 * enough, np.float32) == [slice(0, 32), slice(32, 64)]
+    few = 2 * threads.MIN_ROWS_PER_THREAD - 1
+    assert threads.batch_chunks(few, 10**9, np.float64) == [slice(0, few)]                # too few rows
     threads.set_num_threads(1)
-    assert threads.batch_chunks(64, 10**9) == [slice(0, 64)]
+    assert threads.batch_chunks(64, 10**9, np.float64) == [slice(0, 64)]
 
 
 def test_thread_count_precedence_and_errors(monkeypatch):
