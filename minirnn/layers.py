@@ -273,7 +273,7 @@ class Recurrent(Layer):
         states = self._initial_states(initial_state, B)
         mask = self._recurrent_mask(B, training)
         # Sequences are independent: parts of the batch may run on other cores (minirnn.threads).
-        self._chunks = threads.batch_chunks(B, B * T * (I + self.units) * self.gates * self.units, self.dtype)
+        self._chunks = threads.batch_chunks(B, T, B * (I + self.units) * self.gates * self.units, self.dtype)
 
         def run(rows):
             return self._run(x[rows], [_rows(s, rows) for s in states], _rows(mask, rows))

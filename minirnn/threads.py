@@ -10,10 +10,10 @@ run them truly in parallel.
 
 The number of threads is, in order of precedence: ``set_num_threads(n)``, the
 ``MINIRNN_NUM_THREADS`` environment variable, the number of cores this process
-may run on. A batch is split only when each part keeps enough work to pay for
-handing it to a thread (:data:`MIN_WORK_PER_THREAD`) and at least
-:data:`MIN_ROWS_PER_THREAD` sequences; small models stay on one thread, where
-they are fastest.
+may run on. A batch is split only when each part keeps enough work per step and in all
+to pay for handing it to a thread (:data:`MIN_STEP_WORK_PER_THREAD`,
+:data:`MIN_WORK_PER_THREAD`) and at least :data:`MIN_ROWS_PER_THREAD`
+sequences; small models stay on one thread, where they are fastest.
 
 While a recurrent layer runs, the BLAS libraries in the process (NumPy's and
 SciPy's OpenBLAS, which Numba's ``np.dot`` calls) are held to one thread each
@@ -35,13 +35,15 @@ import threading
 import numpy as np
 import threadpoolctl
 
-# Multiply-adds of one forward pass, B*T*(I+H)*G*H, in float64 (float32 counts
-# half: it runs about twice as fast), below which a part is not worth a thread.
-# Handing a part to a thread and back costs about 0.1-0.2 ms on a VM (a wake-up
-# on another core, each way, for forward and backward), and a layer spends on
-# the order of a millisecond per 4 million multiply-adds in forward and
-# backward together on a recent core; slower cores gain more from the split.
-MIN_WORK_PER_THREAD = 4_000_000
+# Multiply-adds per time step and thread, b*(I+H)*G*H for b rows, in float64
+# (float32 counts half: it runs about twice as fast), below which a part is not
+# worth a thread; and the same over the whole sequence. Each part pays the
+# fixed costs of a step (calls, loop set-up) in full, and handing a part to a
+# thread and back costs about 0.1-0.2 ms on a VM (a wake-up on another core,
+# each way, for forward and backward). Below these sizes those costs eat what
+# the split saves; slower cores gain more from it.
+MIN_STEP_WORK_PER_THREAD = 120_000
+MIN_WORK_PER_THREAD = 2_000_000
 # The in-loop product handles rows four at a time; fewer rows than this per
 # thread would leave its register block mostly idle.
 MIN_ROWS_PER_THREAD = 8
@@ -90,15 +92,16 @@ def set_num_threads(n):
     _requested = n
 
 
-def batch_chunks(batch, multiply_adds, dtype):
+def batch_chunks(batch, steps, step_multiply_adds, dtype):
     """Split ``batch`` rows into one slice per thread worth using.
 
-    ``multiply_adds`` is the work of the whole batch's forward pass in
-    ``dtype``. Slices are contiguous, as equal as possible, and the same for
-    the same arguments and thread count.
+    ``step_multiply_adds`` is the work of one time step for the whole batch
+    in ``dtype``, ``steps`` the number of steps. Slices are contiguous, as
+    equal as possible, and the same for the same arguments and thread count.
     """
-    work = multiply_adds * np.dtype(dtype).itemsize // 8  # in float64 multiply-adds
-    n = min(get_num_threads(), batch // MIN_ROWS_PER_THREAD, work // max(MIN_WORK_PER_THREAD, 1))
+    step_work = step_multiply_adds * np.dtype(dtype).itemsize // 8  # in float64 multiply-adds
+    n = min(get_num_threads(), batch // MIN_ROWS_PER_THREAD,
+            step_work // max(MIN_STEP_WORK_PER_THREAD, 1), steps * step_work // max(MIN_WORK_PER_THREAD, 1))
     if n <= 1:
         return [slice(0, batch)]
     bounds = [batch * k // n for k in range(n + 1)]

@@ -15,6 +15,7 @@ from conftest import VARIANTS, make_layer, random_states
 @pytest.fixture
 def split_everything(monkeypatch):
     """Split any batch, however small, into as many parts as it has rows (up to three)."""
+    monkeypatch.setattr(threads, "MIN_STEP_WORK_PER_THREAD", 0)
     monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 0)
     monkeypatch.setattr(threads, "MIN_ROWS_PER_THREAD", 1)
     threads.set_num_threads(3)
@@ -47,6 +48,7 @@ def test_split_batch_equals_whole_batch(variant, return_sequences, monkeypatch, 
     states = random_states(layer, 7, rng)
     whole = run(layer, x, states, 1, training=True)
     assert len(layer._chunks) == 1
+    monkeypatch.setattr(threads, "MIN_STEP_WORK_PER_THREAD", 0)
     monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 0)
     monkeypatch.setattr(threads, "MIN_ROWS_PER_THREAD", 1)
     threads.set_num_threads(3)
@@ -73,16 +75,18 @@ def test_split_batch_gradients_match_finite_differences(variant, split_everythin
 
 def test_chunks_cover_the_batch_in_order_and_only_when_worth_it():
     threads.set_num_threads(2)
-    enough = 2 * threads.MIN_WORK_PER_THREAD
-    assert threads.batch_chunks(64, enough, np.float64) == [slice(0, 32), slice(32, 64)]
-    assert threads.batch_chunks(65, enough, np.float64) == [slice(0, 32), slice(32, 65)]
-    assert threads.batch_chunks(64, enough - 1, np.float64) == [slice(0, 64)]            # too little work
-    assert threads.batch_chunks(64, enough, np.float32) == [slice(0, 64)]                # float32: half as much
-    assert threads.batch_chunks(64, 2 * enough, np.float32) == [slice(0, 32), slice(32, 64)]
+    step = 2 * threads.MIN_STEP_WORK_PER_THREAD          # enough per step for two threads ...
+    T = -(-2 * threads.MIN_WORK_PER_THREAD // step)       # ... and over T steps
+    assert threads.batch_chunks(64, T, step, np.float64) == [slice(0, 32), slice(32, 64)]
+    assert threads.batch_chunks(65, T, step, np.float64) == [slice(0, 32), slice(32, 65)]
+    assert threads.batch_chunks(64, T, step - 1, np.float64) == [slice(0, 64)]           # too little per step
+    assert threads.batch_chunks(64, T - 1, step, np.float64) == [slice(0, 64)]           # too little in all
+    assert threads.batch_chunks(64, T, step, np.float32) == [slice(0, 64)]               # float32: half as much
+    assert threads.batch_chunks(64, 2 * T, 2 * step, np.float32) == [slice(0, 32), slice(32, 64)]
     few = 2 * threads.MIN_ROWS_PER_THREAD - 1
-    assert threads.batch_chunks(few, 10**9, np.float64) == [slice(0, few)]                # too few rows
+    assert threads.batch_chunks(few, 10**6, 10**9, np.float64) == [slice(0, few)]        # too few rows
     threads.set_num_threads(1)
-    assert threads.batch_chunks(64, 10**9, np.float64) == [slice(0, 64)]
+    assert threads.batch_chunks(64, 10**6, 10**9, np.float64) == [slice(0, 64)]
 
 
 def test_thread_count_precedence_and_errors(monkeypatch):
