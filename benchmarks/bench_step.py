@@ -12,15 +12,18 @@ alternate, rep by rep, so that machine noise hits both alike; we report medians.
 Each case runs in a fresh child process per thread setting:
 
 one  pinned to one core, every thread variable set to 1 before anything is
-     imported (torch.set_num_threads(1), minirnn.threads.set_num_threads(1)).
+     imported (torch, OpenBLAS and minirnn.threads all on one thread).
 all  each library with its defaults on all the cores this process may use:
      torch's intra-op threads, minirnn's batch split (minirnn.threads) and
      OpenBLAS's threads for the products outside the time loop.
 
-Both children fix glibc's MALLOC_MMAP_THRESHOLD_ (torch's step times otherwise
-jump around by 2x as large buffers go to and from mmap) and drop
-OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which some machines set to force an
-old OpenBLAS kernel and which slow NumPy's GEMMs (--keep-openblas-env keeps them).
+The one-thread child fixes glibc's MALLOC_MMAP_THRESHOLD_ (torch's step times
+otherwise jump around by 2x as large buffers go to and from mmap); the
+all-cores child leaves malloc as a user has it (--tune-malloc-all tunes it
+there too: with it, glibc's per-thread arenas slow minirnn's second thread and
+speed up torch's float32 LSTM). Both drop OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE, which some machines set to force an old OpenBLAS kernel and
+which slow NumPy's GEMMs (--keep-openblas-env keeps them).
 
 Columns: milliseconds per step for each, the ratio torch/minirnn (> 1: minirnn
 faster), and, on one thread, the fraction of this machine's single-thread GEMM
@@ -52,9 +55,16 @@ WORKLOADS = {  # name: (batch, time, input, hidden, layers)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def child_environment(threads, keep_openblas_env):
-    """The environment of a timing child: 'one' thread or 'all' cores with each library's defaults."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="1073741824", MALLOC_TRIM_THRESHOLD_="1073741824")
+def child_environment(threads, keep_openblas_env, tune_malloc=None):
+    """The environment of a timing child: 'one' thread or 'all' cores with each library's defaults.
+
+    glibc's malloc is tuned (big blocks kept instead of returned to the system)
+    for 'one', where it steadies the times, and left as a user has it for 'all'
+    unless ``tune_malloc``.
+    """
+    env = dict(os.environ)
+    if tune_malloc or (tune_malloc is None and threads == "one"):
+        env.update(MALLOC_MMAP_THRESHOLD_="1073741824", MALLOC_TRIM_THRESHOLD_="1073741824")
     for var in THREAD_VARS:
         env.pop(var, None)
     if threads == "one":
@@ -73,13 +83,14 @@ def reexec_single_threaded(keep_openblas_env):
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
-def run_child(script, arguments, threads, keep_openblas_env):
+def run_child(script, arguments, threads, keep_openblas_env, tune_malloc=None):
     """Run ``script`` with ``arguments`` in a child process; return the JSON it prints last."""
     command = [sys.executable, script, *arguments]
     if threads == "one":
         first_core = sorted(os.sched_getaffinity(0))[0]
         command = ["taskset", "-c", str(first_core)] + command
-    out = subprocess.run(command, env=child_environment(threads, keep_openblas_env), capture_output=True, text=True)
+    env = child_environment(threads, keep_openblas_env, tune_malloc)
+    out = subprocess.run(command, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"benchmark child failed ({' '.join(command)}):\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -126,6 +137,8 @@ def parse_args():
     parser.add_argument("--dtypes", default="float64,float32")
     parser.add_argument("--threads", default="one,all", help="'one', 'all' or both")
     parser.add_argument("--keep-openblas-env", action="store_true")
+    parser.add_argument("--tune-malloc-all", action="store_true",
+                        help="tune glibc's malloc for the all-cores children too, as for one thread")
     parser.add_argument("--no-compile-times", action="store_true", help="skip the cold/warm start measurements")
     parser.add_argument("--avx2-features", action="store_true",
                         help="print this host's features with everything past AVX2 switched off, and exit")
@@ -292,7 +305,7 @@ def main():
                 row = f"{name:9} {cell:5} {dtype:8}"
                 for threads in settings:
                     t = run_child(script, common + ["--child", f"{name},{cell},{dtype}"], threads,
-                                  args.keep_openblas_env)
+                                  args.keep_openblas_env, args.tune_malloc_all or None)
                     mo, mt = t["minirnn"], t["torch"]
                     row += f" | {mo * 1e3:22.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}" if threads == "one" else \
                         f" | {mo * 1e3:20.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}"

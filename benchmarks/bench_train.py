@@ -116,6 +116,8 @@ def main():
     parser.add_argument("--threads", default="one,all", help="'one', 'all' or both")
     parser.add_argument("--no-epoch", action="store_true", help="skip the IBM epoch")
     parser.add_argument("--keep-openblas-env", action="store_true")
+    parser.add_argument("--tune-malloc-all", action="store_true",
+                        help="tune glibc's malloc for the all-cores children too, as for one thread")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # workload,dtype or epoch,dtype: time it here
     args = parser.parse_args()
     for threads in args.threads.split(","):
@@ -150,7 +152,7 @@ def main():
         row = f"{name:9} {dtype:8}"
         for threads in settings:
             t = run_child(script, ["--seconds", str(args.seconds), "--child", f"{name},{dtype}"], threads,
-                          args.keep_openblas_env)
+                          args.keep_openblas_env, args.tune_malloc_all or None)
             scale, unit = (1, "s") if name == "epoch" else (1e3, "ms")
             row += f" | {t['minirnn'] * scale:16.2f} {unit:2} {t['torch'] * scale:9.2f} {t['torch'] / t['minirnn']:14.2f}"
         print(row, flush=True)
