@@ -6,12 +6,14 @@
 - :mod:`minirnn.optim`, :mod:`minirnn.losses`, :mod:`minirnn.callbacks`
 - :mod:`minirnn.interop`: weights to and from PyTorch and Keras
 - :func:`minirnn.gradcheck`: finite-difference checks of any layer or function
+- :func:`minirnn.set_num_threads`: how many cores a recurrent layer may use (:mod:`minirnn.threads`)
 """
-from . import callbacks, cells, interop, layers, losses, optim
+from . import callbacks, cells, interop, layers, losses, optim, threads
 from .gradcheck import gradcheck
 from .model import NonFiniteLossError, Sequential
 from .saving import load_model
+from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 __all__ = ["cells", "layers", "optim", "losses", "callbacks", "interop", "Sequential", "NonFiniteLossError",
-           "load_model", "gradcheck"]
+           "load_model", "gradcheck", "threads", "get_num_threads", "set_num_threads"]

@@ -16,9 +16,9 @@ import numpy as np
 from .._jit import jit
 from . import _gemm
 
-# Up to this many input features a plain loop beats BLAS: OpenBLAS takes longer
-# for (T*B, 1) @ (1, G) than for (T*B, 50) @ (50, G); the loop is 10x faster at
-# one feature (univariate series, the common case) and even at four.
+# Up to this many input features a plain loop beats BLAS: a product with an inner
+# dimension of 1-4 is all memory traffic, which BLAS's packing only adds to
+# (univariate series, the common case, have one feature).
 SMALL_INPUT = 4
 
 
@@ -52,8 +52,8 @@ def input_projection(x_tm, kernel, bias):
 def packed_input_projection(x_tm, kernel_packed, bias, xp):
     """xp[t] = bias, then += x_t @ kernel with the recurrent product's kernel, step by step.
 
-    One step's rows at a time keep x_t and xp[t] in cache; this beat one OpenBLAS
-    GEMM over all T*B rows plus a separate pass adding the bias (W5: 5.0 vs 6.3 ms).
+    One step's rows at a time keep x_t and xp[t] in cache, and the bias is written
+    in the same pass instead of a second one over all T*B rows after a GEMM.
     """
     for t in range(x_tm.shape[0]):
         xp_t = xp[t]
@@ -85,9 +85,9 @@ def all_weight_grads(x_tm, h_prev, dz, kernel, input_grad=True):
     ``h_prev`` (T, B, H) is h_{t-1} as the recurrent product saw it. Returns
     ``dkernel, drecurrent_kernel, dbias, dx``. With more than SMALL_INPUT
     features [dW_x; dW_h] = [X | H_prev]^T dZ is one GEMM: with the LSTM's
-    4H columns one product with I + H rows beat two (W5 float32: 22.4 ms with
-    the copy vs 25.3; the whole step 1-2% faster at W5/W6). With SimpleRNN's H
-    columns it was 1-4% slower, so SimpleRNN keeps two products.
+    4H columns, one bigger product reads dZ once instead of twice, which pays
+    for the copy of [X | H_prev]. With SimpleRNN's H columns the copy costs
+    about what it saves, so SimpleRNN keeps two products.
     """
     if x_tm.shape[2] <= SMALL_INPUT:
         dkernel, dbias, dx = weight_and_input_grads(x_tm, dz, kernel, input_grad)

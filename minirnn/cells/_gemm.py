@@ -2,9 +2,8 @@
 
 Why not ``np.dot``: OpenBLAS copies ("packs") both operands into its own
 layout on every call, and inside a time loop that means re-packing the same
-(H, G*H) recurrent kernel T times. At W5 sizes (h: 64 x 256, W_h: 256 x 1024,
-float32) the product plus the add into the gates ran at ~155 GFLOP/s; this
-kernel, with W_h packed once, at ~210-230 GFLOP/s (float64: ~85-110 vs ~80).
+(H, G*H) recurrent kernel T times. Packed once per sequence, the product is
+left with nothing but multiply-adds (benchmarks/README.md has the rates).
 
 The kernel is the innermost loop of Goto & van de Geijn's GEMM in its simplest
 form. ``pack_panels`` cuts W (K, N) into panels of NR columns, each stored k by k, so
@@ -14,17 +13,20 @@ of A at a time, a 4 x NR block of C is accumulated over all k::
     acc_r[j] += A[m + r, k] * panel[k, j]        r = 0..3,  j = 0..NR-1
 
 NR is 256 bytes of numbers (64 float32 or 32 float64): the 4 x NR block is
-sixteen 64-byte (AVX-512) registers, which LLVM keeps in registers for the
-whole k loop because the accumulators live on the stack (``_register_row``),
-each row written as its own statement so that the only loop left to
-vectorise is the one over j.
+sixteen 64-byte (AVX-512) registers of the thirty-two there are, which LLVM
+keeps in registers for the whole k loop because the accumulators live on the
+stack (``_register_row``), each row written as its own statement so that the
+only loop left to vectorise is the one over j. It needs 512-bit vectors:
+``minirnn._jit`` compiles every kernel for them wherever AVX-512 exists, also
+on CPUs whose tuning would prefer 256-bit ones (Intel's), where the same block
+would take all thirty-two registers and spill.
 
+So the panels are used only where Numba compiles for AVX-512. On AVX2 (sixteen
+32-byte registers) this block cannot fit, and everything goes to ``np.dot``.
 Small products (at most SMALL_PRODUCT multiply-adds: H up to ~60 with batch
-32) go to ``np.dot`` instead: OpenBLAS then uses its own small-matrix kernel,
-which packs nothing, and beat this one by 5-30% (partly because W's last panel
-is padded to NR columns). So does everything on a CPU without AVX-512: with
-half as many, half as wide registers the block no longer fits, and compiled
-for AVX2 the kernel ran at half np.dot's speed.
+32) go to ``np.dot`` everywhere: at that size OpenBLAS uses its small-matrix
+kernels, which pack nothing, so its per-call cost is gone, while this kernel
+would still pad W's last panel to NR columns.
 
 With ``NUMBA_DISABLE_JIT=1`` ``pack`` returns W unchanged and ``matmul`` is
 ``a @ w``: the packing is a speed detail, the maths is one line.
@@ -39,11 +41,9 @@ from .. import _jit
 from .._jit import jit
 
 PANEL_BYTES = 256  # NR * itemsize: one row of the 4 x NR block fills four 64-byte registers
-# rows * K * N at or below which np.dot is faster (measured on an AVX-512 Zen 5 with
-# OpenBLAS 0.3.30, whose small-matrix threshold is the same 100**3; np.dot vs this kernel,
-# float64, 32 x 50 x 200: 5.9 vs 7.5 us; 32 x 100 x 400: 37.5 vs 27.8 us)
+# rows * K * N at or below which np.dot does the product: OpenBLAS's small-matrix
+# threshold (M * N * K <= 100**3, on its AVX-512 kernels), below which it packs nothing.
 SMALL_PRODUCT = 1_000_000
-
 
 USE_PANELS = _jit.AVX512
 

@@ -71,7 +71,7 @@ def exp_parts(x, ftype):
         # Taylor series of e^r - 1 to r^13 (the remainder is below 1e-17 for |r| <= 0.347):
         # e^r - 1 = r + r^2 p(r) with p(r) = sum_k r^k / (k+2)!, k = 0..11, in Estrin's form (pairs
         # of terms combined with r^2, r^4, r^8). Horner's form is a chain of 13 dependent
-        # multiply-adds, Estrin's is 5 deep, and the gate loops run about 25% faster for it.
+        # multiply-adds, Estrin's is 5 deep, so more of them run at once.
         # Adding r last keeps the rounding errors of p(r) a factor r smaller than the result.
         r2 = r * r
         r4 = r2 * r2
