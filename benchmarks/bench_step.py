@@ -15,7 +15,9 @@ one  pinned to one core, every thread variable set to 1 before anything is
      imported (torch, OpenBLAS and minirnn.threads all on one thread).
 all  each library with its defaults on all the cores this process may use:
      torch's intra-op threads, minirnn's batch split (minirnn.threads) and
-     OpenBLAS's threads for the products outside the time loop.
+     OpenBLAS's threads outside the recurrent layers. A third column times
+     minirnn held to one thread in the same process, in turn with the others:
+     its defaults should never be slower than that.
 
 The one-thread child fixes glibc's MALLOC_MMAP_THRESHOLD_ (torch's step times
 otherwise jump around by 2x as large buffers go to and from mmap); the
@@ -115,7 +117,7 @@ def machine_description(cores):
     target = numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
     features = _jit.target_features()
     simd = [f[1:] for f in features if f in ("+avx2", "+fma", "+avx512f", "+prefer-256-bit")]
-    width = "512-bit vectors" if _jit.AVX512 else "LLVM's own choice of vector width"
+    width = "512-bit vectors" if _jit.WIDE_VECTORS else "LLVM's own choice of vector width"
     features_set = "NUMBA_CPU_FEATURES" if numba.config.CPU_FEATURES is not None else "the host's features"
     return [f"CPU: {model}, {cores} cores available",
             f"Numba {numba.__version__} compiles for target '{target}' with {features_set} "
@@ -221,26 +223,57 @@ def torch_step(cell, B, T, I, H, L, dtype):
     return step
 
 
-def alternate(ours, theirs, reps, seconds):
-    """Median seconds of ours() and theirs(), run alternately after a warm-up."""
+def alternate(functions, reps, seconds):
+    """Median seconds of each of ``functions``, run in turn, rep by rep, after a warm-up."""
     import numpy as np
 
-    ours(), theirs(), ours(), theirs()  # compile, warm caches and allocators
-    reps = max(reps, int(seconds / max(timed(ours), timed(theirs))))
-    t_ours, t_theirs = [], []
+    for _ in range(2):
+        for fn in functions:  # compile, warm caches and allocators
+            fn()
+    reps = max(reps, int(seconds / max(timed(fn) for fn in functions)))
+    times = [[] for _ in functions]
     for _ in range(reps):
-        t_ours.append(timed(ours))
-        t_theirs.append(timed(theirs))
-    return float(np.median(t_ours)), float(np.median(t_theirs))
+        for fn, t in zip(functions, times):
+            t.append(timed(fn))
+    return [float(np.median(t)) for t in times]
+
+
+def on_one_thread(step):
+    """``step`` with minirnn and BLAS held to one thread, in a process that has more."""
+    import threadpoolctl
+
+    from minirnn import threads
+
+    blas = threadpoolctl.ThreadpoolController()
+
+    def run():
+        threads.set_num_threads(1)
+        try:
+            with blas.limit(limits=1, user_api="blas"):
+                step()
+        finally:
+            threads.set_num_threads(None)
+    return run
+
+
+def time_steps(ours, theirs, reps, seconds):
+    """{'minirnn', 'torch'} median seconds; where minirnn has more than one thread, also
+    'minirnn_one_thread': the same step held to one thread, in the same process."""
+    from minirnn import threads
+
+    if threads.get_num_threads() == 1:
+        mine, torch_time = alternate([ours, theirs], reps, seconds)
+        return {"minirnn": mine, "torch": torch_time}
+    mine, torch_time, mine_one = alternate([ours, theirs, on_one_thread(ours)], reps, seconds)
+    return {"minirnn": mine, "torch": torch_time, "minirnn_one_thread": mine_one}
 
 
 def time_case(args):
     """Child: time one workload,cell,dtype with the threads this process was given; print JSON."""
     name, cell, dtype = args.child.split(",")
     B, T, I, H, L = WORKLOADS[name]
-    mine, theirs = alternate(minirnn_step(cell, B, T, I, H, L, dtype), torch_step(cell, B, T, I, H, L, dtype),
-                             args.reps, args.seconds)
-    print(json.dumps({"minirnn": mine, "torch": theirs}))
+    print(json.dumps(time_steps(minirnn_step(cell, B, T, I, H, L, dtype), torch_step(cell, B, T, I, H, L, dtype),
+                                args.reps, args.seconds)))
 
 
 def gemm_peak(dtype, n=2048, reps=5):
@@ -296,7 +329,8 @@ def main():
     if "one" in settings:
         header += f" | {'one thread: minirnn ms':>22} {'torch ms':>9} {'torch/minirnn':>14} {'% GEMM peak':>12}"
     if "all" in settings:
-        header += f" | {f'{cores} cores: minirnn ms':>20} {'torch ms':>9} {'torch/minirnn':>14}"
+        header += (f" | {f'{cores} cores: minirnn ms':>20} {'torch ms':>9} {'torch/minirnn':>14}"
+                   f" {'minirnn 1 thread ms':>20}")
     print(header)
     for name in args.workloads.split(","):
         B, T, I, H, L = WORKLOADS[name]
@@ -307,11 +341,14 @@ def main():
                     t = run_child(script, common + ["--child", f"{name},{cell},{dtype}"], threads,
                                   args.keep_openblas_env, args.tune_malloc_all or None)
                     mo, mt = t["minirnn"], t["torch"]
-                    row += f" | {mo * 1e3:22.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}" if threads == "one" else \
-                        f" | {mo * 1e3:20.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}"
                     if threads == "one":
                         flops = 3 * 2 * B * T * ((I + H) + (L - 1) * 2 * H) * GATES[cell] * H
-                        row += f" {100 * flops / mo / peaks[dtype]:11.0f}%"
+                        row += (f" | {mo * 1e3:22.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}"
+                                f" {100 * flops / mo / peaks[dtype]:11.0f}%")
+                    else:
+                        one = t.get("minirnn_one_thread")
+                        row += (f" | {mo * 1e3:20.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}"
+                                + (f" {one * 1e3:20.2f}" if one else f" {'-':>20}"))
                 print(row, flush=True)
 
     if not args.no_compile_times:

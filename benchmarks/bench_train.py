@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_step import alternate, run_child, timed  # noqa: E402
+from bench_step import run_child, time_steps, timed  # noqa: E402
 
 WORKLOADS = {"W2": ("lstm", 32, 60, 50, 0.2, "rmsprop"), "W3": ("gru", 150, 60, 50, 0.0, "sgd")}
 
@@ -69,7 +69,7 @@ def torch_step(model, opt, x, y):
     opt.step()
 
 
-def time_steps(name, dtype, seconds):
+def time_model_steps(name, dtype, seconds):
     import numpy as np
     import torch
 
@@ -81,8 +81,8 @@ def time_steps(name, dtype, seconds):
     ours.build((T, 1))
     tm, topt = torch_model(cell, H, dropout, optimizer, dtype)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    return alternate(lambda: ours._train_step(x, y, 0, 0),  # fit's own step, optimizer included
-                     lambda: torch_step(tm, topt, xt, yt), 10, seconds)
+    return time_steps(lambda: ours._train_step(x, y, 0, 0),  # fit's own step, optimizer included
+                      lambda: torch_step(tm, topt, xt, yt), 10, seconds)
 
 
 def time_epoch(dtype):
@@ -129,8 +129,11 @@ def main():
 
     if args.child:
         name, dtype = args.child.split(",")
-        mine, theirs = time_epoch(dtype) if name == "epoch" else time_steps(name, dtype, args.seconds)
-        print(json.dumps({"minirnn": mine, "torch": theirs}))
+        if name == "epoch":
+            mine, theirs = time_epoch(dtype)
+            print(json.dumps({"minirnn": mine, "torch": theirs}))
+        else:
+            print(json.dumps(time_model_steps(name, dtype, args.seconds)))
         return
 
     script = os.path.abspath(__file__)
@@ -144,6 +147,8 @@ def main():
     for threads in settings:
         label = "one thread" if threads == "one" else f"{cores} cores"
         header += f" | {label + ': minirnn':>19} {'torch':>9} {'torch/minirnn':>14}"
+        if threads == "all":
+            header += f" {'minirnn 1 thread':>17}"
     cases = [(name, dtype) for name in WORKLOADS for dtype in args.dtypes.split(",")]
     if not args.no_epoch:
         cases += [("epoch", dtype) for dtype in args.dtypes.split(",")]
@@ -155,6 +160,9 @@ def main():
                           args.keep_openblas_env, args.tune_malloc_all or None)
             scale, unit = (1, "s") if name == "epoch" else (1e3, "ms")
             row += f" | {t['minirnn'] * scale:16.2f} {unit:2} {t['torch'] * scale:9.2f} {t['torch'] / t['minirnn']:14.2f}"
+            if threads == "all":
+                one = t.get("minirnn_one_thread")
+                row += f" {one * scale:17.2f}" if one else f" {'-':>17}"
         print(row, flush=True)
 
 

@@ -16,7 +16,7 @@ Switches (environment variables, read once at import):
 ``NUMBA_CPU_NAME``, ``NUMBA_CPU_FEATURES``
     Numba's own switches for the CPU it compiles for (default: this one). The
     kernels follow them, so one machine can build and test the code another
-    class of CPU would run (see :data:`AVX512`).
+    class of CPU would run (see :data:`WIDE_VECTORS`).
 
 Vector width. Where the compiled code may use AVX-512, every minirnn kernel is
 compiled for 512-bit vectors. LLVM's tuning for Intel's AVX-512 cores (and
@@ -49,7 +49,7 @@ def target_features():
     return features.split(",")
 
 
-AVX512 = "+avx512f" in target_features()  # compiled code may use 512-bit registers
+AVX512 = "+avx512f" in target_features()  # the compiled code may use AVX-512
 
 
 def jit(function):
@@ -77,16 +77,33 @@ def _prefer_512_bit_vectors(module):
 
 _MANGLED_PREFIX = "_ZN7minirnn"  # Numba's (Itanium) mangling of the qualified name minirnn.*
 
-if AVX512 and not numba.config.DISABLE_JIT:
-    from numba.core import cpu
 
-    _post_lowering = cpu.CPUContext.post_lowering
+def _ask_for_512_bit_vectors():
+    """Have every minirnn function Numba lowers from now on marked for 512-bit vectors.
+
+    Returns False (and changes nothing) where jitting is off or this Numba
+    lacks the hook: the kernels then get LLVM's own choice of width.
+    """
+    if numba.config.DISABLE_JIT:
+        return False
+    try:
+        from numba.core import cpu
+        lower_rest = cpu.CPUContext.post_lowering
+    except (ImportError, AttributeError):
+        return False
+    if getattr(lower_rest, "_minirnn", False):  # installed already (a reload of this module)
+        return True
 
     def post_lowering(self, module, library):
         _prefer_512_bit_vectors(module)
-        _post_lowering(self, module, library)
+        lower_rest(self, module, library)
 
+    post_lowering._minirnn = True
     cpu.CPUContext.post_lowering = post_lowering
+    return True
+
+
+WIDE_VECTORS = AVX512 and _ask_for_512_bit_vectors()  # minirnn's kernels are compiled for 512-bit vectors
 
 
 @functools.lru_cache(maxsize=None)

@@ -115,7 +115,10 @@ def map_chunks(function, chunks):
         if len(chunks) == 1:
             return [function(chunks[0])]
         futures = [_get_pool(len(chunks) - 1).submit(function, chunk) for chunk in chunks[1:]]
-        first = function(chunks[0])
+        try:
+            first = function(chunks[0])
+        finally:  # an error here still waits for the other parts: none outlives the BLAS limit
+            concurrent.futures.wait(futures)
         return [first] + [future.result() for future in futures]
 
 

@@ -114,7 +114,7 @@ def asm_of(dispatcher, signature):
 def count(pattern, asm):
     return len(re.findall(pattern, asm))
 
-result = {"avx512": _jit.AVX512, "panels": _gemm.USE_PANELS}
+result = {"wide": _jit.WIDE_VECTORS, "panels": _gemm.USE_PANELS}
 for name in ("float32", "float64"):
     f = getattr(types, name)
     a2, a3 = types.Array(f, 2, "C"), types.Array(f, 3, "C")
@@ -147,7 +147,7 @@ def test_every_avx512_target_gets_512_bit_kernels(cpu_name, features):
     AVX-512 exists, whatever the CPU's tuning prefers; the gate loops get them too. (A guard
     against the collapse, not a measure of speed.)"""
     result = compiled_for(cpu_name, features)
-    assert result["avx512"] and result["panels"]
+    assert result["wide"] and result["panels"]
     for dtype in ("float32", "float64"):
         assert result[dtype]["kernel_zmm_fma"] >= 16, result
         assert result[dtype]["kernel_gather"] == 0, result
@@ -156,7 +156,7 @@ def test_every_avx512_target_gets_512_bit_kernels(cpu_name, features):
 
 def test_avx2_target_gets_avx2_code_and_np_dot():
     result = compiled_for("haswell", AVX2_FEATURES)
-    assert not result["avx512"] and not result["panels"]
+    assert not result["wide"] and not result["panels"]
     for dtype in ("float32", "float64"):
         assert result[dtype]["kernel_zmm_fma"] == 0 and result[dtype]["gates_zmm"] == 0, result
         assert result[dtype]["gates_ymm_fma"] > 0, result  # the gate loops are vectorised

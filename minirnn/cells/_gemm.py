@@ -45,7 +45,7 @@ PANEL_BYTES = 256  # NR * itemsize: one row of the 4 x NR block fills four 64-by
 # threshold (M * N * K <= 100**3, on its AVX-512 kernels), below which it packs nothing.
 SMALL_PRODUCT = 1_000_000
 
-USE_PANELS = _jit.AVX512
+USE_PANELS = _jit.WIDE_VECTORS  # the 4 x NR block fits in registers only at 512 bits
 
 
 def _numbers_per_panel_row(context, dtype):
