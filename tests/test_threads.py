@@ -73,6 +73,18 @@ def test_split_batch_gradients_match_finite_differences(variant, split_everythin
     assert max(errors.values()) <= 1e-6, errors
 
 
+def test_an_error_in_any_part_reaches_the_caller(split_everything, rng):
+    layer = make_layer("lstm", units=3, input_dim=2, rng=rng)
+    x = rng.normal(size=(3, 4, 2))
+    x[2, 1, 0] = np.nan                              # in the last part, run by a pool thread
+    before = blas_threads()
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        layer.forward(x)
+    assert blas_threads() == before                  # the BLAS limit was lifted
+    x[2, 1, 0] = 0.0
+    assert layer.forward(x).shape == (3, 3)          # the pool still works
+
+
 def test_chunks_cover_the_batch_in_order_and_only_when_worth_it():
     threads.set_num_threads(2)
     step = 2 * threads.MIN_STEP_WORK_PER_THREAD          # enough per step for two threads ...
