@@ -48,16 +48,19 @@ def main():
     projection = _common.input_projection(x_tm, kernel, bias)
     gates = projection.copy()
 
-    def backward_loop():
-        return lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates, recurrent_kernel,
-                                      none, none, no_seq, no_seq)
+    dz = np.empty_like(cache.gates)
+    h, c, tanh_c = np.empty_like(cache.h), np.empty_like(cache.c), np.empty_like(cache.tanh_c)
 
-    dz = backward_loop()[0]
+    def backward_loop():
+        lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates, recurrent_kernel, none, none,
+                               no_seq, no_seq, dz)
+
+    backward_loop()
     packed, packed_T = _gemm.pack(recurrent_kernel, B), _gemm.pack(recurrent_kernel.T, B)
     pieces = {
         "forward (lstm.forward)": lambda: lstm.forward(x, kernel, recurrent_kernel, bias),
         "  input projection": lambda: _common.input_projection(x_tm, kernel, bias),
-        "  forward loop": lambda: lstm.forward_sequence(gates, h0, h0, recurrent_kernel, none, none),
+        "  forward loop": lambda: lstm.forward_sequence(gates, h0, h0, recurrent_kernel, none, none, h, c, tanh_c),
         "    its GEMMs h W_h": lambda: recurrent_gemms(h0, packed, np.empty((B, 4 * H), dtype), T),
         "backward (lstm.backward)": lambda: lstm.backward(cache, dh_last=dh_last, input_grad=False),
         "  backward loop": backward_loop,

@@ -170,6 +170,18 @@ def masked_states(h_prev, mask):
     return h_prev if mask.shape[0] == 0 else h_prev * mask
 
 
+def sequence_buffer(steps, batch, units, dtype):
+    """An empty (steps, batch, units) array for a time loop to fill.
+
+    The big per-sequence buffers are allocated here, by NumPy, and handed to the
+    jitted loops, rather than inside them: NumPy asks the kernel for huge pages
+    for large arrays (``madvise``), so first touching them costs a few page
+    faults instead of thousands, which matters most when several threads
+    (``minirnn.threads``) fill fresh buffers at once.
+    """
+    return np.empty((steps, batch, units), dtype=dtype)
+
+
 def state_grad_record(h, record):
     """Where a backward loop writes dL/dh_t per step: (T, B, H), or (0, B, H) when not recording."""
     T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]

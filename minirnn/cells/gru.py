@@ -196,12 +196,9 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_
 
 
 @jit
-def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, mask):
-    """gates (T, B, 3H): x_t W_x + b_x in, [z|r|hh] out. Returns h (T+1, B, H) and r_h (T, B, H)."""
+def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, mask, h, r_h):
+    """gates (T, B, 3H): x_t W_x + b_x in, [z|r|hh] out. Fills h (T+1, B, H) and r_h (T, B, H)."""
     T, B, G = gates.shape
-    H = G // 3
-    h = np.empty((T + 1, B, H), dtype=gates.dtype)
-    r_h = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, G), dtype=gates.dtype)
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     h[0] = h0
@@ -210,17 +207,14 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel_packed, recurrent_bias, hw, r_h[t],
                                  h[t + 1])
-    return h, r_h
 
 
 @jit
-def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel, mask, dh_record):
-    """Returns dA (T, B, 3H), dR (T, B, 3H), dh_0. dh_seq is (T, B, H) or (0, B, H);
+def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel, mask, dh_record, da, dr):
+    """Fills dA (T, B, 3H) and dR (T, B, 3H); returns dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
     recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
-    da = np.empty_like(gates)
-    dr = np.empty_like(gates)
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
     for t in range(T - 1, -1, -1):
@@ -231,16 +225,14 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
         step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T_packed, mask, da[t], dr[t],
                                   dh_prev)
         dh, dh_prev = dh_prev, dh
-    return da, dr, dh
+    return dh
 
 
 @jit
-def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask):
-    """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Returns h (T+1, B, H) and rh = r * h_{t-1} (T, B, H)."""
+def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, rh):
+    """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Fills h (T+1, B, H) and rh = r * h_{t-1} (T, B, H)."""
     T, B, G = gates.shape
     H = G // 3
-    h = np.empty((T + 1, B, H), dtype=gates.dtype)
-    rh = np.empty((T, B, H), dtype=gates.dtype)
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
     recurrent_kernel_zr_packed = _gemm.pack(recurrent_kernel[:, :2 * H], B)
     recurrent_kernel_h_packed = _gemm.pack(recurrent_kernel[:, 2 * H:], B)
@@ -250,18 +242,16 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw,
                                   rh[t], h[t + 1])
-    return h, rh
 
 
 @jit
-def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, mask, dh_record):
-    """Returns dA (T, B, 3H) and dh_0. dh_seq is (T, B, H) or (0, B, H);
+def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, mask, dh_record, da):
+    """Fills dA (T, B, 3H); returns dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
     H = G // 3
     recurrent_kernel_zr_T_packed = _gemm.pack(recurrent_kernel[:, :2 * H].T, B)
     recurrent_kernel_h_T_packed = _gemm.pack(recurrent_kernel[:, 2 * H:].T, B)
-    da = np.empty_like(gates)
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
     da_zr = np.empty((B, 2 * dh.shape[1]), dtype=dh.dtype)
@@ -275,7 +265,7 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
         step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T_packed,
                                    recurrent_kernel_h_T_packed, mask, da[t], da_zr, da_h, d_rh, dh_prev)
         dh, dh_prev = dh_prev, dh
-    return da, dh
+    return dh
 
 
 def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurrent_mask=None):
@@ -301,12 +291,14 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
     h0 = _common.check_state("h0", h0, B, H, x.dtype)
     mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
     x_tm = _common.time_major(x)
+    T = x_tm.shape[0]
+    h, extra = _common.sequence_buffer(T + 1, B, H, x.dtype), _common.sequence_buffer(T, B, H, x.dtype)
     if reset_after:
         gates = _common.input_projection(x_tm, kernel, bias[0])
-        h, extra = forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask)
+        forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask, h, extra)
     else:
         gates = _common.input_projection(x_tm, kernel, bias)
-        h, extra = forward_sequence_reset_before(gates, h0, recurrent_kernel, mask)
+        forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, extra)
     cache = Cache(x_tm, h, gates, extra, kernel, recurrent_kernel, bool(reset_after), mask)
     return _common.batch_major(h[1:]), cache
 
@@ -332,14 +324,16 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     h_prev = _common.flat(_common.masked_states(h[:-1], cache.mask))  # as the products with W_h saw it
     dh_record = _common.state_grad_record(h, record_state_grads)
     if cache.reset_after:
-        da, dr, dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra,
-                                                    R, cache.mask, dh_record)
+        da, dr = np.empty_like(cache.gates), np.empty_like(cache.gates)
+        dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra, R, cache.mask, dh_record,
+                                            da, dr)
         dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
         drecurrent = h_prev.T @ dr
         dbias = np.stack([dbias_x, dr.sum(axis=0)])
     else:
-        da, dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, dh_record)
+        da = np.empty_like(cache.gates)
+        dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, dh_record, da)
         dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         da = _common.flat(da)
         drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.extra).T @ da[:, 2 * H:]],

@@ -123,18 +123,14 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
 
 
 @jit
-def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask):
-    """Run step_forward over all T steps. Returns h, c (T+1, B, H) and tanh_c (T, B, H).
+def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, h, c, tanh_c):
+    """Run step_forward over all T steps, filling h, c (T+1, B, H) and tanh_c (T, B, H).
 
     ``gates`` (T, B, 4H) holds x_t W_x + b on entry and the gate activations
     [i|f|g|o] on exit: one buffer instead of two halves the memory traffic.
     ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none.
     """
-    T, B, G = gates.shape
-    H = G // 4
-    h = np.empty((T + 1, B, H), dtype=gates.dtype)
-    c = np.empty((T + 1, B, H), dtype=gates.dtype)
-    tanh_c = np.empty((T, B, H), dtype=gates.dtype)
+    T, B = gates.shape[0], gates.shape[1]
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     h[0] = h0
     c[0] = c0
@@ -142,13 +138,12 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask):
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(gates[t], h_in, c[t], recurrent_kernel_packed, peepholes, c[t + 1], tanh_c[t], h[t + 1])
-    return h, c, tanh_c
 
 
 @jit
 def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel, peepholes, mask, dh_record,
-                      dc_record):
-    """Carry dh, dc back from step T to 1. Returns dz (T, B, 4H), dh_0, dc_0.
+                      dc_record, dz):
+    """Carry dh, dc back from step T to 1, filling dz (T, B, 4H). Returns dh_0, dc_0.
 
     ``dh_seq`` is (T, B, H), or (0, B, H) when only the last step has a loss.
     ``dh_record`` and ``dc_record`` (T, B, H) receive the total dL/dh_t and dL/dc_t
@@ -156,7 +151,6 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     """
     T, B = gates.shape[0], gates.shape[1]
     recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
-    dz = np.empty_like(gates)
     dh = dh_last.copy()
     dc = dc_last.copy()
     dh_prev = np.empty_like(dh)
@@ -173,7 +167,7 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
         if mask.shape[0] > 0:
             _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
-    return dz, dh, dc
+    return dh, dc
 
 
 def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None, recurrent_mask=None):
@@ -205,7 +199,9 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
     x_tm = _common.time_major(x)
     mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
     gates = _common.input_projection(x_tm, kernel, bias)
-    h, c, tanh_c = forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask)
+    h, c = _common.sequence_buffer(T + 1, B, H, x.dtype), _common.sequence_buffer(T + 1, B, H, x.dtype)
+    tanh_c = _common.sequence_buffer(T, B, H, x.dtype)
+    forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, h, c, tanh_c)
     cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, mask)
     return _common.batch_major(h[1:]), cache
 
@@ -231,9 +227,9 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     dc_last = _common.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
     dh_record = _common.state_grad_record(h, record_state_grads)
     dc_record = _common.state_grad_record(h, record_state_grads)
-    dz, dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates,
-                                     cache.recurrent_kernel, cache.peepholes, cache.mask,
-                                     dh_record, dc_record)
+    dz = np.empty_like(cache.gates)
+    dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates, cache.recurrent_kernel,
+                                 cache.peepholes, cache.mask, dh_record, dc_record, dz)
     dkernel, drecurrent, dbias, dx = _common.all_weight_grads(cache.x, _common.masked_states(h[:-1], cache.mask), dz,
                                                               cache.kernel, input_grad)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}

@@ -94,25 +94,23 @@ def step_backward(dh, h_t, recurrent_kernel_T_packed, activation, alpha, dz_t, d
 
 
 @jit
-def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask):
-    """Run step_forward over xp (T, B, H). Returns h (T+1, B, H) with h[0] = h0.
+def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask, h):
+    """Run step_forward over xp (T, B, H), filling h (T+1, B, H) with h[0] = h0.
 
     ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none.
     """
-    T, B, H = xp.shape
-    h = np.empty((T + 1, B, H), dtype=xp.dtype)
+    T, B = xp.shape[0], xp.shape[1]
     h[0] = h0
     h_masked = np.empty_like(h0)
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(xp[t], h_in, recurrent_kernel_packed, activation, alpha, h[t + 1])
-    return h
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, mask, dh_record):
-    """Carry dh back from step T to 1. Returns dz (T, B, H) and dh_0.
+def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, mask, dh_record, dz):
+    """Carry dh back from step T to 1, filling dz (T, B, H). Returns dh_0.
 
     ``dh_seq`` (T, B, H) holds output gradients per step, or is (0, B, H) when
     the loss sees only the last step; ``dh_last`` is the gradient at h_T.
@@ -121,7 +119,6 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
     """
     T, B = h.shape[0] - 1, h.shape[1]
     recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
-    dz = np.empty_like(h[1:])
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
     for t in range(T - 1, -1, -1):
@@ -133,7 +130,7 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
         if mask.shape[0] > 0:
             _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
-    return dz, dh
+    return dh
 
 
 def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha=0.3, recurrent_mask=None):
@@ -162,7 +159,8 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)
     mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
-    h = forward_sequence(xp, h0, recurrent_kernel, code, alpha, mask)
+    h = _common.sequence_buffer(x_tm.shape[0] + 1, B, H, x.dtype)
+    forward_sequence(xp, h0, recurrent_kernel, code, alpha, mask, h)
     return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask)
 
 
@@ -184,8 +182,9 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     x_tm, h = cache.x, cache.h
     dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
     dh_record = _common.state_grad_record(h, record_state_grads)
-    dz, dh0 = backward_sequence(dh_seq_tm, dh_last, h, cache.recurrent_kernel,
-                                cache.activation, cache.alpha, cache.mask, dh_record)
+    dz = np.empty_like(h[1:])
+    dh0 = backward_sequence(dh_seq_tm, dh_last, h, cache.recurrent_kernel, cache.activation, cache.alpha, cache.mask,
+                            dh_record, dz)
     dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
     drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
     grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
