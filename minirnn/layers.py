@@ -328,7 +328,7 @@ class Recurrent(Layer):
 
         parts = threads.map_chunks(run_backward, list(zip(self._chunks, self._caches)))
         grads = {name: _join([part[name] for part in parts]) if name in self.PER_SEQUENCE_GRADS
-                 else _sum([part[name] for part in parts]) for name in parts[0]}
+                 else sum([part[name] for part in parts[1:]], parts[0][name]) for name in parts[0]}
         self.grad_initial_state = [grads.pop(name + "0") for name in self.state_names]
         self.state_grads = ({name: grads.pop("d" + name) for name in self.state_names}
                             if self.record_state_grads else None)
@@ -346,13 +346,6 @@ def _join(parts):
     if len(parts) == 1 or parts[0] is None:
         return parts[0]
     return np.concatenate(parts)
-
-
-def _sum(parts):
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
 
 
 class SimpleRNN(Recurrent):

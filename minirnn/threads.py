@@ -100,8 +100,8 @@ def batch_chunks(batch, steps, step_multiply_adds, dtype):
     equal as possible, and the same for the same arguments and thread count.
     """
     step_work = step_multiply_adds * np.dtype(dtype).itemsize // 8  # in float64 multiply-adds
-    n = min(get_num_threads(), batch // MIN_ROWS_PER_THREAD,
-            step_work // max(MIN_STEP_WORK_PER_THREAD, 1), steps * step_work // max(MIN_WORK_PER_THREAD, 1))
+    n = min(get_num_threads(), batch // MIN_ROWS_PER_THREAD, step_work // MIN_STEP_WORK_PER_THREAD,
+            steps * step_work // MIN_WORK_PER_THREAD)
     if n <= 1:
         return [slice(0, batch)]
     bounds = [batch * k // n for k in range(n + 1)]

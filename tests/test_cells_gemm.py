@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -15,8 +15,8 @@ from conftest import VARIANTS, make_layer, random_states
 @pytest.fixture
 def split_everything(monkeypatch):
     """Split any batch, however small, into as many parts as it has rows (up to three)."""
-    monkeypatch.setattr(threads, "MIN_STEP_WORK_PER_THREAD", 0)
-    monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 0)
+    monkeypatch.setattr(threads, "MIN_STEP_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 1)
     monkeypatch.setattr(threads, "MIN_ROWS_PER_THREAD", 1)
     threads.set_num_threads(3)
     yield
@@ -48,8 +48,8 @@ def test_split_batch_equals_whole_batch(variant, return_sequences, monkeypatch, 
     states = random_states(layer, 7, rng)
     whole = run(layer, x, states, 1, training=True)
     assert len(layer._chunks) == 1
-    monkeypatch.setattr(threads, "MIN_STEP_WORK_PER_THREAD", 0)
-    monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 0)
+    monkeypatch.setattr(threads, "MIN_STEP_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 1)
     monkeypatch.setattr(threads, "MIN_ROWS_PER_THREAD", 1)
     threads.set_num_threads(3)
     split = run(layer, x, states, 1, training=True)
