@@ -147,19 +147,18 @@ def parse_args():
     parser.add_argument("--cores", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)  # workload,cell,dtype: time that case here
     args = parser.parse_args()
-    for name in args.workloads.split(","):
-        if name not in WORKLOADS:
-            parser.error(f"--workloads: unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
-    for cell in args.cells.split(","):
-        if cell not in GATES:
-            parser.error(f"--cells: unknown cell {cell!r}; choose from {', '.join(GATES)}")
-    for dtype in args.dtypes.split(","):
-        if dtype not in ("float32", "float64"):
-            parser.error(f"--dtypes: {dtype!r} is not float32 or float64")
-    for threads in args.threads.split(","):
-        if threads not in ("one", "all"):
-            parser.error(f"--threads: {threads!r} is not 'one' or 'all'")
+    check_choices(parser, "--workloads", args.workloads, WORKLOADS)
+    check_choices(parser, "--cells", args.cells, GATES)
+    check_choices(parser, "--dtypes", args.dtypes, ("float32", "float64"))
+    check_choices(parser, "--threads", args.threads, ("one", "all"))
     return args
+
+
+def check_choices(parser, option, value, choices):
+    """Exit with a usage error unless every comma-separated item of ``value`` is one of ``choices``."""
+    for item in value.split(","):
+        if item not in choices:
+            parser.error(f"{option}: unknown value {item!r}; choose from {', '.join(choices)}")
 
 
 def avx2_features():

@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_step import run_child, time_steps, timed  # noqa: E402
+from bench_step import check_choices, run_child, time_steps, timed  # noqa: E402
 
 WORKLOADS = {"W2": ("lstm", 32, 60, 50, 0.2, "rmsprop"), "W3": ("gru", 150, 60, 50, 0.0, "sgd")}
 
@@ -120,12 +120,8 @@ def main():
                         help="tune glibc's malloc for the all-cores children too, as for one thread")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # workload,dtype or epoch,dtype: time it here
     args = parser.parse_args()
-    for threads in args.threads.split(","):
-        if threads not in ("one", "all"):
-            parser.error(f"--threads: {threads!r} is not 'one' or 'all'")
-    for dtype in args.dtypes.split(","):
-        if dtype not in ("float32", "float64"):
-            parser.error(f"--dtypes: {dtype!r} is not float32 or float64")
+    check_choices(parser, "--threads", args.threads, ("one", "all"))
+    check_choices(parser, "--dtypes", args.dtypes, ("float32", "float64"))
 
     if args.child:
         name, dtype = args.child.split(",")
