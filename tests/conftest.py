@@ -1,12 +1,30 @@
-"""Shared helpers: layer factories for every cell variant and random non-zero weights.
+"""Shared helpers: layer factories for every cell variant and random non-zero weights,
+Keras' constant test weights, and where the real price files are.
 
 Biases are random and non-zero on purpose: zero biases hid a bias-gradient bug
 for years in a well-known NumPy library.
 """
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from minirnn import layers
+
+# The price files beside the repository (../shared/data), or where MINIRNN_DATA says.
+DATA = Path(os.environ.get("MINIRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"price files not found at {DATA} (set MINIRNN_DATA)")
+IBM, KO = DATA / "djia" / "IBM_2006-01-01_to_2018-01-01.csv", DATA / "djia" / "KO_2006-01-01_to_2018-01-01.csv"
+NIKKEI = DATA / "nikkei" / "nikkei_stock_price.csv"
+
+
+def keras_constant_weights(input_dim, units, gates=1, bias_shape=None):
+    """Keras' test weights: kernel 0.01, recurrent_kernel 0.02, bias 0.03 everywhere."""
+    kernel = np.full((input_dim, gates * units), 0.01)
+    recurrent_kernel = np.full((units, gates * units), 0.02)
+    bias = np.full(bias_shape or (gates * units,), 0.03)
+    return kernel, recurrent_kernel, bias
 
 # (name, constructor) for every cell x variant the library supports.
 VARIANTS = {

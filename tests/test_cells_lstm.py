@@ -4,7 +4,7 @@ import pytest
 
 from minirnn.cells import lstm
 
-from test_cells_rnn import keras_constant_weights
+from conftest import keras_constant_weights
 
 X_KERAS = np.arange(72, dtype=np.float64).reshape(3, 6, 4)
 

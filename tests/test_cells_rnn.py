@@ -4,13 +4,7 @@ import pytest
 
 from minirnn.cells import rnn
 
-
-def keras_constant_weights(input_dim, units, gates=1, bias_shape=None):
-    """Keras' test weights: kernel 0.01, recurrent_kernel 0.02, bias 0.03 everywhere."""
-    kernel = np.full((input_dim, gates * units), 0.01)
-    recurrent_kernel = np.full((units, gates * units), 0.02)
-    bias = np.full(bias_shape or (gates * units,), 0.03)
-    return kernel, recurrent_kernel, bias
+from conftest import keras_constant_weights
 
 
 def test_keras_golden_simple_rnn():

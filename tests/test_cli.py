@@ -7,7 +7,7 @@ import pytest
 
 from minirnn import cli
 
-from test_data import IBM, KO, NIKKEI, needs_data
+from conftest import IBM, KO, NIKKEI, needs_data
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -1,7 +1,5 @@
 """minirnn/data.py: the real price files, malformed files, windows, splits, scalers, errors."""
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,10 +7,7 @@ import pytest
 
 from minirnn import data
 
-DATA = Path(os.environ.get("MINIRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"price files not found at {DATA} (set MINIRNN_DATA)")
-IBM, KO = DATA / "djia" / "IBM_2006-01-01_to_2018-01-01.csv", DATA / "djia" / "KO_2006-01-01_to_2018-01-01.csv"
-NIKKEI = DATA / "nikkei" / "nikkei_stock_price.csv"
+from conftest import IBM, KO, NIKKEI, needs_data
 
 
 @needs_data
