@@ -23,13 +23,19 @@ SMALL_INPUT = 4
 
 
 def time_major(x):
-    """(B, T, F) batch-major -> contiguous (T, B, F) copy."""
+    """(B, T, F) batch-major -> contiguous (T, B, F): a copy, unless x is a batch-major view
+    of a time-major array (what :func:`batch_major` returns), which is taken as it is."""
     return np.ascontiguousarray(x.transpose(1, 0, 2))
 
 
 def batch_major(x):
-    """(T, B, F) time-major -> contiguous (B, T, F) copy."""
-    return np.ascontiguousarray(x.transpose(1, 0, 2))
+    """(T, B, F) time-major -> (B, T, F) view of the same numbers, not a copy.
+
+    Between stacked layers the sequence then goes time-major to time-major
+    without being copied twice: the next layer's :func:`time_major` gets the
+    contiguous array back.
+    """
+    return x.transpose(1, 0, 2)
 
 
 def flat(x):
@@ -103,7 +109,13 @@ def input_grads(dz, kernel, input_grad):
     T, B, _ = dz.shape
     dz_flat = flat(dz)
     dx = batch_major((dz_flat @ kernel.T).reshape(T, B, -1)) if input_grad else None
-    return dz_flat.sum(axis=0), dx
+    return column_sums(dz_flat), dx
+
+
+def column_sums(a):
+    """sum over the rows of a (N, G): db = sum_t,batch dz, as a matrix-vector product,
+    which BLAS does in one pass where ``a.sum(axis=0)`` adds row after row."""
+    return np.ones(a.shape[0], dtype=a.dtype) @ a
 
 
 def weight_and_input_grads(x_tm, dz, kernel, input_grad=True):

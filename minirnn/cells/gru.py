@@ -330,7 +330,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
         dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
         drecurrent = h_prev.T @ dr
-        dbias = np.stack([dbias_x, dr.sum(axis=0)])
+        dbias = np.stack([dbias_x, _common.column_sums(dr)])
     else:
         da = np.empty_like(cache.gates)
         dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, dh_record, da)
