@@ -281,7 +281,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
 
     Returns
     -------
-    h_seq : (B, T, H)
+    h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
     cache : :class:`Cache`; ``cache.h[-1]`` is h_T
     """
     H = recurrent_kernel.shape[0] if getattr(recurrent_kernel, "ndim", 0) == 2 else 0

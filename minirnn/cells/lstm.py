@@ -183,7 +183,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
 
     Returns
     -------
-    h_seq : (B, T, H)
+    h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
     cache : :class:`Cache`; ``cache.h[-1]``, ``cache.c[-1]`` are h_T, c_T
     """
     _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=4)

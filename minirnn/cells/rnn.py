@@ -147,7 +147,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
 
     Returns
     -------
-    h_seq : (B, T, H), every h_t
+    h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
     cache : :class:`Cache` for :func:`backward`; ``cache.h[-1]`` is h_T
     """
     _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=1)
