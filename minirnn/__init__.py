@@ -3,17 +3,19 @@
 - :mod:`minirnn.cells`: the math, one file per cell (rnn, lstm, gru)
 - :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense
 - :class:`minirnn.Sequential`: compile / fit / evaluate / predict / summary
-- :mod:`minirnn.optim`, :mod:`minirnn.losses`, :mod:`minirnn.callbacks`
+- :mod:`minirnn.optim` (also as Keras' :mod:`minirnn.optimizers`), :mod:`minirnn.losses`,
+  :mod:`minirnn.metrics`, :mod:`minirnn.callbacks`
 - :mod:`minirnn.interop`: weights to and from PyTorch and Keras
 - :func:`minirnn.gradcheck`: finite-difference checks of any layer or function
 - :func:`minirnn.set_num_threads`: how many cores a recurrent layer may use (:mod:`minirnn.threads`)
 """
-from . import callbacks, cells, interop, layers, losses, optim, threads
+from . import callbacks, cells, interop, layers, losses, metrics, optim, optimizers, threads
 from .gradcheck import gradcheck
+from .layers import Input
 from .model import NonFiniteLossError, Sequential
 from .saving import load_model
 from .threads import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
-__all__ = ["cells", "layers", "optim", "losses", "callbacks", "interop", "Sequential", "NonFiniteLossError",
-           "load_model", "gradcheck", "threads", "get_num_threads", "set_num_threads"]
+__all__ = ["cells", "layers", "Input", "optim", "optimizers", "losses", "metrics", "callbacks", "interop",
+           "Sequential", "NonFiniteLossError", "load_model", "gradcheck", "threads", "get_num_threads", "set_num_threads"]

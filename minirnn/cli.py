@@ -1,26 +1,42 @@
 """The ``minirnn`` command.
 
     minirnn demo [--epochs N] [--seed S] [--out DIR]
-    minirnn reproduce ko|ibm|nikkei|ko-changes|ibm-changes [--csv PATH] [--epochs N] [--seed S] [--out DIR]
+    minirnn reproduce ko|ibm|nikkei|ko-changes|ibm-changes [--csv PATH] [--column NAME] [--name LABEL]
+                      [--epochs N] [--seed S] [--out DIR]
     minirnn probe [--cell rnn|rnn-relu|lstm|gru|all] [--length T] [--units H] [--epochs N] [--out DIR]
 
 ``demo`` needs no download: GOOG's daily prices 2004-2008 ship with matplotlib.
 ``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.tutorials`), or
 the ``*-changes`` variant that predicts daily changes instead of prices.
+
+Every path is checked before any training starts; a user's mistake (a missing or
+malformed file, an unwritable folder, a bad option) is one line on stderr and exit
+status 1 (2 for a usage error), never a traceback.
 """
 import argparse
+import os
 import sys
 import warnings
 
 from . import tutorials
 
-EXPERIMENTS = {"ko": (tutorials.ko, 50), "ibm": (tutorials.ibm, 50), "nikkei": (tutorials.nikkei, 200),
-               "ko-changes": (lambda **kw: tutorials.differences("ko", **kw), 50),
-               "ibm-changes": (lambda **kw: tutorials.differences("ibm", **kw), 50)}
+# name: (function, default epochs, what it is)
+EXPERIMENTS = {
+    "ko": (tutorials.ko, 50, "Coca-Cola High, test 2016-2017: SimpleRNN/LSTM/GRU(50) on 10-day windows"),
+    "ibm": (tutorials.ibm, 50, "IBM High, test 2017: 4 stacked LSTM(50) and GRU(50) on 60-day windows, "
+            "then 2017 generated"),
+    "nikkei": (tutorials.nikkei, 200, "Nikkei 225 close: 4 stacked layers of 32 on 5-day windows, "
+               "early stopping"),
+    "ko-changes": (lambda **kw: tutorials.differences("ko", **kw), 50,
+                   "KO's split, a GRU(16) predicting the next daily change instead of the price"),
+    "ibm-changes": (lambda **kw: tutorials.differences("ibm", **kw), 50, "the same on IBM's split"),
+}
+COMPILE_SECONDS = 30  # a first run's compile time on a 2-core machine (README)
 
 
-def _common_options(parser, epochs):
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+def _common_options(parser, epochs, epochs_help=None):
+    parser.add_argument("--epochs", type=int, default=epochs,
+                        help=epochs_help or f"training epochs (default {epochs})")
     parser.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout (default 0)")
     parser.add_argument("--out", default="minirnn-output", help="folder for the figures (default ./minirnn-output)")
 
@@ -31,16 +47,24 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="train SimpleRNN, LSTM and GRU on GOOG prices (bundled with matplotlib)")
     _common_options(demo, 50)
-    reproduce = commands.add_parser("reproduce", help="run one of the stock-price tutorials")
-    reproduce.add_argument("experiment", choices=sorted(EXPERIMENTS))
-    reproduce.add_argument("--csv", help="price file (without it: a synthetic series, announced)")
-    _common_options(reproduce, None)
+    listing = "\n".join(f"  {name:<12} {text} (default {epochs} epochs)"
+                        for name, (_, epochs, text) in EXPERIMENTS.items())
+    reproduce = commands.add_parser("reproduce", help="run one of the stock-price tutorials",
+                                    description=f"Run one of the stock-price tutorials.\n\nexperiments:\n{listing}",
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    reproduce.add_argument("experiment", choices=list(EXPERIMENTS), help="which tutorial (listed above)")
+    reproduce.add_argument("--csv", help="price file (without it: a synthetic series, marked as such everywhere)")
+    reproduce.add_argument("--column", help="price column to use (default: High; nikkei: closed_price or Close)")
+    reproduce.add_argument("--name", help="what to call the series in titles and file names "
+                           "(default: the file name up to its first '_')")
+    _common_options(reproduce, None, "training epochs (default: the experiment's, listed above)")
     probe = commands.add_parser("probe", help="measure how dL/dh_t vanishes or explodes with the distance from the "
                                 "loss (remember-the-first-input task)")
-    probe.add_argument("--cell", default="all", choices=["all", "rnn", "rnn-relu", "lstm", "gru"])
+    probe.add_argument("--cell", default="all", choices=["all", "rnn", "rnn-relu", "lstm", "gru"],
+                       help="which cell to measure: rnn (tanh), rnn-relu, lstm, gru, or all of them (default)")
     probe.add_argument("--length", type=int, default=50, help="sequence length T (default 50)")
     probe.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
-    _common_options(probe, 0)
+    _common_options(probe, 0, "training epochs before measuring (default 0: at initialisation)")
     return parser
 
 
@@ -50,24 +74,45 @@ def main(argv=None):
         print("minirnn: --epochs must be at least 1 (probe: 0 for 'at initialisation')", file=sys.stderr)
         return 2
     try:
+        tutorials.prepare_output(args.out)
+        if getattr(args, "csv", None) is not None and not os.path.isfile(args.csv):
+            raise FileNotFoundError(f"price file not found: {args.csv}")
+        if args.command == "probe" and (args.length < 2 or args.units < 1):
+            raise ValueError("--length must be at least 2 and --units at least 1")
+        _announce_compiling()
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.showwarning = lambda message, *rest: print(f"warning: {message}")
-            if args.command == "demo":
-                tutorials.demo(epochs=args.epochs, seed=args.seed, out=args.out)
-            elif args.command == "probe":
-                from . import probe
-                if args.length < 2 or args.units < 1:
-                    raise ValueError("--length must be at least 2 and --units at least 1")
-                cells = tuple(probe.CELLS) if args.cell == "all" else (args.cell,)
-                probe.probe(cells, args.length, args.units, args.epochs, args.seed, args.out)
-            else:
-                run, default_epochs = EXPERIMENTS[args.experiment]
-                run(csv=args.csv, epochs=args.epochs or default_epochs, seed=args.seed, out=args.out)
-    except (FileNotFoundError, ValueError) as error:
+            _run(args)
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head): not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    except (OSError, ValueError) as error:  # the user's files, folders and options
         print(f"minirnn: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("minirnn: interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def _run(args):
+    if args.command == "demo":
+        tutorials.demo(epochs=args.epochs, seed=args.seed, out=args.out)
+    elif args.command == "probe":
+        from . import probe
+        cells = tuple(probe.CELLS) if args.cell == "all" else (args.cell,)
+        probe.probe(cells, args.length, args.units, args.epochs, args.seed, args.out)
+    else:
+        run, default_epochs, _ = EXPERIMENTS[args.experiment]
+        run(csv=args.csv, epochs=args.epochs or default_epochs, seed=args.seed, out=args.out, column=args.column,
+            name=args.name)
+
+
+def _announce_compiling():
+    from . import cells
+    if not cells.compiled():
+        print(f"Compiling minirnn's kernels with Numba (first run only, about {COMPILE_SECONDS} s) ...", flush=True)
 
 
 def example(experiment, argv=None):

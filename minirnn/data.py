@@ -11,6 +11,7 @@ live here so that the examples read like the notebooks:
     ...
     rmse(test.values, scaler.inverse_transform(model.predict(X_test)))
     naive_rmse(train.values, test.values)                        # tomorrow = today
+    drift_rmse(train.values, test.values)                        # ... plus the mean daily change
 """
 import numbers
 import warnings
@@ -22,50 +23,62 @@ import pandas as pd
 # ---------------------------------------------------------------- loading
 
 
+PRICE_FILE = ("a CSV file with a header row, a 'Date' column and a price column, e.g. "
+              "'Date,Open,High,Low,Close,Adj Close,Volume' (DJIA or Yahoo style) or 'date,closed_price'")
+# thousands separators only: "29,331.37"; a decimal comma ("1,5") is not read as 15
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
 def load_prices(path, column=None, missing="ffill"):
     """Read a daily price file into a ``pandas.Series`` with a sorted ``DatetimeIndex``.
 
-    Two layouts are recognised by their header:
+    Layouts are recognised by their header:
 
-    - DJIA style ``Date,Open,High,Low,Close,Volume,Name`` with ISO dates; ``column``
-      defaults to ``"High"``;
+    - DJIA or Yahoo style ``Date,Open,High,Low,Close[,Adj Close],Volume[,Name]`` with ISO
+      dates; ``column`` defaults to ``"High"``;
     - course style ``date,closed_price`` with dates like ``2021/5/6`` and prices with
       thousands separators (``"29,331.37"``); ``column`` defaults to ``"closed_price"``.
 
+    ``column`` may also be a list of names: the first one the file has. The file may be
+    gzip-compressed and UTF-8 or Latin-1 encoded.
+
     ``missing``: what to do with empty fields in ``column``: ``"ffill"`` (default) carries the
     previous day's price forward and warns, naming the dates; ``"drop"`` drops those days (and
-    warns); ``"raise"`` raises ``ValueError`` naming them. A missing file, an empty file, a
-    missing column or a non-numeric value raises an error naming the file and the column.
+    warns); ``"raise"`` raises ``ValueError`` naming them. A missing file, an empty or unreadable
+    file, a missing column, a non-numeric, infinite or decimal-comma value and a repeated date
+    raise an error naming the file (and the column and the date).
     """
     path = Path(path)
     if missing not in ("ffill", "drop", "raise"):
         raise ValueError(f"missing must be 'ffill', 'drop' or 'raise', got {missing!r}")
-    if not path.exists():
-        raise FileNotFoundError(f"price file not found: {path}")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # parse ourselves: "29,331.37", ""
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path} is empty") from None
-    if frame.empty:
-        raise ValueError(f"{path} has a header but no rows")
+    frame = _read_table(path)
     date_column = next((c for c in frame.columns if c.strip().lower() == "date"), None)
     if date_column is None:
-        raise ValueError(f"{path} has no 'Date' or 'date' column; columns: {list(frame.columns)}")
+        raise ValueError(f"{path} has no 'Date' or 'date' column; columns: {list(frame.columns)}. "
+                         f"A price file is {PRICE_FILE}")
+    candidates = [column] if isinstance(column, str) else list(column or ("closed_price", "High"))
+    column = next((c for c in candidates if c in frame.columns), None)
     if column is None:
-        column = "closed_price" if "closed_price" in frame.columns else "High"
-    if column not in frame.columns:
-        raise ValueError(f"{path} has no column {column!r}; columns: {list(frame.columns)}")
+        raise ValueError(f"{path} has no column {' or '.join(map(repr, candidates))}; columns: "
+                         f"{list(frame.columns)} (choose one with --column)")
     try:
         dates = pd.to_datetime(frame[date_column], format="mixed")
     except (ValueError, TypeError) as error:
         raise ValueError(f"{path}: column {date_column!r} has a value that is not a date ({error})") from None
-    text = frame[column].str.strip().str.replace(",", "", regex=False)
+    repeated = dates[dates.duplicated()]
+    if len(repeated):
+        raise ValueError(f"{path}: the date {repeated.iloc[0].date()} appears more than once "
+                         f"({len(repeated)} repeated dates in all); one row per day is expected")
+    raw = frame[column].str.strip()
+    text = raw.where(~raw.str.match(_THOUSANDS), raw.str.replace(",", "", regex=False))
     values = pd.to_numeric(text.replace("", np.nan), errors="coerce")
-    bad = values.isna() & (text != "")
+    bad = (values.isna() & (text != "")) | np.isinf(values)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
+        why = ("a decimal comma is not read; write 1.5, not 1,5" if "," in text.iloc[row]
+               else "not a finite number" if np.isinf(values.iloc[row]) else "")
         raise ValueError(f"{path}: column {column!r} has a non-numeric value {frame[column].iloc[row]!r} "
-                         f"on {dates.iloc[row].date()}")
+                         f"on {dates.iloc[row].date()}" + (f" ({why})" if why else ""))
     series = pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(dates), name=column).sort_index()
     gaps = series.index[series.isna()]
     if len(gaps):
@@ -83,6 +96,33 @@ def load_prices(path, column=None, missing="ffill"):
                           "carried forward", stacklevel=2)
             series = series.ffill()
     return series
+
+
+def _read_table(path):
+    """The file's rows as strings (parsed by load_prices itself: "29,331.37", ""), read as
+    gzip if it starts like one and as Latin-1 if it is not UTF-8."""
+    if not path.exists():
+        raise FileNotFoundError(f"price file not found: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a price file")
+    with open(path, "rb") as f:
+        compression = "gzip" if f.read(2) == b"\x1f\x8b" else None
+    for encoding in ("utf-8-sig", "latin-1"):
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, compression=compression,
+                                encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{path} is empty") from None
+        except (pd.errors.ParserError, OSError, EOFError) as error:
+            detail = str(error).strip().splitlines()[-1]
+            raise ValueError(f"{path} cannot be read as a price file ({detail}); a price file is "
+                             f"{PRICE_FILE}") from None
+    if frame.empty:
+        raise ValueError(f"{path} has a header but no rows")
+    return frame
 
 
 # ---------------------------------------------------------------- splitting and windows
@@ -242,6 +282,18 @@ def naive_forecast(train, test):
 def naive_rmse(train, test):
     """RMSE of :func:`naive_forecast`: the bar any price model has to clear."""
     return rmse(test, naive_forecast(train, test))
+
+
+def drift_forecast(train, test):
+    """Persistence plus drift: each test day predicted by the day before plus the mean daily
+    change of the training period (a random walk with drift's best guess)."""
+    train = np.asarray(train, dtype=float).ravel()
+    return naive_forecast(train, test) + np.mean(np.diff(train))
+
+
+def drift_rmse(train, test):
+    """RMSE of :func:`drift_forecast`: a second bar, which a trend alone clears."""
+    return rmse(test, drift_forecast(train, test))
 
 
 def _pair(y_true, y_pred):

@@ -1,5 +1,5 @@
 """Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``Dense``, ``Dropout``,
-``Bidirectional``.
+``Bidirectional``, and ``Input`` to start a ``Sequential`` with.
 
 Every layer speaks one low-level protocol:
 
@@ -16,6 +16,8 @@ Every layer speaks one low-level protocol:
     product is skipped and None returned.
 ``params`` / ``grads``
     dicts of arrays keyed by Keras names (``kernel``, ``recurrent_kernel``, ``bias``, ...).
+``get_weights()`` / ``set_weights(list)``
+    copies of the parameters in that order, and back, as in Keras.
 ``count_params()``
     the number Keras' ``model.summary()`` shows.
 ``output_shape(input_shape)``, ``get_config()``
@@ -23,7 +25,12 @@ Every layer speaks one low-level protocol:
 
 A layer's dtype is float32 or float64. With ``dtype=None`` it takes the dtype of
 the first input it sees (NumPy's float64 by default); after that, an input of
-the other float type raises ``TypeError`` instead of being cast silently.
+the other float type raises ``TypeError`` instead of being cast silently. Layers
+are strict on purpose (they are the building blocks); ``Sequential``'s fit,
+evaluate and predict cast their data to the model's dtype, as Keras does.
+
+A layer whose output overflows to inf or NaN from a finite input raises
+``FloatingPointError`` naming it.
 """
 import numbers
 
@@ -90,9 +97,47 @@ class Layer:
         return {"name": self.name, **{key: getattr(self, key) for key in self.CONFIG}}
 
     def count_params(self):
-        if not self.built:
-            raise ValueError(f"{self.name} is not built yet: call build(input_dim) or forward(x) first")
+        self._require_built("count_params")
         return int(sum(p.size for p in self.params.values()))
+
+    def get_weights(self):
+        """Copies of the parameters, in Keras' order (``params``' order)."""
+        self._require_built("get_weights")
+        return [p.copy() for p in self.params.values()]
+
+    def set_weights(self, weights):
+        """Overwrite the parameters with ``weights``, arrays in :meth:`get_weights`' order and shapes."""
+        self._require_built("set_weights")
+        params = list(self.params.items())
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(params):
+            raise ValueError(f"{self.name}.set_weights needs a list of {len(params)} arrays "
+                             f"({', '.join(name for name, _ in params)}), got "
+                             f"{len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__}")
+        for (name, p), w in zip(params, weights):
+            w = np.asarray(w)
+            if w.shape != p.shape:
+                raise ValueError(f"{self.name}.set_weights: {name} must have shape {p.shape}, got {w.shape}")
+            if w.dtype.kind not in "fiu" or not np.isfinite(w).all():
+                raise ValueError(f"{self.name}.set_weights: {name} must hold finite real numbers")
+        for (_, p), w in zip(params, weights):
+            p[...] = w
+
+    def _require_forward(self, state):
+        """``state`` is what forward left for backward: None means forward has not run."""
+        if state is None:
+            raise ValueError(f"{self.name}.backward was called before forward: run forward(x, training=True) "
+                             "first, then backward with the gradient of its output")
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(f"{what}: {self.name} is not built yet: call build(input_dim) or forward(x) first")
+
+    def _check_output(self, y):
+        """An output that overflowed (the input was checked finite): say so, naming the layer."""
+        if not np.isfinite(y).all():
+            raise FloatingPointError(f"the output of layer {self.name!r} is NaN or infinite although its input "
+                                     "is finite: its weights are too large (has training diverged?)")
+        return y
 
     def _check_input(self, x, ndim, finite=True):
         """Build on first use; then x must match the built feature count and dtype.
@@ -112,6 +157,21 @@ class Layer:
             raise ValueError(f"x has {x.shape[-1]} features (last axis) but {self.name} was built for "
                              f"{self.input_dim}")
         return x
+
+
+class Input:
+    """Keras' ``Input(shape=...)``, the first element of a :class:`~minirnn.Sequential`: the shape of
+    one sample, (time, features), and optionally the dtype. Not a layer: it has no weights and no
+    forward pass; the model builds its layers for this shape."""
+
+    def __init__(self, shape, dtype=None, name=None):
+        if not isinstance(shape, (tuple, list)) or not shape or not all(
+                isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape):
+            raise ValueError(f"shape must be a tuple of positive ints, one sample's shape such as "
+                             f"(time, features), got {shape!r}")
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = _check_dtype(dtype)
+        self.name = name or "input"
 
 
 class Dense(Layer):
@@ -143,17 +203,21 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         x = self._check_input(x, ndim=(2, 3))
-        y = x @ self.params["kernel"] + self.params["bias"]
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _check_output
+            y = x @ self.params["kernel"] + self.params["bias"]
         if self.activation == "tanh":
             y = np.tanh(y)
         elif self.activation == "relu":
             y = np.maximum(y, 0)
         elif self.activation == "sigmoid":
             y = 1 / (1 + np.exp(-y))
-        self._x, self._y = x, y
+        self._x, self._y = x, self._check_output(y)
         return y
 
+    _y = None  # the last forward's output
+
     def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._y)
         _common.check_array("grad_output", grad_output, self._y.ndim, self.dtype, self._y.shape)
         y = self._y
         if self.activation == "tanh":
@@ -190,8 +254,11 @@ class Dropout(Layer):
     def output_shape(self, input_shape):
         return tuple(input_shape)
 
+    _shape = None  # the last forward's input shape
+
     def forward(self, x, training=False):
         x = self._check_input(x, ndim=(2, 3))
+        self._shape = x.shape
         if not training or self.rate == 0:
             self._mask = None
             return x
@@ -200,6 +267,8 @@ class Dropout(Layer):
         return x * self._mask
 
     def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._shape)
+        _common.check_array("grad_output", grad_output, len(self._shape), self.dtype, self._shape)
         if not input_grad:
             return None
         return grad_output if self._mask is None else grad_output * self._mask
@@ -284,6 +353,8 @@ class Recurrent(Layer):
         final_states = [_join([self._final_state(cache, k) for cache in self._caches])
                         for k in range(len(self.state_names))]
         self._output_shape = h_seq.shape
+        if self.activation not in BOUNDED_ACTIVATIONS:
+            self._check_output(h_seq)
         output = h_seq if self.return_sequences else final_states[0]
         return [output, *final_states] if self.return_state else output
 
@@ -298,7 +369,10 @@ class Recurrent(Layer):
         keep = self.rng.random((batch, self.units)) >= self.recurrent_dropout
         return keep.astype(self.dtype) / self.dtype.type(1 - self.recurrent_dropout)
 
+    _caches = None  # the last forward's, one per part of the batch
+
     def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._caches)
         n = len(self.state_names)
         if self.return_state:
             if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 1 + n:
@@ -335,6 +409,9 @@ class Recurrent(Layer):
         dx = grads.pop("x")
         self.grads = grads
         return dx
+
+
+BOUNDED_ACTIVATIONS = ("tanh",)  # h_t in [-1, 1]: finite input and weights cannot overflow it
 
 
 def _rows(a, rows):
@@ -525,7 +602,10 @@ class Bidirectional(Layer):
             return out_f * out_b
         return (out_f + out_b) / 2
 
+    _outputs = None  # the last forward's, both directions
+
     def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._outputs)
         out_f, out_b = self._outputs
         shape = out_f.shape[:-1] + ((2 * out_f.shape[-1],) if self.merge_mode == "concat" else (out_f.shape[-1],))
         _common.check_array("grad_output", grad_output, len(shape), self.dtype, shape)

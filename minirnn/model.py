@@ -9,18 +9,27 @@ Training is the layer protocol and nothing more: ``forward`` through the
 layers, the loss and its gradient, ``backward`` in reverse order (the first
 layer skips the gradient w.r.t. the data), one optimizer step.
 
+Data and dtypes, as in Keras: ``fit``, ``evaluate`` and ``predict`` cast
+float, integer and boolean arrays to the model's dtype (the layers themselves
+are strict: a float32 array into a float64 layer is a ``TypeError``). The
+model's dtype is the one its layers (or ``Input``, or ``Sequential(dtype=)``)
+were given when they agree, a ``ValueError`` when they disagree, else the
+first training data's float dtype, else float64.
+
 Randomness: ``Sequential(seed=...)`` seeds the weights of every layer built
 without a seed of its own; ``fit(seed=...)`` (default: the model's seed)
 seeds shuffling and dropout. Same seed, same data: bit-identical history and
 weights.
 """
 import numbers
+import time
+import warnings
 
 import numpy as np
 
 from . import callbacks as callbacks_module
 from . import layers as layers_module
-from . import losses, optim
+from . import losses, metrics as metrics_module, optim
 from .cells import _common
 
 
@@ -40,19 +49,28 @@ class Sequential:
     def __init__(self, layers=None, seed=None, dtype=None, name="sequential"):
         self.layers = []
         self.seed = seed
-        self.dtype = layers_module._check_dtype(dtype)
+        self.dtype_given = self.dtype = layers_module._check_dtype(dtype)
         self.name = name
         self.optimizer = self.loss = self.loss_name = None
+        self.metrics = []
         self.input_shape = self.output_shape = None
         self.stop_training = False
+        self._input = None
         for layer in layers or []:
             self.add(layer)
 
     # ------------------------------------------------------------------ structure
 
     def add(self, layer):
+        if isinstance(layer, layers_module.Input):
+            if self.layers or self._input is not None:
+                raise ValueError("Input(shape=...) must be the first element of a Sequential, and only one")
+            self._input = layer
+            self._declared_dtype(layer)
+            return
         if not isinstance(layer, layers_module.Layer):
             raise TypeError(f"Sequential takes minirnn layers, got {type(layer).__name__}")
+        self._declared_dtype(layer)
         if getattr(layer, "return_state", False):
             raise ValueError(f"{layer.name}: return_state=True gives several outputs, which a Sequential "
                              "cannot pass on; use the layer API directly")
@@ -61,10 +79,23 @@ class Sequential:
         while layer.name in taken:
             layer.name, k = f"{base}_{k}", k + 1
         self.layers.append(layer)
-        if len(self.layers) == 1 and layer.input_shape is not None:
-            self.build(layer.input_shape)
+        if len(self.layers) == 1 and (layer.input_shape is not None or self._input is not None):
+            self.build(layer.input_shape if self._input is None else self._input.shape)
         elif self.built:
             self.build(self.input_shape, self.dtype)
+
+    def _declared_dtype(self, new=None):
+        """The dtype the model, its Input and its layers were given (None if none was); a
+        ValueError naming them when they disagree. ``new``: an element about to be added."""
+        owners = [("Sequential(dtype=...)", self.dtype_given), *(
+            (f"layer {e.name!r}" if isinstance(e, layers_module.Layer) else "Input", e.dtype)
+            for e in [self._input, *self.layers, new] if e is not None)]
+        given = {dtype for _, dtype in owners if dtype is not None}
+        if len(given) > 1:
+            names = ", ".join(f"{owner} is {dtype}" for owner, dtype in owners if dtype is not None)
+            raise ValueError(f"the model's parts disagree on the dtype ({names}); give every layer the same "
+                             "dtype, or give it once: Sequential(..., dtype=...)")
+        return given.pop() if given else None
 
     @property
     def built(self):
@@ -75,7 +106,8 @@ class Sequential:
         if not self.layers:
             raise ValueError("the model has no layers: add some before building it")
         shape = tuple(int(d) for d in input_shape)
-        self.dtype = layers_module._check_dtype(dtype) or self.dtype or np.dtype(np.float64)
+        self.dtype = (self._declared_dtype() or layers_module._check_dtype(dtype) or self.dtype
+                      or np.dtype(np.float64))
         for k, layer in enumerate(self.layers):
             if not layer.built or layer.input_dim != shape[-1] or layer.dtype != self.dtype:
                 if layer.seed is None and self.seed is not None:
@@ -93,13 +125,16 @@ class Sequential:
         return [p.copy() for layer in self.layers for p in layer.params.values()]
 
     def set_weights(self, weights):
-        params = [p for layer in self.layers for p in layer.params.values()]
-        if len(weights) != len(params):
-            raise ValueError(f"set_weights needs {len(params)} arrays, got {len(weights)}")
-        for k, (p, w) in enumerate(zip(params, weights)):
-            if np.shape(w) != p.shape:
-                raise ValueError(f"weights[{k}] must have shape {p.shape}, got {np.shape(w)}")
-            p[...] = w
+        """Overwrite every parameter: a list in :meth:`get_weights`' order and shapes."""
+        counts = [len(layer.params) for layer in self.layers]
+        if not isinstance(weights, (list, tuple)) or len(weights) != sum(counts):
+            raise ValueError(f"set_weights needs a list of {sum(counts)} arrays (get_weights' order), got "
+                             f"{len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__}")
+        start = 0
+        for layer, count in zip(self.layers, counts):
+            if count:
+                layer.set_weights(list(weights[start:start + count]))
+            start += count
 
     def summary(self, print_fn=print):
         """Print a Keras-like table: layer (type), output shape, parameter count, totals."""
@@ -117,7 +152,11 @@ class Sequential:
         print_fn("\n".join(lines))
 
     def save(self, path, include_optimizer=True):
-        """Write architecture, weights (and optimizer state) to one file, atomically. See :mod:`minirnn.saving`."""
+        """Write architecture, weights (and optimizer state) to one file, atomically. See :mod:`minirnn.saving`.
+
+        The file is minirnn's own (a NumPy ``.npz`` archive); Keras' ``.keras`` and ``.h5`` names are
+        refused, since Keras could not read it. :mod:`minirnn.interop` moves weights into Keras.
+        """
         from .saving import save_model
         save_model(self, path, include_optimizer)
 
@@ -127,29 +166,43 @@ class Sequential:
         """Run the layers in order. An activation that overflows to inf or NaN raises
         :class:`NonFiniteLossError` naming the layer (the weights have diverged)."""
         for layer in self.layers:
-            x = layer.forward(x, training=training)
-            if not np.isfinite(x).all():
-                raise NonFiniteLossError(f"the output of layer {layer.name!r} is NaN or infinite")
+            try:
+                x = layer.forward(x, training=training)
+            except FloatingPointError as error:
+                raise NonFiniteLossError(str(error)) from None
         return x
 
     def backward(self, grad):
         for k in range(len(self.layers) - 1, -1, -1):
             grad = self.layers[k].backward(grad, input_grad=k > 0)
 
-    def compile(self, optimizer="rmsprop", loss="mse"):
+    def compile(self, optimizer="rmsprop", loss="mse", metrics=None):
         """``optimizer``: an object from :mod:`minirnn.optim` or "sgd", "rmsprop", "adam", "adagrad"
-        (Keras defaults); ``loss``: "mse"/"mean_squared_error", "mae", "huber" or a callable."""
+        (Keras defaults); ``loss``: "mse"/"mean_squared_error", "mae", "huber" or a callable
+        ``f(y_pred, y_true) -> (value, grad)``; ``metrics``: a list of names from
+        :mod:`minirnn.metrics` ("mae", "mse", "rmse", ...) or callables ``f(y_pred, y_true) -> number``,
+        reported by ``fit`` (and ``val_`` ones) and returned by ``evaluate`` after the loss."""
         self.optimizer = optim.get(optimizer)
         self.loss = losses.get(loss)
         self.loss_name = loss if isinstance(loss, str) else None  # a callable loss cannot be saved
+        self.metrics = metrics_module.get_all(metrics)
 
     def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
-            callbacks=None, verbose=1, seed=None):
+            callbacks=None, verbose=1, seed=None, on_divergence="raise"):
         """Train; returns a :class:`~minirnn.callbacks.History` (``.history["loss"]``, ``["val_loss"]``).
 
         ``validation_split`` holds out the *last* fraction of ``x``/``y`` (before
         shuffling), as Keras does; ``validation_data=(x_val, y_val)`` takes precedence.
+
+        Divergence: a NaN or infinite loss, gradient or weight always stops training
+        with :class:`NonFiniteLossError` and the weights from before that step. So,
+        with ``on_divergence="raise"`` (default), does a batch loss above
+        ``divergence_factor`` (10^4) times the first batch's loss: a run that still
+        has finite numbers but has left the data behind. ``"warn"`` warns once and
+        goes on; ``"ignore"`` goes on silently.
         """
+        if on_divergence not in ("raise", "warn", "ignore"):
+            raise ValueError(f"on_divergence must be 'raise', 'warn' or 'ignore', got {on_divergence!r}")
         if self.optimizer is None:
             raise ValueError("compile the model before fit: model.compile(optimizer=..., loss=...)")
         epochs = _check_int("epochs", epochs, 0)
@@ -157,7 +210,7 @@ class Sequential:
         if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if not self.built:
-            self._check_x(x, building=True)
+            x = self._check_x(x, building=True)
             self.build(x.shape[1:], x.dtype)
         x, y = self._check_xy(x, y)
         if validation_data is not None:
@@ -186,52 +239,68 @@ class Sequential:
         for hook in hooks:
             hook.model = self
         self.history, self.stop_training = history, False
+        self._divergence = {"action": on_divergence, "first_loss": None}
         self._call(hooks, "on_train_begin", None)
         for epoch in range(epochs):
             self._call(hooks, "on_epoch_begin", epoch, None)
             order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
             total = 0.0
+            running = metrics_module.Running(self.metrics)
             for batch in range(steps):
                 index = order[batch * batch_size:(batch + 1) * batch_size]
-                loss = self._train_step(x[index], y[index], epoch, batch)
+                loss, pred = self._train_step(x[index], y[index], epoch, batch)
                 total += loss * len(index)
+                running.add(pred, y[index])
                 self._call(hooks, "on_batch_end", batch, {"loss": loss, "size": len(index)})
-            logs = {"loss": total / len(x)}
+            logs = {"loss": total / len(x), **running.results()}
             if x_val is not None:
-                logs["val_loss"] = self._evaluate(x_val, y_val, batch_size)
+                val_logs = self._evaluate(x_val, y_val, batch_size)
+                logs.update({"val_" + name: value for name, value in val_logs.items()})
             self._call(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
         self._call(hooks, "on_train_end", None)
         return history
 
-    def evaluate(self, x, y, batch_size=32, verbose=0):
-        """Mean loss over ``x``/``y`` (no dropout)."""
+    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
+        """Mean loss over ``x``/``y`` (no dropout); with metrics compiled, ``[loss, *metrics]`` as Keras
+        returns them (``return_dict=True``: ``{"loss": .., "mae": ..}``). ``verbose=1`` prints them."""
         if self.loss is None:
             raise ValueError("compile the model before evaluate: it needs a loss")
         self._require_built("evaluate")
         x, y = self._check_xy(x, y)
-        value = self._evaluate(x, y, _check_int("batch_size", batch_size, 1))
+        start = time.perf_counter()
+        logs = self._evaluate(x, y, _check_int("batch_size", batch_size, 1))
         if verbose:
-            print(f"loss: {value:.4g}")
-        return value
+            values = " - ".join(f"{name}: {value:.4g}" for name, value in logs.items())
+            print(f"{len(x)} samples - {time.perf_counter() - start:.1f}s - {values}")
+        if return_dict:
+            return logs
+        return logs["loss"] if len(logs) == 1 else list(logs.values())
 
-    def predict(self, x, batch_size=32):
-        """Outputs for ``x`` (no dropout), computed ``batch_size`` samples at a time."""
+    def predict(self, x, batch_size=32, verbose=0):
+        """Outputs for ``x`` (no dropout), computed ``batch_size`` samples at a time.
+        ``verbose=1`` prints how many samples took how long."""
         self._require_built("predict")
         x = self._check_x(x)
         batch_size = _check_int("batch_size", batch_size, 1)
-        return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        start = time.perf_counter()
+        y = np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        if verbose:
+            print(f"{len(x)} samples - {time.perf_counter() - start:.1f}s")
+        return y
 
     # ------------------------------------------------------------------ internals
 
     def _train_step(self, x, y, epoch, batch):
+        """One optimizer step on a batch; returns its loss and the prediction it was computed from."""
         try:
             pred = self.forward(x, training=True)
         except NonFiniteLossError as error:
             self._diverged(epoch, batch, str(error))
-        loss, grad = self.loss(pred, y)
+        loss, grad = self._loss_and_grad(pred, y)
         if np.isfinite(loss):
+            self._check_growth(loss, epoch, batch)
             self.backward(grad.astype(self.dtype, copy=False))
         params_and_grads = {(k, name): (layer.params[name], layer.grads[name])
                             for k, layer in enumerate(self.layers) for name in layer.params}
@@ -244,7 +313,39 @@ class Sequential:
         if not all(np.isfinite(p).all() for p, _ in params_and_grads.values()):
             self.set_weights(saved)
             self._diverged(epoch, batch, "the update made a weight NaN or infinite")
-        return loss
+        return loss, pred
+
+    def _loss_and_grad(self, pred, y):
+        """The compiled loss, held to its contract: (a number, an array shaped like the prediction)."""
+        result = self.loss(pred, y)
+        contract = (f"a loss function must return (value, grad): the mean loss as a number and its gradient "
+                    f"w.r.t. y_pred as an array of y_pred's shape {pred.shape}")
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise TypeError(f"{contract}; got {type(result).__name__}")
+        value, grad = result
+        if not isinstance(value, (numbers.Real, np.ndarray)) or np.ndim(value) != 0:
+            raise TypeError(f"{contract}; the value is {type(value).__name__}")
+        if not isinstance(grad, np.ndarray) or grad.shape != pred.shape:
+            got = f"shape {grad.shape}" if isinstance(grad, np.ndarray) else type(grad).__name__
+            raise TypeError(f"{contract}; the gradient is {got}")
+        return float(value), grad
+
+    divergence_factor = 1e4  # a batch loss this many times the first one: training has diverged
+
+    def _check_growth(self, loss, epoch, batch):
+        """Stop (or warn, see fit's ``on_divergence``) when the loss has grown by orders of magnitude."""
+        watch = self._divergence
+        if watch["first_loss"] is None:
+            watch["first_loss"] = loss
+            return
+        if watch["action"] == "ignore" or not loss > self.divergence_factor * watch["first_loss"]:
+            return
+        what = (f"the loss grew from {watch['first_loss']:.3g} (first batch) to {loss:.3g}, more than "
+                f"{self.divergence_factor:g} times")
+        if watch["action"] == "raise":
+            self._diverged(epoch, batch, what)
+        warnings.warn(f"training is diverging at epoch {epoch + 1}, batch {batch + 1}: {what}", stacklevel=4)
+        watch["action"] = "ignore"  # warn once
 
     def _diverged(self, epoch, batch, what):
         raise NonFiniteLossError(
@@ -253,11 +354,15 @@ class Sequential:
             "optimizer=minirnn.optim.RMSprop(clipnorm=1.0)")
 
     def _evaluate(self, x, y, batch_size):
+        """{"loss": mean loss, metric name: value, ...} over x, y without dropout."""
         total = 0.0
+        running = metrics_module.Running(self.metrics)
         for i in range(0, len(x), batch_size):
-            value, _ = self.loss(self.forward(x[i:i + batch_size]), y[i:i + batch_size])
-            total += value * len(x[i:i + batch_size])
-        return total / len(x)
+            pred, y_batch = self.forward(x[i:i + batch_size]), y[i:i + batch_size]
+            value, _ = self._loss_and_grad(pred, y_batch)
+            total += value * len(y_batch)
+            running.add(pred, y_batch)
+        return {"loss": total / len(x), **running.results()}
 
     def _require_built(self, what):
         if not self.built:
@@ -265,10 +370,13 @@ class Sequential:
                              "features), call model.build(input_shape), or fit it first")
 
     def _check_x(self, x, building=False, name="x"):
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
-        dtype = None if building else self.dtype
-        _common.check_array(name, x, len(self.input_shape) + 1 if self.built else x.ndim, dtype)
+        """x as the model's dtype (on ``building``: its own float dtype, or float64), checked."""
+        dtype = (self._declared_dtype() or (x.dtype if getattr(x, "dtype", None) in _common.FLOAT_DTYPES
+                                            else np.float64)) if building else self.dtype
+        x = _as_numbers(name, x, dtype)
+        if self.built and x.ndim != len(self.input_shape) + 1:
+            raise ValueError(f"{name} must be {len(self.input_shape) + 1}-D (samples, *{self.input_shape}), "
+                             f"got shape {x.shape}")
         if len(x) == 0:
             raise ValueError(f"{name} is empty")
         if self.built and x.shape[-1] != self.input_shape[-1]:
@@ -278,15 +386,10 @@ class Sequential:
 
     def _check_xy(self, x, y, names=("x", "y")):
         x = self._check_x(x, name=names[0])
-        if not isinstance(y, np.ndarray):
-            raise TypeError(f"{names[1]} must be a numpy.ndarray, got {type(y).__name__}")
-        if len(y) != len(x):
-            raise ValueError(f"{names[0]} has {len(x)} samples but {names[1]} has {len(y)}")
-        if y.dtype.kind not in "fiu":
-            raise TypeError(f"{names[1]} must be numeric, got dtype {y.dtype}")
-        y = y.astype(self.dtype, copy=False)  # targets follow the model's dtype
-        if not np.isfinite(y).all():
-            raise ValueError(f"{names[1]} contains NaN or inf")
+        y = _as_numbers(names[1], y, self.dtype)  # targets follow the model's dtype
+        if y.ndim == 0 or len(y) != len(x):
+            raise ValueError(f"{names[0]} has {len(x)} samples but {names[1]} has "
+                             f"{len(y) if y.ndim else 'none (a scalar)'}")
         expected = (len(x), *self._output_shape_for(x))
         if y.shape != expected and y.reshape(len(y), -1).shape == (len(x), int(np.prod(expected[1:]))):
             y = y.reshape(expected)  # (n,) targets for a (n, 1) output, as Keras accepts
@@ -306,3 +409,33 @@ class Sequential:
             fn = getattr(hook, method, None)
             if fn is not None:
                 fn(*args)
+
+
+def _as_numbers(name, a, dtype):
+    """``a`` (an ndarray of floats, ints or bools) as a finite array of ``dtype``, as Keras casts its data.
+
+    Anything else is a TypeError; a NaN or inf (also one a masked array hides,
+    or one the cast to float32 makes) a ValueError giving its index.
+    """
+    if isinstance(a, np.ma.MaskedArray):
+        if np.ma.getmaskarray(a).any():
+            index = tuple(int(i) for i in np.argwhere(np.ma.getmaskarray(a))[0])
+            raise ValueError(f"{name} is a masked array with masked entries (the first at index {index}); "
+                             "minirnn does not mask: fill them (e.g. a.filled(0.0)) or drop those samples")
+        a = np.ma.getdata(a)
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__} (convert with np.asarray)")
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers (float, int or bool), got dtype {a.dtype}")
+    _check_finite(name, a, "")
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its index
+        cast = a.astype(dtype, copy=False)
+    if cast is not a:
+        _check_finite(name, cast, f" once cast to {np.dtype(dtype)} (a value too large for it)")
+    return cast
+
+
+def _check_finite(name, a, why):
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"{name} contains NaN or inf{why}: the first at index {index} is {a[index]}")

@@ -165,6 +165,7 @@ class Adagrad(Optimizer):
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adagrad": Adagrad}
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "Adagrad", "OPTIMIZERS", "get"]
 
 
 def get(optimizer):

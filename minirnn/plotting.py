@@ -1,12 +1,18 @@
 """Matplotlib figures for the examples: predictions against the real prices, learning curves."""
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only: the examples run on machines without a screen
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def _wrapped(title):
+    return "\n".join(textwrap.wrap(title, 70))
+
+
 def _save(fig, ax, path, title, legend=True):
-    ax.set_title(title)
+    ax.set_title(_wrapped(title))
     ax.grid(alpha=0.3, which="both")
     if legend:
         ax.legend()
@@ -17,15 +23,15 @@ def _save(fig, ax, path, title, legend=True):
 
 
 def plot_predictions(dates, actual, predictions, path, title=""):
-    """One panel per model: the real test prices and that model's predictions. Returns ``path``."""
+    """One panel per model: the actual test prices and that model's predictions. Returns ``path``."""
     fig, axes = plt.subplots(len(predictions), 1, figsize=(10, 3 * len(predictions)), sharex=True, squeeze=False)
     for ax, (name, predicted) in zip(axes[:, 0], predictions.items()):
-        ax.plot(dates, actual, color="black", lw=1.2, label="real")
+        ax.plot(dates, actual, color="black", lw=1.2, label="actual")
         ax.plot(dates, predicted, color="tab:red", lw=1.0, label=f"{name} prediction")
         ax.set_ylabel("price")
         ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
-    axes[0, 0].set_title(title)
+    axes[0, 0].set_title(_wrapped(title))
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -33,18 +39,19 @@ def plot_predictions(dates, actual, predictions, path, title=""):
     return path
 
 
-def plot_learning_curves(histories, path, title=""):
-    """loss (and val_loss, dashed) per epoch for every model, on a log scale. Returns ``path``."""
+def plot_learning_curves(histories, path, title="", units="scaled prices"):
+    """loss (and val_loss, dashed) per epoch for every model, on a log scale; ``units``: what the
+    models were trained on. Returns ``path``."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for k, (name, history) in enumerate(histories.items()):
-        color = f"C{k}"
-        ax.plot(range(1, len(history["loss"]) + 1), history["loss"], color=color, label=f"{name} loss")
+        style = {"color": f"C{k}", "marker": "o" if len(history["loss"]) <= 20 else None}  # one epoch is a dot
+        ax.plot(range(1, len(history["loss"]) + 1), history["loss"], label=f"{name} loss", **style)
         if "val_loss" in history:
-            ax.plot(range(1, len(history["val_loss"]) + 1), history["val_loss"], color=color, ls="--",
-                    label=f"{name} val_loss")
+            ax.plot(range(1, len(history["val_loss"]) + 1), history["val_loss"], ls="--",
+                    label=f"{name} val_loss", **style)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean squared error (scaled prices)")
+    ax.set_ylabel(f"mean squared error ({units})")
     return _save(fig, ax, path, title)
 
 

@@ -8,12 +8,20 @@ exactly, so a loaded model predicts bit-identically.
 
 The write is atomic: the archive goes to a temporary file in the same folder,
 which is then renamed over ``path``, so an interrupted save never leaves a
-half-written model behind.
+half-written model behind. A save that was killed leaves its temporary file
+(``.minirnn-*.tmp``); the next save to that folder removes those older than
+STALE_SECONDS.
+
+A model compiled with a custom loss function is saved without its compile
+settings (a function cannot be stored): it loads uncompiled, with a warning.
 """
+import glob
 import io
 import json
 import os
 import tempfile
+import time
+import warnings
 
 import numpy as np
 
@@ -21,6 +29,9 @@ from . import layers, optim
 
 FORMAT = "minirnn.Sequential"
 VERSION = 1
+STALE_SECONDS = 15 * 60  # a temporary file this old is no save in progress, but one that was killed
+FOREIGN_EXTENSIONS = {".keras": "Keras' format", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)",
+                      ".pt": "PyTorch's format", ".pth": "PyTorch's format"}
 LAYERS = {cls.__name__: cls for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.Dense, layers.Dropout)}
 
 
@@ -35,6 +46,14 @@ def layer_from_spec(spec):
 def save_model(model, path, include_optimizer=True):
     """Write ``model`` (a built :class:`~minirnn.Sequential`) to ``path``; see the module docstring."""
     model._require_built("save")
+    extension = os.path.splitext(str(path))[1].lower()
+    if extension in FOREIGN_EXTENSIONS:
+        raise ValueError(f"{path}: minirnn saves its own format (a NumPy .npz archive), not "
+                         f"{FOREIGN_EXTENSIONS[extension]}, so it will not take that name; save to a .npz "
+                         "name, and use minirnn.interop to move the weights into a Keras or PyTorch model")
+    if model.optimizer is not None and model.loss_name is None:
+        warnings.warn("the model was compiled with a custom loss function, which cannot be saved: the file "
+                      "holds the architecture and weights only; compile the loaded model again", stacklevel=3)
     config = {
         "format": FORMAT, "version": VERSION, "name": model.name, "seed": model.seed,
         "dtype": str(model.dtype), "input_shape": list(model.input_shape),
@@ -51,9 +70,14 @@ def save_model(model, path, include_optimizer=True):
                 arrays[f"optimizer/{layer_index}/{param}/{slot}"] = value
     else:
         config["optimizer_state"] = False
+    try:
+        text = json.dumps(config, default=_plain_number)
+    except TypeError as error:
+        raise TypeError(f"cannot save this model: {error}") from None
     buffer = io.BytesIO()
-    np.savez(buffer, config=np.array(json.dumps(config)), **arrays)
+    np.savez(buffer, config=np.array(text), **arrays)
     folder = os.path.dirname(os.path.abspath(path))
+    _remove_stale_temporaries(folder)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".minirnn-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -67,6 +91,23 @@ def save_model(model, path, include_optimizer=True):
         raise
 
 
+def _plain_number(value):
+    """JSON for the NumPy numbers a config may hold (e.g. ``seed=np.int64(3)``)."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    raise TypeError(f"a setting of type {type(value).__name__} ({value!r}) cannot be stored; "
+                    "use plain numbers (an int seed, not a SeedSequence or Generator)")
+
+
+def _remove_stale_temporaries(folder):
+    for tmp in glob.glob(os.path.join(glob.escape(folder), ".minirnn-*.tmp")):
+        try:
+            if time.time() - os.path.getmtime(tmp) > STALE_SECONDS:
+                os.unlink(tmp)
+        except OSError:  # gone already, or not ours to remove: leave it
+            pass
+
+
 def load_model(path):
     """Rebuild the model saved at ``path``; compiled (with optimizer state) if it was when saved."""
     from .model import Sequential
@@ -77,8 +118,9 @@ def load_model(path):
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except Exception as error:  # a damaged archive fails in many ways (zip, npy header parsing, JSON)
-        raise ValueError(f"{path} is not a minirnn model file (or it is truncated or corrupted): "
-                         f"{type(error).__name__}: {error}") from None
+        detail = ("it holds Python objects, which minirnn never loads" if "pickle" in str(error)
+                  else f"{type(error).__name__}: {error}")
+        raise ValueError(f"{path} is not a minirnn model file (or it is truncated or corrupted): {detail}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ValueError(f"{path} is not a minirnn model file: it has no {FORMAT!r} config")
     if config.get("version") != VERSION:
@@ -99,7 +141,13 @@ def load_model(path):
             raise ValueError(f"{path}: weights/{k} is {w.dtype} but the model is {model.dtype}")
     model.set_weights(weights)
     spec = config.get("optimizer")
+    if spec is not None and config.get("loss") is None:
+        warnings.warn(f"{path}: the model was compiled with a custom loss when saved; it is loaded uncompiled "
+                      "and without its optimizer state: compile it again before training", stacklevel=2)
     if spec is not None and config.get("loss") is not None:
+        if spec.get("class") not in {cls.__name__ for cls in optim.OPTIMIZERS.values()}:
+            raise ValueError(f"{path} was saved with the optimizer {spec.get('class')!r}, which this minirnn "
+                             f"does not have (it has {', '.join(c.__name__ for c in optim.OPTIMIZERS.values())})")
         optimizer = getattr(optim, spec["class"])(**spec["config"])
         model.compile(optimizer=optimizer, loss=config["loss"])
         if config.get("optimizer_state", True):

@@ -6,6 +6,7 @@ its models on sliding windows, predicts the test period, and reports RMSE in
 price units beside the naive persistence baseline (tomorrow = today), with
 two figures: predictions against the real prices, and learning curves.
 """
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,12 +42,49 @@ def stacked(cell, units, depth, look_back, dropout=0.0, seed=0):
     return Sequential([*stack, layers.Dense(1)], seed=seed, dtype="float32")
 
 
-def load(csv, column, synthetic, echo=print):
-    """The price series from ``csv``, or the synthetic stand-in (announced) when no file is given."""
+SYNTHETIC = "SYNTHETIC random walk, not real prices"
+
+
+def prepare_output(out):
+    """Create the figures' folder ``out`` and make sure a file can be written there, before any
+    training: an ``OSError`` naming the folder if not."""
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".minirnn-check-"):
+            pass
+    except OSError as error:
+        raise OSError(f"cannot write figures to {str(folder)!r}: {error.strerror or error}") from None
+    return folder
+
+
+@dataclass
+class Prices:
+    """A price series and what to call it: the file's name (or the user's), or SYNTHETIC."""
+    series: pd.Series
+    label: str
+
+
+def load(csv, column, default_columns, synthetic, name=None, echo=print):
+    """The price series from ``csv`` (``column``, else the first of ``default_columns`` it has),
+    or the synthetic stand-in (announced) when no file is given. ``name`` labels it."""
     if csv is None:
         echo("No --csv given: using a synthetic random-walk price series (numbers are not the tutorial's).")
-        return synthetic
-    return data.load_prices(csv, column=column)
+        return Prices(synthetic, SYNTHETIC)
+    series = data.load_prices(csv, column=column or default_columns)
+    return Prices(series, name or Path(csv).name.split(".")[0].split("_")[0])
+
+
+def title(prices, what, setup):
+    """'IBM: next-day High, 2017 (IBM tutorial set-up)'."""
+    return f"{prices.label}: next-day {prices.series.name}, {what} ({setup} tutorial set-up)"
+
+
+def slug(prices, setup):
+    """The figures' file-name stem: the set-up, and the series where it is not the set-up's own."""
+    label = "synthetic" if prices.label == SYNTHETIC else prices.label
+    label = "".join(c if c.isalnum() else "_" for c in label)
+    return setup.lower() if label.lower() == setup.lower() else f"{setup.lower()}_{label}"
 
 
 def train_and_predict(name, model, optimizer, X_train, y_train, X_test, scaler, epochs, batch_size, seed,
@@ -60,26 +98,33 @@ def train_and_predict(name, model, optimizer, X_train, y_train, X_test, scaler, 
     return model, history.history, seconds, predicted
 
 
-def report(title, results, actual, dates, naive, out, echo=print):
-    """Print the table and write ``<out>/<slug>_predictions.png`` and ``_learning_curves.png``."""
-    echo(f"\n{title}")
-    echo(f"{'model':<28}{'params':>8}{'RMSE':>10}{'naive RMSE':>12}{'train s':>9}")
+def report(heading, stem, results, actual, dates, baselines, out, echo=print, units="scaled prices"):
+    """Print the table and write ``<out>/<stem>_predictions.png`` and ``_learning_curves.png``.
+
+    ``baselines``: (naive RMSE, drift RMSE); ``units``: what the models were trained on."""
+    naive, drift = baselines
+    echo(f"\n{heading}")
+    echo(f"{'model':<28}{'params':>8}{'RMSE':>10}{'naive RMSE':>12}{'drift RMSE':>12}{'train s':>9}")
     for r in results:
-        echo(f"{r.name:<28}{r.params:>8}{r.rmse:>10.3f}{naive:>12.3f}{r.seconds:>9.1f}")
-    echo("RMSE in price units. The naive baseline predicts each day by the day before; a model that does not "
-         "beat it\nhas learnt little more than to copy yesterday's price.")
+        echo(f"{r.name:<28}{r.params:>8}{r.rmse:>10.3f}{naive:>12.3f}{drift:>12.3f}{r.seconds:>9.1f}")
+    echo("RMSE in price units. The naive baseline predicts each day by the day before; the drift baseline adds "
+         "the mean\ndaily change of the training period. A model that does not beat them has learnt little more "
+         "than to copy\nyesterday's price.")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    slug = title.split(":")[0].lower().replace(" ", "_")
     paths = [plotting.plot_predictions(dates, actual, {r.name: r.predictions for r in results},
-                                       out / f"{slug}_predictions.png", title),
+                                       out / f"{stem}_predictions.png", heading),
              plotting.plot_learning_curves({r.name: r.history for r in results if r.history},
-                                           out / f"{slug}_learning_curves.png", title)]
+                                           out / f"{stem}_learning_curves.png", heading, units=units)]
     echo("figures: " + ", ".join(str(p) for p in paths))
     return paths
 
 
-def _one_step_models(title, series, test_start, test_end, look_back, specs, epochs, seed, out, echo):
+def baselines(train, test):
+    """(naive RMSE, drift RMSE) of the test prices."""
+    return data.naive_rmse(train, test), data.drift_rmse(train, test)
+
+
+def _one_step_models(heading, stem, series, test_start, test_end, look_back, specs, epochs, seed, out, echo):
     """Shared by KO and the demo: one model per spec, one-day-ahead predictions on the test period."""
     train, test = data.split_by_date(series, test_start, test_end)
     scaler = data.MinMaxScaler().fit(train.values)
@@ -91,40 +136,43 @@ def _one_step_models(title, series, test_start, test_end, look_back, specs, epoc
                                                                scaler, epochs, batch_size, seed, **fit_kwargs)
         results.append(Result(name, model.count_params(), data.rmse(test.values, predicted), seconds, history,
                               predicted))
-    report(title, results, test.values, test.index, data.naive_rmse(train.values, test.values), out, echo)
+    report(heading, stem, results, test.values, test.index, baselines(train.values, test.values), out, echo)
     return results
 
 
-def ko(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
+def ko(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None):
     """Coca-Cola, column High: train before 2016, test 2016-2017, 10-day windows;
     SimpleRNN(50), LSTM(50), GRU(50), each + Dropout(0.2) + Dense(1); rmsprop, mse, batch 32."""
-    series = load(csv, "High", data.synthetic_prices(seed=seed), echo)
+    prepare_output(out)
+    prices = load(csv, column, ("High",), data.synthetic_prices(seed=seed), name, echo)
     specs = [(f"{cell}(50)", stacked(cell, 50, 1, 10, dropout=0.2, seed=seed), "rmsprop", 32, {})
              for cell in ("SimpleRNN", "LSTM", "GRU")]
-    return _one_step_models("KO: next-day High, 2016-2017", series, "2016-01-01", "2017-12-31", 10, specs, epochs,
-                            seed, out, echo)
+    return _one_step_models(title(prices, "2016-2017", "KO"), slug(prices, "ko"), prices.series, "2016-01-01",
+                            "2017-12-31", 10, specs, epochs, seed, out, echo)
 
 
 def demo(epochs=50, seed=0, out="minirnn-output", echo=print):
     """GOOG daily High 2004-2008 (ships with matplotlib): train before 2008, test 2008, 10-day windows;
     SimpleRNN(32), LSTM(32), GRU(32), each + Dense(1); adam."""
     import matplotlib.cbook
+    prepare_output(out)
     prices = matplotlib.cbook.get_sample_data("goog.npz")["price_data"]
     series = pd.Series(prices["high"], index=pd.DatetimeIndex(prices["date"]), name="high")
     specs = [(f"{cell}(32)", stacked(cell, 32, 1, 10, seed=seed), optim.Adam(0.005), 32, {})
              for cell in ("SimpleRNN", "LSTM", "GRU")]
-    return _one_step_models("GOOG: next-day high, 2008", series, "2008-01-01", None, 10, specs, epochs, seed,
-                            out, echo)
+    return _one_step_models("GOOG: next-day high, 2008", "goog", series, "2008-01-01", None, 10, specs, epochs,
+                            seed, out, echo)
 
 
-def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
+def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None):
     """IBM, column High: train through 2016, test 2017 (251 days), 60-day windows.
     4 x (LSTM(50) + Dropout(0.2)) + Dense(1), rmsprop, batch 32; and 4 x (GRU(50) + Dropout(0.2)) +
     Dense(1), SGD(0.01, momentum 0.9), batch 150. Then the LSTM generates 2017 on its own: from the
     last 60 training days, each prediction is fed back as the next input, 251 times."""
-    series = load(csv, "High", data.synthetic_prices(seed=seed), echo)
+    prepare_output(out)
+    prices = load(csv, column, ("High",), data.synthetic_prices(seed=seed), name, echo)
     look_back = 60
-    train, test, scaler, X_train, y_train, X_test = ibm_windows(series, look_back)
+    train, test, scaler, X_train, y_train, X_test = ibm_windows(prices.series, look_back)
     specs = [("4 x LSTM(50)", stacked("LSTM", 50, 4, look_back, 0.2, seed), "rmsprop", 32),
              ("4 x GRU(50)", stacked("GRU", 50, 4, look_back, 0.2, seed), optim.SGD(0.01, momentum=0.9), 150)]
     results, lstm = [], None
@@ -138,8 +186,8 @@ def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
     generated = scaler.inverse_transform(generated)
     results.append(Result("4 x LSTM(50), generated", results[0].params, data.rmse(test.values, generated), 0.0,
                           None, generated))  # the LSTM above, no training of its own
-    report("IBM: next-day High, 2017", results, test.values, test.index, data.naive_rmse(train.values, test.values),
-           out, echo)
+    report(title(prices, "2017", "IBM"), slug(prices, "ibm"), results, test.values, test.index,
+           baselines(train.values, test.values), out, echo)
     return results
 
 
@@ -169,13 +217,15 @@ def generate(model, window, steps):
     return out
 
 
-def nikkei(csv=None, epochs=200, seed=0, out="minirnn-output", echo=print):
-    """Nikkei 225 close (date,closed_price file): 5-day windows, the first 75% of windows train;
-    4 stacked SimpleRNN(32) / LSTM(32) / GRU(32) + Dense(1), adam, validation_split 0.1,
-    EarlyStopping(val_loss, patience 40), up to ``epochs`` epochs."""
+def nikkei(csv=None, epochs=200, seed=0, out="minirnn-output", echo=print, column=None, name=None):
+    """Nikkei 225 close (a date,closed_price file, or a Date,...,Close,... one): 5-day windows, the
+    first 75% of windows train; 4 stacked SimpleRNN(32) / LSTM(32) / GRU(32) + Dense(1), adam,
+    validation_split 0.1, EarlyStopping(val_loss, patience 40), up to ``epochs`` epochs."""
     synthetic = data.synthetic_prices("2021-05-06", "2022-05-02", seed=seed, start_price=29000.0,
                                       name="closed_price")
-    series = load(csv, "closed_price", synthetic, echo)
+    prepare_output(out)
+    prices = load(csv, column, ("closed_price", "Close"), synthetic, name, echo)
+    series = prices.series
     look_back = 5
     X, y = data.sliding_windows(series.values, look_back)
     X_train, X_test = data.split_by_fraction(X, 0.75)
@@ -191,12 +241,14 @@ def nikkei(csv=None, epochs=200, seed=0, out="minirnn-output", echo=print):
         results.append(Result(f"4 x {cell}(32)", model.count_params(), data.rmse(y_test, predicted), seconds,
                               history, predicted))
     dates = series.index[look_back + len(y_train):]
-    naive = data.rmse(y_test, X_test[:, -1, 0])
-    report("Nikkei: next-day close", results, y_test, dates, naive, out, echo)
+    yesterday = X_test[:, -1, 0]
+    mean_change = np.mean(np.diff(series.values[:len(y_train) + look_back]))
+    report(title(prices, "last 25% of windows", "Nikkei"), slug(prices, "nikkei"), results, y_test, dates,
+           (data.rmse(y_test, yesterday), data.rmse(y_test, yesterday + mean_change)), out, echo)
     return results
 
 
-def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", echo=print):
+def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None):
     """Beyond the tutorials: predict tomorrow's *change* instead of tomorrow's price.
 
     A price model's error is dominated by the level it has to reproduce; the day-to-day
@@ -208,8 +260,9 @@ def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", e
     Split and column as the ``ko`` (test 2016-2017) or ``ibm`` (test 2017) tutorial.
     """
     test_start, test_end = {"ko": ("2016-01-01", "2017-12-31"), "ibm": ("2017-01-01", "2017-12-31")}[stock]
-    series = load(csv, "High", data.synthetic_prices(seed=seed), echo)
-    train, test = data.split_by_date(series, test_start, test_end)
+    prepare_output(out)
+    prices = load(csv, column, ("High",), data.synthetic_prices(seed=seed), name, echo)
+    train, test = data.split_by_date(prices.series, test_start, test_end)
     look_back = 10
     changes = np.diff(np.concatenate([train.values, test.values]))  # changes[i] = price[i + 1] - price[i]
     train_changes = changes[:len(train) - 1]
@@ -226,6 +279,8 @@ def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", e
     predicted = yesterday + predicted_change
     result = Result("GRU(16) on daily changes", model.count_params(), data.rmse(test.values, predicted), seconds,
                     history, predicted)
-    report(f"{stock.upper()} changes: next-day High from the last 10 changes", [result], test.values, test.index,
-           data.naive_rmse(train.values, test.values), out, echo)
+    period = "2016-2017" if stock == "ko" else "2017"
+    report(title(prices, f"{period}, from the last 10 daily changes", f"{stock.upper()} changes"),
+           slug(prices, f"{stock}-changes"), [result], test.values, test.index,
+           baselines(train.values, test.values), out, echo, units="standardised daily changes")
     return [result]

@@ -3,9 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from minirnn import cli
+from minirnn import cli, tutorials
 
 from conftest import IBM, KO, NIKKEI, needs_data
 
@@ -13,12 +14,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def table(out):
-    """{model: (params, rmse, naive)} from a printed results table."""
+    """{model: (params, rmse, naive, drift)} from a printed results table."""
     rows = {}
     for line in out.splitlines():
-        parts = line.rsplit(None, 4)
-        if len(parts) == 5 and parts[1].isdigit():
-            rows[parts[0].strip()] = (int(parts[1]), float(parts[2]), float(parts[3]))
+        parts = line.rsplit(None, 5)
+        if len(parts) == 6 and parts[1].isdigit():
+            rows[parts[0].strip()] = (int(parts[1]), float(parts[2]), float(parts[3]), float(parts[4]))
     return rows
 
 
@@ -31,8 +32,8 @@ def table(out):
 def test_reproduce_smoke(experiment, csv, models, naive, tmp_path, capsys):
     assert cli.main(["reproduce", experiment, "--csv", str(csv), "--epochs", "1", "--out", str(tmp_path)]) == 0
     rows = table(capsys.readouterr().out)
-    assert {name: params for name, (params, _, _) in rows.items()} == models
-    assert all(r[2] == pytest.approx(naive, abs=1e-3) and r[1] > 0 for r in rows.values())
+    assert {name: row[0] for name, row in rows.items()} == models
+    assert all(r[2] == pytest.approx(naive, abs=1e-3) and r[1] > 0 and r[3] > 0 for r in rows.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{experiment}_learning_curves.png",
                                                           f"{experiment}_predictions.png"]
 
@@ -41,7 +42,7 @@ def test_reproduce_smoke(experiment, csv, models, naive, tmp_path, capsys):
 def test_changes_variant_is_close_to_persistence(tmp_path, capsys):
     """Predicting daily changes: the model can only add to 'tomorrow = today', so it lands near it."""
     assert cli.main(["reproduce", "ko-changes", "--csv", str(KO), "--epochs", "3", "--out", str(tmp_path)]) == 0
-    (params, rmse, naive), = table(capsys.readouterr().out).values()
+    (params, rmse, naive, _), = table(capsys.readouterr().out).values()
     assert params == 3 * 16 * (1 + 16 + 2) + 17 and abs(rmse - naive) < 0.1 * naive
 
 
@@ -80,3 +81,98 @@ def test_probe(tmp_path, capsys):
     assert set(rates) == {"rnn", "rnn-relu", "lstm", "gru"} and all(0 < r < 2 for r in rates.values())
     assert (tmp_path / "gradient_flow.png").exists()
     assert cli.main(["probe", "--length", "1"]) == 1
+
+
+def _never_train(monkeypatch):
+    def train(*args, **kwargs):
+        raise AssertionError("training started before the paths were checked")
+    monkeypatch.setattr(tutorials, "train_and_predict", train)
+
+
+@pytest.mark.parametrize("argv", [["demo", "--epochs", "1", "--out", "/dev/null/x"],
+                                  ["reproduce", "ko", "--out", "/proc/forbidden"],
+                                  ["reproduce", "nikkei", "--out", "{file}"],
+                                  ["reproduce", "ko", "--csv", "{missing}"],
+                                  ["reproduce", "ko", "--csv", "{folder}"]])
+def test_paths_are_checked_before_any_training(argv, tmp_path, capsys, monkeypatch):
+    _never_train(monkeypatch)
+    (tmp_path / "file").write_text("")
+    argv = [a.format(file=tmp_path / "file", missing=tmp_path / "missing.csv", folder=tmp_path) for a in argv]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("minirnn: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_file_that_is_not_a_price_file(capsys, monkeypatch):
+    _never_train(monkeypatch)
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    assert cli.main(["reproduce", "ko", "--csv", str(readme), "--out", "/tmp"]) == 1
+    err = capsys.readouterr().err
+    assert "README.md" in err and "a price file is a CSV file" in err
+
+
+def test_synthetic_runs_are_marked_in_the_table_and_the_figures(tmp_path, capsys, monkeypatch):
+    titles = []
+    real_report = tutorials.report
+
+    def report(heading, stem, *args, **kwargs):
+        titles.append(heading)
+        return real_report(heading, stem, *args, **kwargs)
+
+    monkeypatch.setattr(tutorials, "report", report)
+    assert cli.main(["reproduce", "ko-changes", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert titles[0].startswith("SYNTHETIC") and titles[0] in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ko-changes_synthetic_learning_curves.png",
+                                                          "ko-changes_synthetic_predictions.png"]
+
+
+@needs_data
+def test_another_file_is_named_after_itself(tmp_path, capsys):
+    assert cli.main(["reproduce", "ko", "--csv", str(IBM), "--epochs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "IBM: next-day High, 2016-2017 (KO tutorial set-up)" in out and "KO:" not in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ko_IBM_learning_curves.png", "ko_IBM_predictions.png"]
+    assert cli.main(["reproduce", "ko", "--csv", str(IBM), "--epochs", "1", "--out", str(tmp_path),
+                     "--name", "Big Blue", "--column", "Low"]) == 0
+    assert "Big Blue: next-day Low" in capsys.readouterr().out
+    assert (tmp_path / "ko_Big_Blue_predictions.png").exists()
+
+
+@needs_data
+def test_nikkei_on_an_index_file_in_the_yahoo_layout(tmp_path, capsys):
+    """Date,Open,High,Low,Close,Adj Close,Volume, as index files come: the Close column is found."""
+    course = pd.read_csv(NIKKEI, thousands=",")
+    dates = pd.to_datetime(course["date"], format="mixed").dt.strftime("%Y-%m-%d")
+    close = course["closed_price"]
+    yahoo = pd.DataFrame({"Date": dates, "Open": close, "High": close + 10, "Low": close - 10, "Close": close,
+                          "Adj Close": close, "Volume": 0})
+    path = tmp_path / "N225.csv"
+    yahoo.to_csv(path, index=False)
+    assert cli.main(["reproduce", "nikkei", "--csv", str(path), "--epochs", "1", "--out", str(tmp_path)]) == 0
+    rows = table(capsys.readouterr().out)
+    assert all(r[2] == pytest.approx(385.754, abs=1e-3) for r in rows.values())  # the course file's naive RMSE
+
+
+def test_help_names_each_experiment_its_defaults_and_the_probe_cells():
+    help_text = cli.build_parser()._subparsers._group_actions[0].choices
+    reproduce, probe = help_text["reproduce"].format_help(), help_text["probe"].format_help()
+    assert "(default None)" not in reproduce and "(default 200 epochs)" in reproduce
+    assert all(name in reproduce for name in cli.EXPERIMENTS)
+    assert "which cell" in probe
+
+
+def test_the_first_run_says_it_is_compiling(capsys, monkeypatch):
+    from minirnn import cells
+    monkeypatch.setattr(cells, "compiled", lambda: False)
+    cli._announce_compiling()
+    assert "Compiling minirnn's kernels" in capsys.readouterr().out
+    monkeypatch.setattr(cells, "compiled", lambda: True)
+    cli._announce_compiling()
+    assert capsys.readouterr().out == ""
+
+
+def test_compiled_kernels_are_found_in_the_cache(rng):
+    from minirnn import _jit, cells, layers
+    for layer in (layers.SimpleRNN(2), layers.LSTM(2), layers.GRU(2)):
+        layer.forward(rng.normal(size=(1, 2, 1)))  # compiled (and cached) by now, if not before
+    assert cells.compiled() == _jit.CACHE

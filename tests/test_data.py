@@ -57,7 +57,7 @@ def test_window_counts_of_the_tutorials():
 @pytest.mark.parametrize("content, error, match", [
     ("", ValueError, "empty"),
     ("Date,Open,High\n", ValueError, "no rows"),
-    ("Date,Open,Low\n2017-01-03,1,2\n", ValueError, "no column 'High'"),
+    ("Date,Open,Low\n2017-01-03,1,2\n", ValueError, "no column .*'High'"),
     ("Date,Open,High\n2017-01-03,1,abc\n", ValueError, r"non-numeric value 'abc' on 2017-01-03"),
     ("Day,High\n2017-01-03,1\n", ValueError, "no 'Date'"),
     ("Date,High\nyesterday,1\n", ValueError, "not a date"),
@@ -124,6 +124,9 @@ def test_errors_and_baseline():
     assert data.mae([1, 2, 3], [1, 2, 5]) == pytest.approx(2 / 3)
     np.testing.assert_array_equal(data.naive_forecast([1, 2], [3, 4, 6]), [2, 3, 4])
     assert data.naive_rmse([1, 2], [3, 4, 6]) == pytest.approx(np.sqrt((1 + 1 + 4) / 3))
+    # drift: the training period [1, 2, 4] rose 1.5 a day on average
+    np.testing.assert_allclose(data.drift_forecast([1, 2, 4], [5, 7]), [5.5, 6.5])
+    assert data.drift_rmse([1, 2, 4], [5, 7]) == pytest.approx(np.sqrt((0.25 + 0.25) / 2))
     with pytest.raises(ValueError, match="3 values but y_pred has 2"):
         data.rmse([1, 2, 3], [1, 2])
     series = pd.Series(np.arange(5.0), index=pd.date_range("2020-01-01", periods=5))
@@ -131,3 +134,38 @@ def test_errors_and_baseline():
         data.split_by_date(series, "2021-01-01")
     with pytest.raises(ValueError, match="fraction"):
         data.split_by_fraction(np.arange(4), 1.5)
+
+
+@pytest.mark.parametrize("content, match", [
+    ("Date,High\n2017-01-03,1\n2017-01-04,2\n2017-01-03,3\n", r"2017-01-03 appears more than once"),
+    ('Date,High\n2017-01-03,"1,5"\n', r"'1,5' on 2017-01-03 \(a decimal comma"),
+    ("Date,High\n2017-01-03,1\n2017-01-04,inf\n", r"'inf' on 2017-01-04 \(not a finite number"),
+    ("Date,High\n2017-01-03,1e999\n", r"'1e999' on 2017-01-03"),
+    ("# minirnn\n\nRecurrent networks, from scratch, in NumPy.\n", r"(?i)a price file is a CSV file with a header row"),
+])
+def test_suspicious_values_and_files_are_named(tmp_path, content, match):
+    path = tmp_path / "prices.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match) as error:
+        data.load_prices(path)
+    assert str(path) in str(error.value)
+
+
+def test_thousands_separators_still_read(tmp_path):
+    path = tmp_path / "index.csv"
+    path.write_text('date,closed_price\n2021/5/6,"29,331.37"\n2021/5/7,"1,000"\n2021/5/10,-2.5\n')
+    assert list(data.load_prices(path)) == [29331.37, 1000.0, -2.5]
+
+
+def test_gzip_latin1_and_yahoo_layouts(tmp_path):
+    import gzip
+    text = "Date,Open,High,Low,Close,Adj Close,Volume,Name\n2017-01-03,1,2,0.5,1.5,1.4,100,Nestlé\n" \
+           "2017-01-04,1,3,0.5,2.5,2.4,100,Nestlé\n"
+    expected = [1.5, 2.5]
+    for name, payload in [("a.csv.gz", gzip.compress(text.encode())), ("b.csv", gzip.compress(text.encode())),
+                          ("c.csv", text.encode("latin-1")), ("d.csv", text.encode("utf-8"))]:
+        (tmp_path / name).write_bytes(payload)
+        series = data.load_prices(tmp_path / name, column=["closed_price", "Close"])
+        assert list(series) == expected and series.name == "Close", name
+    with pytest.raises(ValueError, match="a folder"):
+        data.load_prices(tmp_path)

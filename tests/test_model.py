@@ -201,7 +201,10 @@ def model():
     ({"x": np.ones((5, 10, 1)), "y": np.ones(5), "validation_split": -0.1}, ValueError, "validation_split"),
     ({"x": np.ones((5, 10, 1)), "y": np.ones((5, 3))}, ValueError, r"y must have shape \(5, 1\)"),
     ({"x": [[1.0]], "y": np.ones(1)}, TypeError, "numpy.ndarray"),
-    ({"x": np.ones((5, 10, 1), np.float32), "y": np.ones(5)}, TypeError, "float32"),
+    ({"x": np.ones((5, 10, 1), np.complex128), "y": np.ones(5)}, TypeError, "real numbers"),
+    ({"x": np.full((5, 10, 1), "1"), "y": np.ones(5)}, TypeError, "real numbers"),
+    ({"x": np.ones((5, 10, 1)), "y": np.full(5, None)}, TypeError, "y must hold real numbers"),
+    ({"x": np.ones((5, 10)), "y": np.ones(5)}, ValueError, "3-D"),
 ])
 def test_fit_rejects_bad_input(model, kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -242,3 +245,218 @@ def test_validation_data_and_no_shuffle():
     assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(X[32:], y[32:]), rel=1e-12)
     with pytest.raises(ValueError, match="validation_data"):
         model.fit(X, y, validation_data=X, verbose=0)
+
+
+# ---------------------------------------------------------------- Keras habits
+
+def test_float_int_and_bool_data_are_cast_to_the_model_dtype():
+    """Keras casts data to the model's dtype: float32 data into a float64 model trains exactly as float64."""
+    X, y = sine_windows(n=64)
+    runs = {}
+    for name, (x_data, y_data) in {"float64": (X, y), "float32": (X.astype(np.float32), y.astype(np.float32))}.items():
+        model = mr.Sequential([layers.LSTM(4, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+        model.compile("adam", "mse")
+        runs[name] = model.fit(x_data, y_data, epochs=2, verbose=0).history["loss"]
+        assert model.dtype == np.float64 and model.predict(x_data).dtype == np.float64
+    expected = mr.Sequential([layers.LSTM(4, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+    expected.compile("adam", "mse")
+    float32_values = expected.fit(X.astype(np.float32).astype(np.float64), y.astype(np.float32).astype(np.float64),
+                                  epochs=2, verbose=0).history["loss"]
+    assert runs["float32"] == float32_values  # the cast, and nothing else
+    counts = np.arange(2 * 10).reshape(2, 10, 1)
+    assert model.predict(counts) == pytest.approx(model.predict(counts.astype(np.float64)), abs=0)
+    assert model.predict(counts > 5).shape == (2, 1)
+
+
+def test_a_model_built_from_float32_data_is_float32():
+    X, y = sine_windows(n=32)
+    model = mr.Sequential([layers.GRU(3), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse")
+    model.fit(X.astype(np.float32), y, epochs=1, verbose=0)
+    assert model.dtype == np.float32 and all(p.dtype == np.float32 for p in model.get_weights())
+    integers = mr.Sequential([layers.GRU(3), layers.Dense(1)], seed=0)
+    integers.compile("adam", "mse")
+    integers.fit(np.ones((4, 10, 1), dtype=np.int64), np.ones(4), epochs=1, verbose=0)
+    assert integers.dtype == np.float64
+
+
+def test_the_model_dtype_comes_from_its_layers_and_disagreement_is_an_error():
+    model = mr.Sequential([layers.LSTM(8, input_shape=(30, 1), dtype="float32"), layers.Dense(1)])
+    assert model.dtype == np.float32 and model.layers[1].params["kernel"].dtype == np.float32
+    assert mr.Sequential([mr.Input(shape=(30, 1), dtype="float32"), layers.LSTM(2)]).dtype == np.float32
+    with pytest.raises(ValueError, match=r"disagree.*'lstm' is float32.*'dense' is float64"):
+        mr.Sequential([layers.LSTM(8, input_shape=(30, 1), dtype="float32"), layers.Dense(1, dtype="float64")])
+    with pytest.raises(ValueError, match=r"Sequential\(dtype=...\) is float64.*float32"):
+        mr.Sequential([layers.LSTM(8, dtype="float32")], dtype="float64")
+    built = mr.Sequential([layers.LSTM(8, input_shape=(30, 1))])  # float64 now
+    with pytest.raises(ValueError, match="disagree"):
+        built.add(layers.Dense(1, dtype="float32"))
+
+
+def test_input_starts_a_model_and_only_that():
+    model = mr.Sequential([mr.layers.Input(shape=(30, 2)), layers.SimpleRNN(4), layers.Dense(1)])
+    assert model.built and model.input_shape == (30, 2) and model.count_params() == 4 * (2 + 4 + 1) + 5
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Input" not in lines[0] and "simplernn (SimpleRNN)" in lines[0]
+    with pytest.raises(ValueError, match="first element"):
+        mr.Sequential([layers.SimpleRNN(4), mr.Input(shape=(30, 2))])
+    with pytest.raises(ValueError, match="tuple of positive ints"):
+        mr.Input(shape=30)
+
+
+def test_metrics_in_history_and_evaluate_agree_with_numpy():
+    X, y = sine_windows(n=80)
+    model = mr.Sequential([layers.GRU(4, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse", metrics=["mae", "mse", "rmse"])
+    history = model.fit(X, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0).history
+    assert list(history) == ["loss", "mae", "mse", "rmse", "val_loss", "val_mae", "val_mse", "val_rmse"]
+    # loss and the mse metric are the same number, accumulated two ways; rmse is the root of the mean, not a mean of roots
+    assert history["mse"] == pytest.approx(history["loss"], rel=1e-12)
+    assert history["val_mse"] == pytest.approx(history["val_loss"], rel=1e-12)
+    assert history["rmse"] == pytest.approx(np.sqrt(history["mse"]), rel=1e-12)
+    error = model.predict(X[60:]).ravel() - y[60:]
+    loss, mae, mse, rmse = model.evaluate(X[60:], y[60:], batch_size=7)
+    assert [loss, mae, mse, rmse] == pytest.approx([np.mean(error ** 2), np.mean(np.abs(error)), np.mean(error ** 2),
+                                                    np.sqrt(np.mean(error ** 2))], rel=1e-10)
+    assert history["val_mae"][-1] == pytest.approx(mae, rel=1e-10)
+    assert model.evaluate(X[60:], y[60:], return_dict=True)["rmse"] == pytest.approx(rmse, rel=1e-12)
+    model.compile("adam", "mse")
+    assert isinstance(model.evaluate(X, y), float)  # no metrics: the loss alone, as Keras
+
+
+def test_callable_metrics_and_bad_metrics():
+    X, y = sine_windows(n=40)
+    model = mr.Sequential([layers.SimpleRNN(3, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+
+    def max_error(y_pred, y_true):
+        return np.max(np.abs(y_pred - y_true))
+
+    model.compile("adam", "mse", metrics=[max_error])
+    loss, value = model.evaluate(X, y, batch_size=40)
+    assert value == pytest.approx(np.max(np.abs(model.predict(X).ravel() - y)), rel=1e-12)
+    for metrics, error, match in [("mae", TypeError, "a list"), (["accuracy"], ValueError, "metrics must be"),
+                                  (["mae", "mae"], ValueError, "distinct")]:
+        with pytest.raises(error, match=match):
+            model.compile("adam", "mse", metrics=metrics)
+    model.compile("adam", "mse", metrics=[lambda y_pred, y_true: [1.0]])
+    with pytest.raises(TypeError, match="must return one number"):
+        model.evaluate(X, y)
+
+
+def test_verbose_on_predict_and_evaluate(capsys):
+    X, y = sine_windows(n=20)
+    model = mr.Sequential([layers.SimpleRNN(3, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse", metrics=["mae"])
+    model.predict(X, verbose=0)
+    model.evaluate(X, y, verbose=0)
+    assert capsys.readouterr().out == ""
+    model.predict(X, verbose=1)
+    model.evaluate(X, y, verbose=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("20 samples") and "loss: " in out[1] and "mae: " in out[1]
+
+
+def test_get_and_set_weights_on_layers_and_models(rng):
+    model = mr.Sequential([layers.LSTM(3, input_shape=(5, 2)), layers.Dropout(0.1), layers.Dense(1)], seed=0)
+    lstm = model.layers[0]
+    weights = lstm.get_weights()
+    assert [w.shape for w in weights] == [(2, 12), (3, 12), (12,)]
+    weights[0] += 1  # a copy: the layer is unchanged
+    assert not np.array_equal(lstm.params["kernel"], weights[0])
+    lstm.set_weights(weights)
+    assert np.array_equal(lstm.params["kernel"], weights[0])
+    new = [rng.normal(size=w.shape) for w in model.get_weights()]
+    model.set_weights(new)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), new))
+    with pytest.raises(ValueError, match="3 arrays"):
+        lstm.set_weights(weights[:2])
+    with pytest.raises(ValueError, match=r"recurrent_kernel must have shape \(3, 12\)"):
+        lstm.set_weights([weights[0], weights[0], weights[2]])
+    with pytest.raises(ValueError, match="finite"):
+        lstm.set_weights([weights[0], np.full((3, 12), np.nan), weights[2]])
+    with pytest.raises(ValueError, match="5 arrays"):
+        model.set_weights(new[:4])
+    with pytest.raises(ValueError, match="not built"):
+        layers.GRU(2).get_weights()
+
+
+def test_keras_module_names():
+    assert mr.optimizers.Adam is mr.optim.Adam and mr.optimizers.get("sgd").__class__ is mr.optim.SGD
+    assert mr.Input is mr.layers.Input
+
+
+# ---------------------------------------------------------------- bad data, named and located
+
+def test_bad_values_in_the_data_are_reported_with_their_position(model):
+    x = np.ones((5, 10, 1))
+    x[3, 7, 0] = np.inf
+    with pytest.raises(ValueError, match=r"x contains NaN or inf.*index \(3, 7, 0\)"):
+        model.fit(x, np.ones(5), verbose=0)
+    masked = np.ma.masked_array(np.ones((5, 10, 1)), mask=np.zeros((5, 10, 1), bool))
+    masked.data[2, 1, 0] = np.nan  # hidden under the mask
+    masked.mask[2, 1, 0] = True
+    with pytest.raises(ValueError, match=r"masked entries.*\(2, 1, 0\)"):
+        model.predict(masked)
+    unmasked = np.ma.masked_array(np.ones((5, 10, 1)))
+    assert model.predict(unmasked).shape == (5, 1)
+    float32_model = mr.Sequential([layers.LSTM(2, input_shape=(10, 1), dtype="float32")])
+    big = np.ones((2, 10, 1))
+    big[1, 4, 0] = 1e300
+    with pytest.raises(ValueError, match=r"once cast to float32.*\(1, 4, 0\)"):
+        float32_model.predict(big)
+
+
+def test_a_layer_whose_output_overflows_says_so(rng):
+    dense = layers.Dense(2)
+    dense.build(3)
+    dense.params["kernel"][...] = 1e200
+    with pytest.raises(FloatingPointError, match="output of layer 'dense'.*input is finite"):
+        dense.forward(np.full((1, 3), 1e200))
+    relu = layers.SimpleRNN(2, activation="relu", return_sequences=True)
+    relu.build(1)
+    relu.params["kernel"][...] = 1.0  # positive: relu passes h_1 = 1e150 on, h_2 ~ 1e300, h_3 overflows
+    relu.params["recurrent_kernel"][...] = 1e150
+    with pytest.raises(FloatingPointError, match="simplernn"):
+        relu.forward(np.full((1, 20, 1), 1e150))
+
+
+def test_finite_divergence_stops_warns_or_is_ignored():
+    """SGD at a huge rate on a linear model: the loss grows geometrically while every number stays finite."""
+    X, y = sine_windows(n=64)
+
+    def model():
+        m = mr.Sequential([layers.SimpleRNN(4, activation="linear", input_shape=(10, 1)), layers.Dense(1)], seed=0)
+        m.compile(mr.optim.SGD(learning_rate=3.0), "mse")
+        return m
+
+    stopped = model()
+    with pytest.raises(mr.NonFiniteLossError, match=r"the loss grew from .* more than 10000 times"):
+        stopped.fit(X, y, epochs=5, batch_size=8, verbose=0)
+    with pytest.warns(UserWarning, match="diverging"):
+        with pytest.raises(mr.NonFiniteLossError, match="NaN or infinite"):  # later it overflows anyway
+            model().fit(X, y, epochs=200, batch_size=8, verbose=0, on_divergence="warn")
+    with pytest.raises(ValueError, match="on_divergence"):
+        model().fit(X, y, on_divergence="stop")
+    calm = mr.Sequential([layers.SimpleRNN(4, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+    calm.compile("adam", "mse")
+    calm.fit(X, y, epochs=3, verbose=0)  # a healthy run never trips it
+
+
+def test_a_loss_breaking_its_contract_is_named():
+    X, y = sine_windows(n=16)
+    model = mr.Sequential([layers.SimpleRNN(2, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+    for loss, match in [(lambda p, t: [0.0, p - t], "return \\(value, grad\\).*got list"),
+                        (lambda p, t: (0.0, list(p - t)), "the gradient is list"),
+                        (lambda p, t: (0.0, (p - t).ravel()), r"the gradient is shape \(16,\)"),
+                        (lambda p, t: ("0", p - t), "the value is str")]:
+        model.compile("adam", loss)
+        with pytest.raises(TypeError, match=match):
+            model.fit(X, y, verbose=0)
+
+
+@pytest.mark.parametrize("layer", [layers.Dense(2), layers.Dropout(0.5), layers.LSTM(2),
+                                   layers.Bidirectional(layers.GRU(2))], ids=lambda l: type(l).__name__)
+def test_backward_before_forward(layer):
+    with pytest.raises(ValueError, match="backward was called before forward"):
+        layer.backward(np.ones((1, 2)))

@@ -89,3 +89,64 @@ def test_bad_files_raise_clear_errors(trained, tmp_path, damage):
 def test_missing_file():
     with pytest.raises(FileNotFoundError):
         mr.load_model("/nonexistent/model.npz")
+
+
+def test_keras_and_torch_file_names_are_refused(trained, tmp_path):
+    model, _, _ = trained
+    for name in ("m.keras", "m.h5", "m.pt"):
+        with pytest.raises(ValueError, match="minirnn saves its own format.*npz"):
+            model.save(tmp_path / name)
+    assert os.listdir(tmp_path) == []
+
+
+def test_numpy_numbers_in_the_config_are_saved(tmp_path):
+    model = mr.Sequential([layers.GRU(np.int64(3), input_shape=(4, 1), seed=np.int64(3)), layers.Dense(1)],
+                          seed=np.int64(7))
+    model.compile("adam", "mse")
+    model.save(tmp_path / "m.npz")
+    loaded = mr.load_model(tmp_path / "m.npz")
+    assert loaded.seed == 7 and all(np.array_equal(a, b) for a, b in zip(model.get_weights(), loaded.get_weights()))
+    unsaveable = mr.Sequential([layers.GRU(3, input_shape=(4, 1))], seed=np.random.SeedSequence(1))
+    with pytest.raises(TypeError, match="cannot save this model.*SeedSequence"):
+        unsaveable.save(tmp_path / "n.npz")
+
+
+def test_an_optimizer_this_version_lacks(trained, tmp_path):
+    model, _, _ = trained
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays["config"] = np.array(str(arrays["config"]).replace('"class": "Adam"', '"class": "Lion"'))
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="optimizer 'Lion', which this minirnn does not have"):
+        mr.load_model(path)
+
+
+def test_a_custom_loss_is_announced_when_saving_and_loading(tmp_path):
+    model = mr.Sequential([layers.SimpleRNN(2, input_shape=(3, 1)), layers.Dense(1)], seed=0)
+    model.compile("adam", lambda y_pred, y_true: mr.losses.mean_squared_error(y_pred, y_true))
+    with pytest.warns(UserWarning, match="custom loss"):
+        model.save(tmp_path / "m.npz")
+    with pytest.warns(UserWarning, match="loaded uncompiled"):
+        loaded = mr.load_model(tmp_path / "m.npz")
+    assert loaded.optimizer is None
+
+
+def test_stale_temporary_files_of_killed_saves_are_removed(trained, tmp_path):
+    model, _, _ = trained
+    stale, fresh = tmp_path / ".minirnn-killed.tmp", tmp_path / ".minirnn-writing.tmp"
+    for path in (stale, fresh):
+        path.write_bytes(bytes(1000))
+    hour_ago = os.path.getmtime(stale) - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    model.save(tmp_path / "model.npz")
+    assert sorted(os.listdir(tmp_path)) == [".minirnn-writing.tmp", "model.npz"]  # another save may be writing it
+
+
+def test_never_suggests_unpickling(tmp_path):
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError) as error:
+        mr.load_model(path)
+    assert "not a minirnn model file" in str(error.value) and "pickle" not in str(error.value)

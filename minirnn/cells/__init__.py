@@ -5,6 +5,21 @@ equations as code: ``step_forward``/``step_backward`` for one time step, the
 jitted ``forward_sequence``/``backward_sequence`` loops that call them, and
 batch-major ``forward``/``backward`` entry points.
 """
+import numba
+
 from . import gru, lstm, rnn
 
-__all__ = ["rnn", "lstm", "gru"]
+__all__ = ["rnn", "lstm", "gru", "compiled"]
+
+
+def compiled():
+    """True when Numba's on-disk cache holds every cell's time loops for the current sources;
+    False when the first use will compile them (or when this Numba cannot tell)."""
+    if numba.config.DISABLE_JIT:
+        return True
+    loops = [m.forward_sequence for m in (rnn, lstm)] + [gru.forward_sequence_reset_after]
+    try:
+        return all(loop._cache._cache_file._load_index() for loop in loops)
+    except (AttributeError, OSError, EOFError, ValueError):
+        return False
+
