@@ -31,7 +31,7 @@ EXPERIMENTS = {
                    "KO's split, a GRU(16) predicting the next daily change instead of the price"),
     "ibm-changes": (lambda **kw: tutorials.differences("ibm", **kw), 50, "the same on IBM's split"),
 }
-COMPILE_SECONDS = 30  # a first run's compile time on a 2-core machine (README)
+COMPILE_TIME = "20-30 s"  # a first demo run on the 2-core machines it was measured on (README)
 
 
 def _common_options(parser, epochs, epochs_help=None):
@@ -112,7 +112,7 @@ def _run(args):
 def _announce_compiling():
     from . import cells
     if not cells.compiled():
-        print(f"Compiling minirnn's kernels with Numba (first run only, about {COMPILE_SECONDS} s) ...", flush=True)
+        print(f"Compiling minirnn's kernels with Numba (first run only, {COMPILE_TIME}) ...", flush=True)
 
 
 def example(experiment, argv=None):

@@ -116,12 +116,14 @@ def test_synthetic_runs_are_marked_in_the_table_and_the_figures(tmp_path, capsys
     real_report = tutorials.report
 
     def report(heading, stem, *args, **kwargs):
-        titles.append(heading)
+        titles.append((heading, kwargs.get("units")))
         return real_report(heading, stem, *args, **kwargs)
 
     monkeypatch.setattr(tutorials, "report", report)
     assert cli.main(["reproduce", "ko-changes", "--epochs", "1", "--out", str(tmp_path)]) == 0
-    assert titles[0].startswith("SYNTHETIC") and titles[0] in capsys.readouterr().out
+    (heading, units), = titles
+    assert heading.startswith("SYNTHETIC") and heading in capsys.readouterr().out
+    assert units == "standardised daily changes"  # the learning curve's units: what this model is trained on
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ko-changes_synthetic_learning_curves.png",
                                                           "ko-changes_synthetic_predictions.png"]
 

@@ -118,7 +118,7 @@ def test_invalid_constructor_arguments(make, error, match):
     (np.array([[["a", "b"]]], dtype=object), TypeError, "float32 or float64"),
     ([[[1.0, 2.0]]], TypeError, "numpy.ndarray"),
     (np.full((2, 3, 2), np.nan), ValueError, "NaN or inf"),
-    (np.array([[[1.0, np.inf]]]), ValueError, "NaN or inf"),
+    (np.array([[[1.0, np.inf]]]), ValueError, r"NaN or inf: the first at index \(0, 0, 1\) is inf"),
     (np.ones((0, 3, 2)), ValueError, "at least one"),
     (np.ones((2, 0, 2)), ValueError, "at least one"),
 ])

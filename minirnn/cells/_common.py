@@ -231,7 +231,8 @@ def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
     if finite and not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or inf")
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"{name} contains NaN or inf: the first at index {index} is {a[index]}")
     return a
 
 
