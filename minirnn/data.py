@@ -14,6 +14,7 @@ live here so that the examples read like the notebooks:
     drift_rmse(train.values, test.values)                        # ... plus the mean daily change
 """
 import numbers
+import os
 import warnings
 from pathlib import Path
 
@@ -48,6 +49,8 @@ def load_prices(path, column=None, missing="ffill"):
     file, a missing column, a non-numeric, infinite or decimal-comma value and a repeated date
     raise an error naming the file (and the column and the date).
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or pathlib.Path), got {type(path).__name__}")
     path = Path(path)
     if missing not in ("ffill", "drop", "raise"):
         raise ValueError(f"missing must be 'ffill', 'drop' or 'raise', got {missing!r}")

@@ -60,6 +60,24 @@ def _check_dtype(dtype):
     return dtype
 
 
+def check_seed(seed, name="seed"):
+    """None, an int >= 0 (a NumPy one becomes a Python int) or a numpy SeedSequence."""
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"{name} must be None or an int >= 0, got {seed!r}")
+    return int(seed)
+
+
+def check_shape(name, shape):
+    """One sample's shape: a tuple (or list) of positive ints."""
+    if not isinstance(shape, (tuple, list)) or not shape or not all(
+            isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise ValueError(f"{name} must be a tuple of positive ints, one sample's shape such as (time, features), "
+                         f"got {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
 def child_seed(seed, k):
     """The k-th independent seed derived from ``seed`` (an int or a SeedSequence)."""
     if isinstance(seed, np.random.SeedSequence):
@@ -74,8 +92,8 @@ class Layer:
 
     def __init__(self, dtype=None, seed=None, input_shape=None, name=None):
         self.dtype = _check_dtype(dtype)
-        self.seed = seed
-        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.seed = check_seed(seed)
+        self.input_shape = None if input_shape is None else check_shape("input_shape", input_shape)
         self.name = name or type(self).__name__.lower()
         self.params = {}
         self.grads = {}
@@ -165,11 +183,7 @@ class Input:
     forward pass; the model builds its layers for this shape."""
 
     def __init__(self, shape, dtype=None, name=None):
-        if not isinstance(shape, (tuple, list)) or not shape or not all(
-                isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape):
-            raise ValueError(f"shape must be a tuple of positive ints, one sample's shape such as "
-                             f"(time, features), got {shape!r}")
-        self.shape = tuple(int(d) for d in shape)
+        self.shape = check_shape("shape", shape)
         self.dtype = _check_dtype(dtype)
         self.name = name or "input"
 
@@ -245,7 +259,7 @@ class Dropout(Layer):
         if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
             raise ValueError(f"rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(self.seed)
         self._mask = None
 
     def _make_params(self, rng):

@@ -48,7 +48,7 @@ class Sequential:
 
     def __init__(self, layers=None, seed=None, dtype=None, name="sequential"):
         self.layers = []
-        self.seed = seed
+        self.seed = layers_module.check_seed(seed)
         self.dtype_given = self.dtype = layers_module._check_dtype(dtype)
         self.name = name
         self.optimizer = self.loss = self.loss_name = None
@@ -226,11 +226,14 @@ class Sequential:
         else:
             x_val = y_val = None
 
-        base = self.seed if seed is None else seed
+        base = self.seed if seed is None else layers_module.check_seed(seed)
         rng = np.random.default_rng(None if base is None else layers_module.child_seed(base, 1 << 20))
         for layer in self.layers:  # dropout and recurrent dropout draw from the fit's seed
             if hasattr(layer, "rng"):
                 layer.rng = np.random.default_rng(rng.integers(2**63))
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of callbacks, got {type(callbacks).__name__}: "
+                            "wrap it in [ ]")
         steps = -(-len(x) // batch_size)
         history = callbacks_module.History()
         hooks = [history, *(callbacks or [])]

@@ -77,6 +77,8 @@ def save_model(model, path, include_optimizer=True):
     buffer = io.BytesIO()
     np.savez(buffer, config=np.array(text), **arrays)
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
     _remove_stale_temporaries(folder)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".minirnn-", suffix=".tmp")
     try:

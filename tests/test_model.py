@@ -227,6 +227,20 @@ def test_other_misuse():
         mr.Sequential([layers.LSTM(3, return_state=True)])
     with pytest.raises(ValueError, match="rate"):
         layers.Dropout(1.0)
+    with pytest.raises(TypeError, match="seed must be None or an int >= 0, got 'x'"):
+        mr.Sequential([layers.LSTM(3)], seed="x")
+    with pytest.raises(TypeError, match="seed must be None or an int >= 0, got -1"):
+        layers.GRU(3, seed=-1)
+    with pytest.raises(ValueError, match="input_shape must be a tuple of positive ints"):
+        layers.LSTM(3, input_shape="ab")
+
+
+def test_fit_arguments_of_the_wrong_kind(model):
+    X, y = np.ones((4, 10, 1)), np.ones(4)
+    with pytest.raises(TypeError, match=r"callbacks must be a list.*wrap it in \[ \]"):
+        model.fit(X, y, callbacks=mr.callbacks.EarlyStopping(monitor="loss"), verbose=0)
+    with pytest.raises(TypeError, match="seed must be"):
+        model.fit(X, y, seed=1.5, verbose=0)
 
 
 def test_shapes_inferred_on_first_fit():

@@ -86,9 +86,11 @@ def test_bad_files_raise_clear_errors(trained, tmp_path, damage):
         mr.load_model(path)
 
 
-def test_missing_file():
+def test_missing_file_and_folder(trained):
     with pytest.raises(FileNotFoundError):
         mr.load_model("/nonexistent/model.npz")
+    with pytest.raises(FileNotFoundError, match="the folder /nonexistent does not exist"):
+        trained[0].save("/nonexistent/model.npz")
 
 
 def test_keras_and_torch_file_names_are_refused(trained, tmp_path):
