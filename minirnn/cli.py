@@ -87,7 +87,7 @@ def main(argv=None):
     except BrokenPipeError:  # output piped into a command that stopped reading (| head): not an error
         sys.stdout = open(os.devnull, "w")
         return 0
-    except (OSError, ValueError) as error:  # the user's files, folders and options
+    except (OSError, ValueError, FloatingPointError) as error:  # the user's files, folders, options; divergence
         print(f"minirnn: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

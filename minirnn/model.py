@@ -205,6 +205,9 @@ class Sequential:
             raise ValueError(f"on_divergence must be 'raise', 'warn' or 'ignore', got {on_divergence!r}")
         if self.optimizer is None:
             raise ValueError("compile the model before fit: model.compile(optimizer=..., loss=...)")
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of callbacks, got {type(callbacks).__name__}: "
+                            "wrap it in [ ]")
         epochs = _check_int("epochs", epochs, 0)
         batch_size = _check_int("batch_size", batch_size, 1)
         if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
@@ -231,9 +234,6 @@ class Sequential:
         for layer in self.layers:  # dropout and recurrent dropout draw from the fit's seed
             if hasattr(layer, "rng"):
                 layer.rng = np.random.default_rng(rng.integers(2**63))
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"callbacks must be a list of callbacks, got {type(callbacks).__name__}: "
-                            "wrap it in [ ]")
         steps = -(-len(x) // batch_size)
         history = callbacks_module.History()
         hooks = [history, *(callbacks or [])]

@@ -178,3 +178,14 @@ def test_compiled_kernels_are_found_in_the_cache(rng):
     for layer in (layers.SimpleRNN(2), layers.LSTM(2), layers.GRU(2)):
         layer.forward(rng.normal(size=(1, 2, 1)))  # compiled (and cached) by now, if not before
     assert cells.compiled() == _jit.CACHE
+
+
+def test_training_that_diverges_is_one_line(tmp_path, capsys, monkeypatch):
+    import minirnn as mr
+
+    def diverge(*args, **kwargs):
+        raise mr.NonFiniteLossError("training diverged at epoch 1, batch 3: the loss is NaN or infinite")
+
+    monkeypatch.setattr(tutorials, "train_and_predict", diverge)
+    assert cli.main(["reproduce", "ko", "--epochs", "1", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == "minirnn: training diverged at epoch 1, batch 3: the loss is NaN or infinite\n"
