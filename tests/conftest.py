@@ -12,9 +12,21 @@ import pytest
 
 from minirnn import layers
 
-# The price files beside the repository (../shared/data), or where MINIRNN_DATA says.
+# The price files beside the repository (../shared/data), or where MINIRNN_DATA says. Without
+# them the tests that read them skip, except in CI (CI=true), where they fail: CI must run them.
 DATA = Path(os.environ.get("MINIRNN_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"price files not found at {DATA} (set MINIRNN_DATA)")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+if DATA.exists() or not IN_CI:
+    needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"price files not found at {DATA} (set MINIRNN_DATA)")
+else:
+    needs_data = pytest.mark.usefixtures("missing_price_files")
+
+
+@pytest.fixture
+def missing_price_files():
+    pytest.fail(f"CI=true but the price files are not at {DATA}: the data tests must run in CI")
+
+
 IBM, KO = DATA / "djia" / "IBM_2006-01-01_to_2018-01-01.csv", DATA / "djia" / "KO_2006-01-01_to_2018-01-01.csv"
 NIKKEI = DATA / "nikkei" / "nikkei_stock_price.csv"
 

@@ -39,13 +39,22 @@ def test_what_torch_cannot_hold(rng):
         interop.from_keras(make_layer("lstm", 2, 2, rng), [np.ones((2, 12)), np.ones((3, 12)), np.ones(12)])
 
 
-class TestAgainstTorch:
-    torch = pytest.importorskip("torch", reason="PyTorch not installed: interop with torch not checked")
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch", reason="PyTorch not installed: interop with torch not checked")
 
+
+@pytest.fixture
+def keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch", reason="PyTorch not installed: Keras runs on its torch backend here")
+    return pytest.importorskip("keras", reason="Keras not installed: interop with Keras not checked")
+
+
+class TestAgainstTorch:
     @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
     @pytest.mark.parametrize("bidirectional", [False, True])
-    def test_same_outputs_both_ways(self, kind, bidirectional, rng):
-        torch = self.torch
+    def test_same_outputs_both_ways(self, kind, bidirectional, rng, torch):
         torch.manual_seed(0)
         module = getattr(torch.nn, kind)(3, 5, batch_first=True, bidirectional=bidirectional).double()
         inner = {"RNN": layers.SimpleRNN, "LSTM": layers.LSTM, "GRU": layers.GRU}[kind](5, return_sequences=True)
@@ -61,13 +70,8 @@ class TestAgainstTorch:
 
 
 class TestAgainstKeras:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch", reason="PyTorch not installed: Keras runs on its torch backend here")
-    keras = pytest.importorskip("keras", reason="Keras not installed: interop with Keras not checked")
-
     @pytest.mark.parametrize("variant", ["lstm", "gru-reset_after", "gru-reset_before"])
-    def test_same_outputs_both_ways(self, variant, rng):
-        keras = self.keras
+    def test_same_outputs_both_ways(self, variant, rng, keras):
         make = {"lstm": lambda: keras.layers.LSTM(4, return_sequences=True),
                 "gru-reset_after": lambda: keras.layers.GRU(4, return_sequences=True),
                 "gru-reset_before": lambda: keras.layers.GRU(4, reset_after=False, return_sequences=True)}[variant]
