@@ -6,6 +6,9 @@ Two ways in::
     errors = gradcheck(layer, x)                     # a layer, on input x
     errors = gradcheck(fn, {"w": w, "x": x})         # any function of named arrays
 
+and, for layers too big to perturb entry by entry, :func:`check_directions`
+(finite differences along a few random directions through all the weights).
+
 Both return ``{name: relative error}``, one number per parameter, for the input
 ``x`` and for each initial state (``initial_state[0]``, ...). The relative
 error of an array is::
@@ -92,6 +95,38 @@ def check_function(fn, arrays, eps=None, order=4):
     analytic = {name: np.array(analytic[name], dtype=np.float64) for name in arrays}
     return {name: relative_error(analytic[name], numeric_gradient(lambda: float(fn(arrays)[0]), a, eps, order))
             for name, a in arrays.items()}
+
+
+def check_directions(fn, arrays, directions=3, eps=1e-4, seed=0):
+    """Compare ``fn``'s gradient with finite differences along random directions, for arrays
+    too big to perturb one entry at a time.
+
+    For a direction v (one random normal array per name, all moved together), the analytic
+    directional derivative sum_name <grad_name, v_name> is compared with the five-point
+    difference of L(w + s v) in s. A wrong gradient g + e is seen as soon as
+    ||e|| is more than ~1e-8 of ||g||: <e, v> is of size ||e|| in a random direction.
+    Returns the worst relative error over ``directions`` directions.
+    """
+    for name, a in arrays.items():
+        if not isinstance(a, np.ndarray) or a.dtype != np.float64:
+            raise TypeError(f"arrays[{name!r}] must be a float64 numpy array")
+    _, analytic = fn(arrays)
+    rng = np.random.default_rng(seed)
+    saved = {name: a.copy() for name, a in arrays.items()}
+    worst = 0.0
+    for _ in range(directions):
+        v = {name: rng.normal(size=a.shape) for name, a in arrays.items()}
+        expected = sum(float(np.sum(np.asarray(analytic[name], dtype=np.float64) * v[name])) for name in arrays)
+        offsets, weights, divisor = STENCILS[4]
+        total = 0.0
+        for offset, weight in zip(offsets, weights):
+            for name, a in arrays.items():
+                a[...] = saved[name] + offset * eps * v[name]
+            total += weight * float(fn(arrays)[0])
+        for name, a in arrays.items():
+            a[...] = saved[name]
+        worst = max(worst, relative_error(np.array([expected]), np.array([total / (divisor * eps)])))
+    return worst
 
 
 def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0):

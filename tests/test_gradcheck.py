@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from minirnn import gradcheck
-from minirnn.gradcheck import check_function, relative_error
+from minirnn.gradcheck import check_directions, check_function, relative_error
 
 from conftest import VARIANTS, make_layer, random_states
 
@@ -26,12 +26,15 @@ def test_every_gradient_matches_finite_differences(variant, return_sequences, wi
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_gradients_of_returned_states(variant, rng):
-    """return_state=True: the loss also sees h_T (and c_T); their gradients flow back.
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_gradients_of_returned_states(variant, return_sequences, rng):
+    """return_state=True: the loss also sees h_T (and c_T); their gradients flow back. Without
+    return_sequences the output is h_T itself, and its two gradients add up.
 
     Six input features: the input projection goes through BLAS here, through a loop for <= 4.
     """
-    layer = make_layer(variant, units=3, input_dim=6, rng=rng, return_sequences=True, return_state=True)
+    layer = make_layer(variant, units=3, input_dim=6, rng=rng, return_sequences=return_sequences,
+                       return_state=True)
     x = rng.normal(size=(2, 5, 6))
     errors = gradcheck(layer, x, initial_state=random_states(layer, 2, rng))
     assert max(errors.values()) <= TOL, errors
@@ -134,3 +137,61 @@ def test_recurrent_dropout_gradients(variant, rng):
     layer._recurrent_mask = lambda batch, training: mask  # the same mask for every evaluation
     errors = gradcheck(layer, x, initial_state=random_states(layer, 3, rng))
     assert max(errors.values()) <= TOL, errors
+
+
+@pytest.mark.parametrize("variant", ["rnn-tanh", "lstm-peephole", "gru-reset_after", "gru-reset_before"])
+def test_wide_layers_through_the_packed_kernel(variant, rng):
+    """256-512 units, batch 8: the recurrent products are above _gemm.SMALL_PRODUCT, so on a CPU
+    where minirnn compiles for AVX-512 they run in the packed kernel (elsewhere in np.dot).
+    Too many weights to perturb one by one: finite differences along random directions."""
+    from minirnn.cells import _gemm
+    units = 512 if variant.startswith("rnn") else 256
+    layer = make_layer(variant, units=units, input_dim=6, rng=rng, scale=0.05, return_sequences=True)
+    assert 8 * units * layer.gates * units > _gemm.SMALL_PRODUCT
+    x = rng.normal(size=(8, 3, 6))
+    states = random_states(layer, 8, rng)
+    G = rng.normal(size=(8, 3, units))
+
+    def fn(arrays):
+        out = layer.forward(arrays["x"], initial_state=[arrays[f"s{k}"] for k in range(len(states))])
+        dx = layer.backward(G)
+        grads = dict(layer.grads, x=dx, **{f"s{k}": g for k, g in enumerate(layer.grad_initial_state)})
+        return float((out * G).sum()), grads
+
+    arrays = dict(layer.params, x=x, **{f"s{k}": s for k, s in enumerate(states)})
+    assert check_directions(fn, arrays) <= 1e-7
+
+
+def test_check_directions_catches_one_wrong_entry(rng):
+    w = rng.normal(size=(300, 200))
+
+    def fn(arrays, wrong):
+        grad = 2 * arrays["w"]
+        grad[17, 3] += wrong * abs(grad).max()
+        return float((arrays["w"] ** 2).sum()), {"w": grad}
+
+    assert check_directions(lambda a: fn(a, 0.0), {"w": w}) < 1e-9
+    assert check_directions(lambda a: fn(a, 0.01), {"w": w}) > 1e-6
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_float32_gradients_agree_with_float64(variant, rng):
+    """The same weights, input and output gradient in float32 and float64: every float32 gradient
+    (parameters, input, initial states) within 2e-5 of the float64 one, relative to its scale.
+    float32 rounding gives ~1e-6 here; a wrong equation is off by far more than 1e-4."""
+    layer64 = make_layer(variant, units=5, input_dim=6, rng=rng, return_sequences=True)
+    layer32 = VARIANTS[variant](5, return_sequences=True)
+    layer32.build(6, np.float32)
+    for name, value in layer64.params.items():
+        layer32.params[name][...] = value
+    x, G = rng.normal(size=(3, 7, 6)), rng.normal(size=(3, 7, 5))
+    states = random_states(layer64, 3, rng)
+    grads = {}
+    for layer, dtype in ((layer64, np.float64), (layer32, np.float32)):
+        out = layer.forward(x.astype(dtype), initial_state=[s.astype(dtype) for s in states])
+        dx = layer.backward(G.astype(dtype))
+        assert out.dtype == dx.dtype == dtype
+        grads[dtype] = dict(layer.grads, x=dx, **{f"s{k}": g for k, g in enumerate(layer.grad_initial_state)})
+    errors = {name: relative_error(grads[np.float32][name], grads[np.float64][name]) for name in grads[np.float64]}
+    assert set(errors) == set(layer64.params) | {"x"} | {f"s{k}" for k in range(len(states))}
+    assert max(errors.values()) <= 2e-5, errors

@@ -4,7 +4,7 @@ import pytest
 
 from minirnn import layers
 
-from conftest import make_layer
+from conftest import VARIANTS, make_layer, randomize
 
 
 @pytest.mark.parametrize("layer, input_dim, expected", [
@@ -184,17 +184,58 @@ def test_input_grad_false_skips_only_the_input_gradient(variant, input_dim, rng)
         np.testing.assert_array_equal(layer.grads[name], value)
 
 
+@pytest.mark.parametrize("variant, count", [("rnn-tanh", 2 * 3 * (2 + 3 + 1)), ("lstm-peephole", 2 * (12 * 6 + 9)),
+                                            ("gru-reset_after", 2 * 9 * (2 + 3 + 2)),
+                                            ("gru-reset_before", 2 * 9 * (2 + 3 + 1))])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_bidirectional_gradients_and_counts(merge_mode, return_sequences, rng):
+def test_bidirectional_gradients_and_counts(variant, count, merge_mode, return_sequences, rng):
     from minirnn import gradcheck
-    layer = layers.Bidirectional(layers.GRU(3, return_sequences=return_sequences, reset_after=False),
-                                 merge_mode=merge_mode)
+    layer = layers.Bidirectional(VARIANTS[variant](3, return_sequences=return_sequences), merge_mode=merge_mode)
     layer.build(2)
-    for value in layer.params.values():
-        value[...] = rng.normal(scale=0.5, size=value.shape)
-    assert layer.count_params() == 2 * 3 * 3 * (2 + 3 + 1)
+    randomize(layer, rng)
+    assert layer.count_params() == count
     assert max(gradcheck(layer, rng.normal(size=(2, 5, 2))).values()) <= 1e-6
+
+
+@pytest.mark.parametrize("activation", [None, "linear", "tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 5, 3)], ids=["2-D", "3-D"])
+def test_dense_gradients_every_activation(activation, shape, rng):
+    from minirnn import gradcheck
+    dense = layers.Dense(4, activation=activation)
+    dense.build(3)
+    randomize(dense, rng)  # the bias too
+    errors = gradcheck(dense, rng.normal(size=shape))
+    assert set(errors) == {"kernel", "bias", "x"} and max(errors.values()) <= 1e-6, errors
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_recorded_state_gradients_are_those_of_the_rest_of_the_sequence(variant, rng):
+    """record_state_grads: the total dL/dh_t is the output gradient at t plus the gradient w.r.t. the
+    initial state of the same layer run on x[t+1:] from h_t (a gradient the finite-difference tests
+    check). For the LSTM, dL/dc_t adds to the rest's dL/dc0 the path through h_t = o_t tanh(c_t),
+    where o_t = h_t / tanh(c_t) sees c_t through its peephole p_o."""
+    layer = make_layer(variant, 3, 2, rng, return_sequences=True)
+    x, G = rng.normal(size=(2, 6, 2)), rng.normal(size=(2, 6, 3))
+    layer.record_state_grads = True
+    layer.forward(x)
+    layer.backward(G)
+    recorded = {name: grads.copy() for name, grads in layer.state_grads.items()}
+    layer.record_state_grads = False
+    sequences = {name: getattr(layer._caches[0], name) for name in layer.state_names}  # (T+1, B, H), [0] initial
+    for t in range(5):
+        layer.forward(x[:, t + 1:], initial_state=[sequences[name][t + 1].copy() for name in layer.state_names])
+        layer.backward(G[:, t + 1:])
+        dh_rest = layer.grad_initial_state[0]
+        dh_total = dh_rest + G[:, t]
+        np.testing.assert_allclose(recorded["h"][:, t], dh_total, rtol=1e-12, atol=1e-14)
+        if "c" in layer.state_names:
+            h_t, c_t = sequences["h"][t + 1], sequences["c"][t + 1]
+            o_t, tanh_c = h_t / np.tanh(c_t), np.tanh(c_t)
+            p_o = layer.params.get("output_gate_peephole_weights", np.zeros(3))
+            dh_dc = o_t * (1 - tanh_c ** 2) + tanh_c * o_t * (1 - o_t) * p_o
+            np.testing.assert_allclose(recorded["c"][:, t], layer.grad_initial_state[1] + dh_total * dh_dc,
+                                       rtol=1e-9, atol=1e-12)
 
 
 def test_bidirectional_runs_the_copy_backwards(rng):

@@ -182,6 +182,35 @@ def test_whole_model_gradient(return_sequences, rng):
     assert len(errors) == 6 + 2 * 3 + 3 + 2 and max(errors.values()) <= 1e-6, errors
 
 
+def test_whole_model_gradient_while_training_with_fixed_dropout_masks(rng):
+    """Dropout and recurrent dropout on, in a stack: with every layer's generator reset before each
+    forward pass, the masks are fixed and the model is a smooth function of its weights."""
+    model = mr.Sequential([layers.LSTM(4, return_sequences=True, recurrent_dropout=0.3, input_shape=(5, 2)),
+                           layers.Dropout(0.4),
+                           layers.Bidirectional(layers.GRU(3, return_sequences=True, recurrent_dropout=0.25), "mul"),
+                           layers.Dropout(0.2),
+                           layers.SimpleRNN(3, recurrent_dropout=0.5), layers.Dense(2, activation="sigmoid")], seed=0)
+    model.compile("sgd", mr.losses.huber)
+    for layer in model.layers:
+        for value in layer.params.values():
+            value[...] = rng.normal(scale=0.5, size=value.shape)
+    x, y = rng.normal(size=(4, 5, 2)), rng.normal(size=(4, 2))
+    arrays = {f"{layer.name}/{name}": value for layer in model.layers for name, value in layer.params.items()}
+
+    def fn(_):
+        for k, layer in enumerate(model.layers):
+            if hasattr(layer, "rng"):
+                layer.rng = np.random.default_rng(k)
+        value, grad = model.loss(model.forward(x, training=True), y)
+        model.backward(grad)
+        return value, {f"{layer.name}/{name}": layer.grads[name] for layer in model.layers for name in layer.grads}
+
+    fn(None)
+    assert (model.layers[1]._mask == 0).any() and (model.layers[3]._mask == 0).any()  # dropout is on
+    errors = check_function(fn, arrays)
+    assert len(errors) == 3 + 2 * 3 + 3 + 2 and max(errors.values()) <= 1e-6, errors
+
+
 # ---------------------------------------------------------------- bad input
 
 @pytest.fixture

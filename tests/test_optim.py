@@ -77,3 +77,81 @@ def test_names_defaults_and_bad_arguments():
         optim.SGD(learning_rate=-1)
     with pytest.raises(ValueError, match="momentum"):
         optim.SGD(momentum=1.5)
+
+
+# ---------------------------------------------------------------- many steps, against independent references
+# Each reference is Keras' update rule for one number, written out as in its documentation, in
+# plain Python floats. The gradients come from a quadratic at the current weights, so any
+# difference in one step changes every later gradient.
+
+A, W_STAR, W0 = [1.0, 4.0, 0.5, 2.0], [1.0, -2.0, 3.0, 0.5], [0.3, 0.8, -1.0, 2.0]
+STEPS = 60
+
+
+def reference_run(update, state):
+    w = list(W0)
+    states = [dict(state) for _ in w]
+    for t in range(1, STEPS + 1):
+        grads = [a * (wi - ws) for a, wi, ws in zip(A, w, W_STAR)]
+        w = [update(wi, g, s, t) for wi, g, s in zip(w, grads, states)]
+    return np.array(w)
+
+
+def minirnn_run(optimizer):
+    w = np.array(W0)
+    for _ in range(STEPS):
+        optimizer.step({"w": (w, np.array(A) * (w - np.array(W_STAR)))})
+    return w
+
+
+def sgd_reference(lr, momentum=0.0, nesterov=False, decay=0.0):
+    def update(w, g, s, t):
+        lr_t = lr / (1 + decay * (t - 1))
+        if momentum == 0:
+            return w - lr_t * g
+        s["v"] = momentum * s["v"] - lr_t * g
+        return w + (momentum * s["v"] - lr_t * g if nesterov else s["v"])
+    return update
+
+
+def rmsprop_reference(lr, rho, eps):
+    def update(w, g, s, t):
+        s["v"] = rho * s["v"] + (1 - rho) * g * g
+        return w - lr * g / (s["v"] + eps) ** 0.5
+    return update
+
+
+def adam_reference(lr, b1, b2, eps):
+    def update(w, g, s, t):
+        s["m"] = b1 * s["m"] + (1 - b1) * g
+        s["v"] = b2 * s["v"] + (1 - b2) * g * g
+        lr_t = lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
+        return w - lr_t * s["m"] / (s["v"] ** 0.5 + eps)
+    return update
+
+
+def adagrad_reference(lr, initial, eps):
+    def update(w, g, s, t):
+        s["a"] = s.get("a", initial) + g * g
+        return w - lr * g / (s["a"] + eps) ** 0.5
+    return update
+
+
+@pytest.mark.parametrize("optimizer, update, state", [
+    (lambda: optim.SGD(0.05), sgd_reference(0.05), {}),
+    (lambda: optim.SGD(0.05, momentum=0.8), sgd_reference(0.05, 0.8), {"v": 0.0}),
+    (lambda: optim.SGD(0.05, momentum=0.8, nesterov=True), sgd_reference(0.05, 0.8, True), {"v": 0.0}),
+    (lambda: optim.SGD(0.1, momentum=0.5, decay=0.05), sgd_reference(0.1, 0.5, decay=0.05), {"v": 0.0}),
+    (lambda: optim.RMSprop(0.01), rmsprop_reference(0.01, 0.9, 1e-7), {"v": 0.0}),
+    (lambda: optim.RMSprop(0.02, rho=0.7, epsilon=1e-3), rmsprop_reference(0.02, 0.7, 1e-3), {"v": 0.0}),
+    (lambda: optim.Adam(0.05), adam_reference(0.05, 0.9, 0.999, 1e-7), {"m": 0.0, "v": 0.0}),
+    (lambda: optim.Adam(0.02, beta_1=0.7, beta_2=0.95, epsilon=1e-4), adam_reference(0.02, 0.7, 0.95, 1e-4),
+     {"m": 0.0, "v": 0.0}),
+    (lambda: optim.Adagrad(0.3), adagrad_reference(0.3, 0.1, 1e-7), {}),
+    (lambda: optim.Adagrad(0.3, initial_accumulator_value=1.0, epsilon=1e-2), adagrad_reference(0.3, 1.0, 1e-2), {}),
+], ids=["sgd", "momentum", "nesterov", "decay", "rmsprop", "rmsprop-args", "adam", "adam-args", "adagrad",
+        "adagrad-args"])
+def test_sixty_steps_match_the_rule_computed_by_hand(optimizer, update, state):
+    expected = reference_run(update, state)
+    np.testing.assert_allclose(minirnn_run(optimizer()), expected, rtol=1e-12, atol=1e-14)
+    assert np.abs(expected - np.array(W0)).min() > 1e-3  # every coordinate moved: the run tests something

@@ -110,3 +110,20 @@ def test_a_skipped_gate_reorder_is_caught(rng):
     wrong, _ = gru.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
                            np.stack([w["bias_ih_l0"], w["bias_hh_l0"]]))
     assert np.max(np.abs(wrong - out)) > 1e-2
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_with_momentum_matches_torch_over_many_steps(nesterov, rng):
+    """Keras' SGD (v = m v - lr g; w += v) and torch's (b = m b + g; w -= lr b) are one rule."""
+    from minirnn import optim
+    a, target = rng.uniform(0.5, 4, size=5), rng.normal(size=5)
+    ours = rng.normal(size=5)
+    theirs = torch.tensor(ours.copy(), requires_grad=True)
+    sgd = optim.SGD(0.05, momentum=0.8, nesterov=nesterov)
+    torch_sgd = torch.optim.SGD([theirs], lr=0.05, momentum=0.8, nesterov=nesterov)
+    for _ in range(60):
+        sgd.step({"w": (ours, a * (ours - target))})
+        torch_sgd.zero_grad()
+        (0.5 * (torch.tensor(a) * (theirs - torch.tensor(target)) ** 2).sum()).backward()
+        torch_sgd.step()
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
