@@ -1,0 +1,243 @@
+"""Mutation testing: plant plausible one-line bugs, one at a time, and check that the tests catch each.
+
+    python tools/mutate.py                 # every mutant, two at a time; a table at the end
+    python tools/mutate.py --list          # what the mutants are
+    python tools/mutate.py --only lstm-dc-record,huber-delta --jobs 1
+
+Each mutant is a (file, text, replacement) edit of the package. For each, the repository is
+copied to a temporary folder, the edit applied there, and the README's test command
+(``python -m pytest -q``, with ``-x`` to stop at the first failure) run in the copy with
+PyTorch and Keras hidden: finite differences and hand-computed values must catch every bug, the
+reference frameworks are a second line. A mutant is *killed* when a test fails, *survived*
+when the suite passes. The Numba cache of the copied sources comes along, so a mutant outside
+``minirnn/cells`` runs on compiled kernels; one inside recompiles them (the cache is keyed on
+the cells' sources).
+
+Why not mutmut or cosmic-ray: they mutate every operator they find (thousands of mutants, most
+of them in error messages) and run the suite in the checkout itself, where Numba's on-disk
+cache would have to be invalidated by hand for every mutant of a jitted file. A short list of
+bugs a person could write, in a copy each, is the test we want here.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (name, file, text, replacement, what the bug is). The text must occur exactly once in the file.
+MUTANTS = [
+    # cells
+    ("rnn-tanh-derivative", "minirnn/cells/rnn.py", "(one - h_t[b, j] * h_t[b, j])", "(one - h_t[b, j])",
+     "SimpleRNN: tanh' written as 1 - h instead of 1 - h^2"),
+    ("rnn-leaky-slope", "minirnn/cells/rnn.py", "dh[b, j] if h_t[b, j] > zero else alpha * dh[b, j]",
+     "dh[b, j] if h_t[b, j] > zero else dh[b, j]", "SimpleRNN: leaky_relu's negative slope dropped backward"),
+    ("rnn-dWh-shift", "minirnn/cells/rnn.py", "_common.masked_states(h[:-1], cache.mask)",
+     "_common.masked_states(h[1:], cache.mask)", "SimpleRNN: dW_h from h_t instead of h_{t-1}"),
+    ("lstm-forget-cprev", "minirnn/cells/lstm.py", "dz_f[j] = dc_j * c_p[j] * f[j] * (one - f[j])",
+     "dz_f[j] = dc_j * f[j] * (one - f[j])", "LSTM: forget-gate gradient without c_{t-1}"),
+    ("lstm-dc-carry", "minirnn/cells/lstm.py", "dc_b[j] = dc_j * f[j] + dz_i[j] * p_i[j] + dz_f[j] * p_f[j]",
+     "dc_b[j] = dc_j + dz_i[j] * p_i[j] + dz_f[j] * p_f[j]", "LSTM: dc_{t-1} not multiplied by f"),
+    ("lstm-dc-record", "minirnn/cells/lstm.py", "dc_record[t] = dc_total", "dc_record[t] = dc",
+     "LSTM: recorded dL/dc_t taken from the carried part only"),
+    ("lstm-peephole-f", "minirnn/cells/lstm.py", "(dz_f * c[:-1]).sum(axis=(0, 1))", "(dz_f * c[1:]).sum(axis=(0, 1))",
+     "LSTM: forget peephole gradient against c_t instead of c_{t-1}"),
+    ("lstm-output-peephole-back", "minirnn/cells/lstm.py",
+     "dc_j = dc_b[j] + dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j]) + dz_o[j] * p_o[j]",
+     "dc_j = dc_b[j] + dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j])",
+     "LSTM: the output peephole's path into dc_t dropped"),
+    ("gru-after-reset", "minirnn/cells/gru.py", "da_r[j] = da_h[j] * r_h[j] * r[j] * (one - r[j])",
+     "da_r[j] = da_h[j] * r[j] * (one - r[j])", "GRU reset_after: reset-gate gradient without (h W_h + b)"),
+    ("gru-after-dr", "minirnn/cells/gru.py", "dr_h[j] = da_h[j] * r[j]", "dr_h[j] = da_h[j]",
+     "GRU reset_after: candidate's recurrent gradient not gated by r"),
+    ("gru-before-z", "minirnn/cells/gru.py",
+     "            da_z[j] = dh_b[j] * (h_p[j] - hh[j]) * z[j] * (one - z[j])\n            da_hb[j]",
+     "            da_z[j] = dh_b[j] * (hh[j] - h_p[j]) * z[j] * (one - z[j])\n            da_hb[j]",
+     "GRU reset_before: update-gate gradient with the sign of (h_prev - hh) flipped"),
+    ("common-small-dbias", "minirnn/cells/_common.py", "    dkernel[:] = 0\n    dbias[:] = 0\n",
+     "    dkernel[:] = 0\n", "few input features: the bias gradient accumulated into an uncleared buffer"),
+    ("common-dx-kernel", "minirnn/cells/_common.py", "dx_ni += dz_n[g] * kernel_i[g]", "dx_ni += dz_n[g]",
+     "few input features: dx without the kernel"),
+    ("gemm-accumulate", "minirnn/cells/_gemm.py", "                        c_row[j] += acc[j]",
+     "                        c_row[j] = acc[j]", "packed kernel: 'accumulate' overwrites (AVX-512 hosts only)"),
+    ("gemm-last-row", "minirnn/cells/_gemm.py", "rows = min(4, M - m)", "rows = min(4, M - m - 1)",
+     "packed kernel: the last row of a block of four not stored (AVX-512 hosts only)"),
+    ("math-sigmoid", "minirnn/cells/_math.py", "ftype(1.0) / (ftype(1.0) + exp(-x, ftype))",
+     "ftype(1.0) / (ftype(1.0) + exp(x, ftype))", "sigmoid(x) computed as sigmoid(-x)"),
+    # layers
+    ("dense-relu-derivative", "minirnn/layers.py", "grad_output = grad_output * (y > 0)", "grad_output = grad_output",
+     "Dense: relu's derivative dropped"),
+    ("dense-sigmoid-derivative", "minirnn/layers.py", "grad_output = grad_output * y * (1 - y)",
+     "grad_output = grad_output * (1 - y)", "Dense: sigmoid' written as 1 - y"),
+    ("return-state-sum", "minirnn/layers.py", "dh_last = d_output if dh_last is None else d_output + dh_last",
+     "dh_last = d_output if dh_last is None else dh_last",
+     "return_state without return_sequences: the output's gradient dropped when h_T's is given"),
+    ("dropout-backward-mask", "minirnn/layers.py",
+     "return grad_output if self._mask is None else grad_output * self._mask", "return grad_output",
+     "Dropout.backward ignores its mask"),
+    ("dropout-scale", "minirnn/layers.py", "self._mask = keep.astype(self.dtype) / self.dtype.type(1 - self.rate)",
+     "self._mask = keep.astype(self.dtype)", "Dropout: kept units not scaled by 1 / (1 - rate)"),
+    ("recurrent-dropout-scale", "minirnn/layers.py",
+     "return keep.astype(self.dtype) / self.dtype.type(1 - self.recurrent_dropout)", "return keep.astype(self.dtype)",
+     "recurrent dropout: kept units not scaled by 1 / (1 - rate)"),
+    ("bidirectional-reverse", "minirnn/layers.py", "return dx_f + dx_b[:, ::-1] if input_grad else None",
+     "return dx_f + dx_b if input_grad else None", "Bidirectional: the backward copy's dx not put back in time order"),
+    ("bidirectional-ave", "minirnn/layers.py", "g_f = g_b = grad_output / 2", "g_f = g_b = grad_output",
+     "Bidirectional 'ave': gradient not halved"),
+    ("threads-sum-parts", "minirnn/layers.py", "else sum([part[name] for part in parts[1:]], parts[0][name])",
+     "else parts[0][name]", "batch split across threads: only the first part's weight gradient kept"),
+    # losses and metrics
+    ("huber-delta", "minirnn/losses.py", "grad = np.where(small, error, delta * np.sign(error))",
+     "grad = np.where(small, error, np.sign(error))", "Huber: linear-region gradient without delta"),
+    ("mae-mean", "minirnn/losses.py", "np.sign(error) / error.size", "np.sign(error)",
+     "MAE: gradient of the sum, not the mean"),
+    ("metric-rmse", "minirnn/metrics.py", '"rmse": (_squared_error, np.sqrt)', '"rmse": (_squared_error, float)',
+     "rmse metric reported as mse"),
+    # optimizers
+    ("adam-first-moment", "minirnn/optim.py", "m += (grad - m) * (1 - self.beta_1)",
+     "m[...] = grad * (1 - self.beta_1)", "Adam: first moment not accumulated"),
+    ("adam-bias-correction", "minirnn/optim.py", "np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)",
+     "np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1)", "Adam: bias correction with beta_1 instead of beta_1^t"),
+    ("rmsprop-epsilon", "minirnn/optim.py", "grad / np.sqrt(v + self.epsilon)", "grad / (np.sqrt(v) + self.epsilon)",
+     "RMSprop: epsilon outside the square root (PyTorch's, not Keras' rule)"),
+    ("nesterov", "minirnn/optim.py", "param += self.momentum * m - lr * grad", "param += m - lr * grad",
+     "SGD nesterov: the look-ahead without the momentum factor"),
+    ("sgd-decay", "minirnn/optim.py", "lr = self.learning_rate / (1.0 + self.decay * self.iterations)",
+     "lr = self.learning_rate", "SGD: decay ignored"),
+    ("adagrad-initial", "minirnn/optim.py", 'self.slot(state, "accumulator", param, self.initial_accumulator_value)',
+     'self.slot(state, "accumulator", param)', "Adagrad: initial accumulator value ignored"),
+    ("clipvalue", "minirnn/optim.py", "np.clip(g, -self.clipvalue, self.clipvalue)", "np.clip(g, 0, self.clipvalue)",
+     "clipvalue: negative gradients clipped to zero"),
+    # model
+    ("validation-split-first", "minirnn/model.py", "x, y, x_val, y_val = x[:split], y[:split], x[split:], y[split:]",
+     "x, y, x_val, y_val = x[len(x) - split:], y[len(x) - split:], x[:len(x) - split], y[:len(x) - split]",
+     "validation_split holds out the first samples, not the last (Keras: the last)"),
+    ("no-shuffle", "minirnn/model.py", "order = rng.permutation(len(x)) if shuffle else np.arange(len(x))",
+     "order = np.arange(len(x))", "fit: shuffle=True does not shuffle"),
+    ("evaluate-weighting", "minirnn/model.py", "            total += value * len(y_batch)\n",
+     "            total += value * batch_size\n", "evaluate: a short last batch weighted as a full one"),
+    ("early-stopping-restore", "minirnn/callbacks.py", "self.model.set_weights(self.best_weights)", "pass",
+     "EarlyStopping: best weights not restored"),
+    # data
+    ("windows-offset", "minirnn/data.py", "y = values[look_back + horizon - 1:look_back + horizon - 1 + n]",
+     "y = values[look_back + horizon - 2:look_back + horizon - 2 + n]", "sliding_windows: target one step early"),
+    ("scaler-inverse", "minirnn/data.py", "return self._restore(values, table / self.scale_ + self.offset_)",
+     "return self._restore(values, table * self.scale_ + self.offset_)", "scalers: inverse multiplies"),
+    ("naive-first-day", "minirnn/data.py", "np.concatenate([train[-1:], test[:-1]])",
+     "np.concatenate([test[:1], test[:-1]])", "naive baseline: the first test day predicted by itself"),
+    ("prices-fill-backward", "minirnn/data.py", "series = series.ffill()", "series = series.bfill()",
+     "price gaps filled with the next day's price (a look into the future)"),
+    ("decimal-comma", "minirnn/data.py", "raw.where(~raw.str.match(_THOUSANDS),", "raw.where(~raw.str.contains(','),",
+     "price files: any comma read as a thousands separator ('1,5' -> 15)"),
+    # saving
+    ("saving-iterations", "minirnn/saving.py", 'optimizer.iterations = spec["iterations"]', "optimizer.iterations = 0",
+     "load_model: the optimizer's step count not restored"),
+    ("saving-dtype", "minirnn/saving.py", 'seed=config["seed"], dtype=config["dtype"], name=config["name"])',
+     'seed=config["seed"], name=config["name"])', "load_model: a float32 model comes back float64"),
+]
+
+BLOCKED = ("torch", "keras")  # hidden from the mutants' test runs
+DATA = Path(os.environ.get("MINIRNN_DATA", ROOT.parent / "shared" / "data")).resolve()  # as tests/conftest.py
+
+
+def apply(root, mutant):
+    name, file, text, replacement, _ = mutant
+    path = root / file
+    source = path.read_text()
+    if source.count(text) != 1:
+        raise SystemExit(f"mutant {name}: the text occurs {source.count(text)} times in {file}, not once")
+    path.write_text(source.replace(text, replacement))
+
+
+def copy_repository(destination):
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for file in files:
+        if (ROOT / file).is_file():
+            (destination / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / file, destination / file)
+    cache = ROOT / "minirnn" / "cells" / "__pycache__"
+    if cache.exists():
+        shutil.copytree(cache, destination / "minirnn" / "cells" / "__pycache__", dirs_exist_ok=True)
+
+
+def blocker(folder):
+    """A folder whose torch and keras packages fail to import, for the front of PYTHONPATH."""
+    for module in BLOCKED:
+        package = folder / module
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").write_text(  # what "not installed" raises, which pytest.importorskip skips on
+            f'raise ModuleNotFoundError("No module named {module!r} (hidden from mutation runs)", name={module!r})\n')
+    return folder
+
+
+def run(mutant, timeout):
+    name = mutant[0]
+    with tempfile.TemporaryDirectory(prefix=f"minirnn-mutant-{name}-") as tmp:
+        root = Path(tmp) / "repo"
+        copy_repository(root)
+        apply(root, mutant)
+        env = dict(os.environ, PYTHONPATH=f"{blocker(Path(tmp) / 'blocked')}{os.pathsep}{root}", MINIRNN_DATA=str(DATA),
+                   MINIRNN_NUM_THREADS=os.environ.get("MINIRNN_NUM_THREADS", "1"),
+                   OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+        check = subprocess.run([sys.executable, "-c", "import minirnn; print(minirnn.__file__)"], cwd=root, env=env,
+                               capture_output=True, text=True)
+        if not check.stdout.startswith(str(root)):
+            raise SystemExit(f"mutant {name}: the copy's minirnn is not the one imported ({check.stdout or check.stderr})")
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-rfE", "-p", "no:cacheprovider"], cwd=root,
+                                  env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return name, "timeout", time.perf_counter() - start, ""
+        seconds = time.perf_counter() - start
+        failed = re.search(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.M)
+        if os.environ.get("MUTATE_DEBUG"):
+            print(done.returncode, done.stdout[-3000:])
+        if done.returncode == 0:
+            return name, "survived", seconds, ""
+        if done.returncode == 1 and failed:
+            return name, "killed", seconds, failed.group(1)
+        return name, "error", seconds, (done.stdout + done.stderr)[-400:]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true", help="print the mutants and exit")
+    parser.add_argument("--only", help="comma-separated mutant names")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per mutant's test run (default 900)")
+    args = parser.parse_args()
+    mutants = MUTANTS
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = sorted(set(wanted) - {m[0] for m in MUTANTS})
+        if unknown:
+            parser.error(f"unknown mutants {unknown}; see --list")
+        mutants = [m for m in MUTANTS if m[0] in wanted]
+    if args.list:
+        for name, file, _, _, what in mutants:
+            print(f"{name:28} {file:28} {what}")
+        return 0
+    for mutant in mutants:  # every edit must apply before anything runs
+        if (ROOT / mutant[1]).read_text().count(mutant[2]) != 1:
+            apply(ROOT, mutant)  # raises with the reason
+    print(f"{len(mutants)} mutants, {args.jobs} at a time, torch and keras hidden", flush=True)
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        for name, status, seconds, detail in pool.map(lambda m: run(m, args.timeout), mutants):
+            results[name] = status
+            print(f"{name:28} {status:9} {seconds:6.0f} s  {detail}", flush=True)
+    counts = {status: list(results.values()).count(status) for status in ("killed", "survived", "timeout", "error")}
+    print(", ".join(f"{n} {status}" for status, n in counts.items() if n))
+    return 0 if counts["killed"] == len(mutants) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
