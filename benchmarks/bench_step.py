@@ -5,9 +5,12 @@
 
 A step is: the recurrent layer (W2: four stacked layers, torch's num_layers=4)
 forward over the whole sequence, Dense(1) on the last step, mean squared error,
-backward through all of it (no optimizer update; no gradient for the input
-data, as in torch). Both libraries get identical shapes; minirnn and torch
-alternate, rep by rep, so that machine noise hits both alike; we report medians.
+backward through all of it, including the gradient w.r.t. the input (no
+optimizer update). Both libraries do the same work: torch's float32 LSTM (oneDNN)
+computes the input gradient whether it is asked for or not, so here both always
+do (bench_train.py times training as each library does it, where minirnn skips
+it for the data). Both get identical shapes; minirnn and torch alternate, rep by
+rep, so that machine noise hits both alike; we report medians.
 
 Each case runs in a fresh child process per thread setting:
 
@@ -30,8 +33,8 @@ which slow NumPy's GEMMs (--keep-openblas-env keeps them).
 Columns: milliseconds per step for each, the ratio torch/minirnn (> 1: minirnn
 faster), and, on one thread, the fraction of this machine's single-thread GEMM
 peak minirnn reached, counting forward as 2*B*T*(I+H)*G*H flops (G gates; I = H
-for stacked layers after the first) and backward as twice that; the peak is a
-large NumPy matmul (minirnn's own kernel for the per-step products can beat it:
+for stacked layers after the first) and backward as twice that (the weight
+gradients, dh_{t-1} and dx: the work done); the peak is a 2048x2048 NumPy matmul (minirnn's own kernel for the per-step products can beat it:
 above 100% is possible).
 
 The header says which CPU this is and what Numba compiles for. To measure
@@ -195,7 +198,7 @@ def minirnn_step(cell, B, T, I, H, L, dtype):
             out = layer.forward(out, training=True)
         grad = dense.backward(2 * (dense.forward(out) - y) / y.size)
         for k in range(L - 1, -1, -1):
-            grad = stack[k].backward(grad, input_grad=k > 0)  # x is data: no gradient, as in torch
+            grad = stack[k].backward(grad)  # down to the input: torch's float32 LSTM computes it always
     return step
 
 
@@ -209,9 +212,9 @@ def torch_step(cell, B, T, I, H, L, dtype):
     dense = torch.nn.Linear(H, 1)
     rnn.to(tdtype)
     dense.to(tdtype)
-    x = torch.randn(B, T, I, dtype=tdtype)
+    x = torch.randn(B, T, I, dtype=tdtype, requires_grad=True)  # the input gradient too, as minirnn's step
     y = torch.randn(B, 1, dtype=tdtype)
-    params = list(rnn.parameters()) + list(dense.parameters())
+    params = list(rnn.parameters()) + list(dense.parameters()) + [x]
 
     def step():
         for p in params:

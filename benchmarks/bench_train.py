@@ -8,6 +8,9 @@ W2: batch 32, T 60, 4 stacked LSTM(50) each followed by Dropout(0.2), Dense(1), 
     dropout and an optimizer with the same update rule. Steps alternate between the two
     libraries; medians are reported. Then one epoch of the IBM set-up (2709 windows of 60
     steps, batch 32, W2's model) is timed for both, as `fit` runs it (shuffling included).
+Each library trains as it does for a user: neither is asked for the gradient w.r.t. the data;
+minirnn skips it, torch's float32 LSTM (oneDNN) computes it anyway (bench_step.py has both
+compute it, for equal work).
 Each case runs in its own child process, on one thread and with each library's defaults on all
 cores, as in bench_step.py (whose header and environment this shares).
 """
