@@ -9,13 +9,15 @@
 - :func:`minirnn.gradcheck`: finite-difference checks of any layer or function
 - :func:`minirnn.set_num_threads`: how many cores a recurrent layer may use (:mod:`minirnn.threads`)
 """
-from . import callbacks, cells, interop, layers, losses, metrics, optim, optimizers, threads
+from . import callbacks, cells, interop, layers, losses, metrics, optim, optimizers, saving, threads
 from .gradcheck import gradcheck
 from .layers import Input
-from .model import NonFiniteLossError, Sequential
-from .saving import load_model
+from .model import NonFiniteLossError, Sequential, load_model
 from .threads import get_num_threads, set_num_threads
+
+saving.load_model = load_model  # deprecated: its old home, kept working (saving itself does not know the model)
 
 __version__ = "0.1.0"
 __all__ = ["cells", "layers", "Input", "optim", "optimizers", "losses", "metrics", "callbacks", "interop",
-           "Sequential", "NonFiniteLossError", "load_model", "gradcheck", "threads", "get_num_threads", "set_num_threads"]
+           "Sequential", "NonFiniteLossError", "load_model", "gradcheck", "threads", "get_num_threads",
+           "set_num_threads"]

@@ -8,7 +8,8 @@ Switches (environment variables, read once at import):
     Do not write or read Numba's on-disk cache. Use it on read-only installs or
     when a cache seems stale. Without it, compiled kernels are stored next to
     the sources (``__pycache__``) and reused by the next process: the first
-    run after an install compiles for ~25 s, later imports take well under 1 s.
+    run after an install compiles for tens of seconds, later imports take well under
+    one (benchmarks/README.md has the times).
 ``NUMBA_DISABLE_JIT=1``
     Numba's own switch: every jitted function runs as plain Python, so a learner
     can step through ``step_forward``/``step_backward`` in a debugger. Same code,

@@ -19,7 +19,6 @@ import pandas as pd
 
 from . import layers as layers_module
 from . import losses
-from .cells import _gemm, gru, lstm, rnn
 
 
 # ---------------------------------------------------------------- gradient norms
@@ -97,52 +96,12 @@ def step_jacobians(layer, x):
     """J_t = d state_t / d state_{t-1} for every step of one sequence ``x`` (T, features).
 
     Returns an array (T, S, S): S = H (h) for SimpleRNN and GRU, S = 2H ((h, c)) for LSTM,
-    with rows indexing state_t and columns state_{t-1}. No dropout.
+    with rows indexing state_t and columns state_{t-1}. No dropout. Each cell builds them
+    from its own backward step (``step_jacobians`` in its module).
     """
     layer._check_input(np.asarray(x)[None], ndim=(3,))
-    x = np.asarray(x, dtype=layer.dtype)[None]
-    layer.forward(x)
-    cache, H = layer._caches[0], layer.units  # a batch of one is never split across threads
-    T = x.shape[1]
-    eye = np.eye(H, dtype=layer.dtype)
-    zeros = np.zeros((H, H), dtype=layer.dtype)
-
-    def copies(a, t):  # step t's cached (1, n) activations, one copy per unit gradient
-        return np.ascontiguousarray(np.repeat(a[t], 2 * H if isinstance(layer, layers_module.LSTM) else H, axis=0))
-
-    no_mask = np.zeros((0, H), dtype=layer.dtype)
-    out = []
-    if isinstance(layer, layers_module.SimpleRNN):
-        RT = _gemm.pack(cache.recurrent_kernel.T, H)
-        for t in range(T):
-            J, dz = np.empty((H, H), layer.dtype), np.empty((H, H), layer.dtype)
-            rnn.step_backward(eye.copy(), copies(cache.h, t + 1), RT, cache.activation, cache.alpha, dz, J)
-            out.append(J)
-    elif isinstance(layer, layers_module.LSTM):
-        RT = _gemm.pack(cache.recurrent_kernel.T, 2 * H)
-        for t in range(T):
-            dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])  # unit grads on h_t, then c_t
-            dz = np.empty((2 * H, 4 * H), layer.dtype)
-            dh_prev, dc_total = np.empty((2 * H, H), layer.dtype), np.empty((2 * H, H), layer.dtype)
-            lstm.step_backward(dh, dc, copies(cache.c, t), copies(cache.gates, t), copies(cache.tanh_c, t), RT,
-                               cache.peepholes, dz, dh_prev, dc_total)
-            out.append(np.concatenate([dh_prev, dc], axis=1))  # dc now holds d(output)/dc_{t-1}
-    else:
-        R = cache.recurrent_kernel
-        for t in range(T):
-            J = np.empty((H, H), layer.dtype)
-            da, dr = np.empty((H, 3 * H), layer.dtype), np.empty((H, 3 * H), layer.dtype)
-            if cache.reset_after:
-                gru.step_backward_reset_after(eye.copy(), copies(cache.h, t), copies(cache.gates, t),
-                                              copies(cache.extra, t), _gemm.pack(R.T, H), no_mask, da, dr, J)
-            else:
-                scratch = [np.empty((H, 2 * H), layer.dtype)] + [np.empty((H, H), layer.dtype) for _ in range(2)]
-                h_prev = copies(cache.h, t)
-                gru.step_backward_reset_before(eye.copy(), h_prev, h_prev, copies(cache.gates, t),
-                                               _gemm.pack(R[:, :2 * H].T, H), _gemm.pack(R[:, 2 * H:].T, H), no_mask, da,
-                                               *scratch, J)
-            out.append(J)
-    return np.stack(out)
+    layer.forward(np.asarray(x, dtype=layer.dtype)[None])
+    return layer.cell.step_jacobians(layer.last_caches[0])  # a batch of one runs in one part
 
 
 def jacobian_products(layer, x, lags):
@@ -174,9 +133,7 @@ def jacobian_products(layer, x, lags):
         if not 1 <= k <= T:
             raise ValueError(f"lags must be between 1 and the sequence length {T}, got {k}")
     H = layer.units
-    blocks = {"h": slice(0, H)}
-    if isinstance(layer, layers_module.LSTM):
-        blocks["c"] = slice(H, 2 * H)
+    blocks = {state: slice(k * H, (k + 1) * H) for k, state in enumerate(layer.state_names)}  # (h, c) for an LSTM
     rows = []
     for sample in range(x.shape[0]):
         J = step_jacobians(layer, x[sample])

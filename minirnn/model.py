@@ -28,19 +28,14 @@ import warnings
 import numpy as np
 
 from . import callbacks as callbacks_module
+from . import checks
 from . import layers as layers_module
-from . import losses, metrics as metrics_module, optim
-from .cells import _common
+from . import losses, metrics as metrics_module, optim, saving
+from .layers.core import child_seed
 
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss or gradient; the weights are those from before that step."""
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class Sequential:
@@ -48,8 +43,8 @@ class Sequential:
 
     def __init__(self, layers=None, seed=None, dtype=None, name="sequential"):
         self.layers = []
-        self.seed = layers_module.check_seed(seed)
-        self.dtype_given = self.dtype = layers_module._check_dtype(dtype)
+        self.seed = checks.check_seed(seed)
+        self.dtype_given = self.dtype = checks.check_dtype(dtype)
         self.name = name
         self.optimizer = self.loss = self.loss_name = None
         self.metrics = []
@@ -106,12 +101,12 @@ class Sequential:
         if not self.layers:
             raise ValueError("the model has no layers: add some before building it")
         shape = tuple(int(d) for d in input_shape)
-        self.dtype = (self._declared_dtype() or layers_module._check_dtype(dtype) or self.dtype
+        self.dtype = (self._declared_dtype() or checks.check_dtype(dtype) or self.dtype
                       or np.dtype(np.float64))
         for k, layer in enumerate(self.layers):
             if not layer.built or layer.input_dim != shape[-1] or layer.dtype != self.dtype:
                 if layer.seed is None and self.seed is not None:
-                    layer.seed = layers_module.child_seed(self.seed, k)
+                    layer.seed = child_seed(self.seed, k)
                 layer.build(shape[-1], self.dtype)
             shape = layer.output_shape(shape)
         self.input_shape, self.output_shape = tuple(int(d) for d in input_shape), shape
@@ -157,8 +152,8 @@ class Sequential:
         The file is minirnn's own (a NumPy ``.npz`` archive); Keras' ``.keras`` and ``.h5`` names are
         refused, since Keras could not read it. :mod:`minirnn.interop` moves weights into Keras.
         """
-        from .saving import save_model
-        save_model(self, path, include_optimizer)
+        self._require_built("save")
+        saving.save_model(self, path, include_optimizer)
 
     # ------------------------------------------------------------------ running
 
@@ -208,8 +203,8 @@ class Sequential:
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
             raise TypeError(f"callbacks must be a list of callbacks, got {type(callbacks).__name__}: "
                             "wrap it in [ ]")
-        epochs = _check_int("epochs", epochs, 0)
-        batch_size = _check_int("batch_size", batch_size, 1)
+        epochs = checks.check_int("epochs", epochs, 0)
+        batch_size = checks.check_int("batch_size", batch_size, 1)
         if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if not self.built:
@@ -229,8 +224,8 @@ class Sequential:
         else:
             x_val = y_val = None
 
-        base = self.seed if seed is None else layers_module.check_seed(seed)
-        rng = np.random.default_rng(None if base is None else layers_module.child_seed(base, 1 << 20))
+        base = self.seed if seed is None else checks.check_seed(seed)
+        rng = np.random.default_rng(None if base is None else child_seed(base, 1 << 20))
         for layer in self.layers:  # dropout and recurrent dropout draw from the fit's seed
             if hasattr(layer, "rng"):
                 layer.rng = np.random.default_rng(rng.integers(2**63))
@@ -273,7 +268,7 @@ class Sequential:
         self._require_built("evaluate")
         x, y = self._check_xy(x, y)
         start = time.perf_counter()
-        logs = self._evaluate(x, y, _check_int("batch_size", batch_size, 1))
+        logs = self._evaluate(x, y, checks.check_int("batch_size", batch_size, 1))
         if verbose:
             values = " - ".join(f"{name}: {value:.4g}" for name, value in logs.items())
             print(f"{len(x)} samples - {time.perf_counter() - start:.1f}s - {values}")
@@ -286,7 +281,7 @@ class Sequential:
         ``verbose=1`` prints how many samples took how long."""
         self._require_built("predict")
         x = self._check_x(x)
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = checks.check_int("batch_size", batch_size, 1)
         start = time.perf_counter()
         y = np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
         if verbose:
@@ -374,7 +369,7 @@ class Sequential:
 
     def _check_x(self, x, building=False, name="x"):
         """x as the model's dtype (on ``building``: its own float dtype, or float64), checked."""
-        dtype = (self._declared_dtype() or (x.dtype if getattr(x, "dtype", None) in _common.FLOAT_DTYPES
+        dtype = (self._declared_dtype() or (x.dtype if getattr(x, "dtype", None) in checks.FLOAT_DTYPES
                                             else np.float64)) if building else self.dtype
         x = _as_numbers(name, x, dtype)
         if self.built and x.ndim != len(self.input_shape) + 1:
@@ -442,3 +437,17 @@ def _check_finite(name, a, why):
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"{name} contains NaN or inf{why}: the first at index {index} is {a[index]}")
+
+
+def load_model(path):
+    """The model saved at ``path`` by :meth:`Sequential.save`: the same layers, weights bit for bit,
+    and, if it was compiled when saved, its loss, optimizer and optimizer state."""
+    config, arrays = saving.read(path)
+    try:
+        model = Sequential([saving.layer_from_spec(spec) for spec in config["layers"]],
+                           seed=config["seed"], dtype=config["dtype"], name=config["name"])
+        model.build(tuple(config["input_shape"]))
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path}: the model description does not match its contents ({error!r})") from None
+    saving.restore(model, config, arrays, path)
+    return model

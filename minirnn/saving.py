@@ -1,4 +1,10 @@
-"""Save a ``Sequential`` to one file and load it back.
+"""The model file: how a ``Sequential`` is written to one file and read back.
+
+``Sequential.save`` writes it through :func:`save_model`; :func:`minirnn.load_model`
+reads it (:func:`read`), builds the model its config describes and fills it
+(:func:`restore`). This module knows layers and optimizers, not the model class.
+(``minirnn.saving.load_model``, the old home of ``minirnn.load_model``, still works:
+the package points it there. Deprecated: use ``minirnn.load_model``.)
 
 The file is a NumPy ``.npz`` archive holding ``config`` (the architecture,
 dtype, input shape and compile settings as JSON) and every weight array under
@@ -45,7 +51,6 @@ def layer_from_spec(spec):
 
 def save_model(model, path, include_optimizer=True):
     """Write ``model`` (a built :class:`~minirnn.Sequential`) to ``path``; see the module docstring."""
-    model._require_built("save")
     extension = os.path.splitext(str(path))[1].lower()
     if extension in FOREIGN_EXTENSIONS:
         raise ValueError(f"{path}: minirnn saves its own format (a NumPy .npz archive), not "
@@ -110,9 +115,9 @@ def _remove_stale_temporaries(folder):
             pass
 
 
-def load_model(path):
-    """Rebuild the model saved at ``path``; compiled (with optimizer state) if it was when saved."""
-    from .model import Sequential
+def read(path):
+    """The ``(config, arrays)`` of a model file: its JSON description and its arrays by name.
+    A ValueError naming the file for anything that is not a minirnn model file of this version."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
@@ -128,13 +133,16 @@ def load_model(path):
     if config.get("version") != VERSION:
         raise ValueError(f"{path} was written by format version {config.get('version')}; this minirnn "
                          f"reads version {VERSION}")
+    return config, arrays
+
+
+def restore(model, config, arrays, path):
+    """Put the file's weights, and its compile settings and optimizer state if it has them, into
+    ``model``, a model built from the same ``config`` (see :func:`minirnn.model.load_model`)."""
+    n = len(model.get_weights())
     try:
-        model = Sequential([layer_from_spec(spec) for spec in config["layers"]],
-                           seed=config["seed"], dtype=config["dtype"], name=config["name"])
-        model.build(tuple(config["input_shape"]))
-        n = len(model.get_weights())
         weights = [arrays[f"weights/{k}"] for k in range(n)]
-    except (KeyError, TypeError) as error:
+    except KeyError as error:
         raise ValueError(f"{path}: the model description does not match its contents ({error!r})") from None
     if any(key.startswith("weights/") and int(key.split("/")[1]) >= n for key in arrays):
         raise ValueError(f"{path} holds more weight arrays than its {n}-array architecture")
@@ -145,7 +153,7 @@ def load_model(path):
     spec = config.get("optimizer")
     if spec is not None and config.get("loss") is None:
         warnings.warn(f"{path}: the model was compiled with a custom loss when saved; it is loaded uncompiled "
-                      "and without its optimizer state: compile it again before training", stacklevel=2)
+                      "and without its optimizer state: compile it again before training", stacklevel=3)
     if spec is not None and config.get("loss") is not None:
         if spec.get("class") not in {cls.__name__ for cls in optim.OPTIMIZERS.values()}:
             raise ValueError(f"{path} was saved with the optimizer {spec.get('class')!r}, which this minirnn "
@@ -158,4 +166,4 @@ def load_model(path):
             if key.startswith("optimizer/"):
                 _, layer_index, param, slot = key.split("/")
                 optimizer.state.setdefault((int(layer_index), param), {})[slot] = value
-    return model
+

@@ -39,9 +39,9 @@ import threadpoolctl
 # (float32 counts half: it runs about twice as fast), below which a part is not
 # worth a thread; and the same over the whole sequence. Each part pays the
 # fixed costs of a step (calls, loop set-up) in full, and handing a part to a
-# thread and back costs about 0.1-0.2 ms on a VM (a wake-up on another core,
-# each way, for forward and backward). Below these sizes those costs eat what
-# the split saves; slower cores gain more from it.
+# thread and back costs a wake-up on another core, each way, for forward and
+# backward. Below these sizes those costs eat what the split saves (the
+# measurements behind them: benchmarks/README.md); slower cores gain more from it.
 MIN_STEP_WORK_PER_THREAD = 120_000
 MIN_WORK_PER_THREAD = 2_000_000
 # The in-loop product handles rows four at a time; fewer rows than this per

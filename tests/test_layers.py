@@ -222,7 +222,7 @@ def test_recorded_state_gradients_are_those_of_the_rest_of_the_sequence(variant,
     layer.backward(G)
     recorded = {name: grads.copy() for name, grads in layer.state_grads.items()}
     layer.record_state_grads = False
-    sequences = {name: getattr(layer._caches[0], name) for name in layer.state_names}  # (T+1, B, H), [0] initial
+    sequences = {name: getattr(layer.last_caches[0], name) for name in layer.state_names}  # (T+1, B, H), [0] initial
     for t in range(5):
         layer.forward(x[:, t + 1:], initial_state=[sequences[name][t + 1].copy() for name in layer.state_names])
         layer.backward(G[:, t + 1:])

@@ -152,3 +152,9 @@ def test_never_suggests_unpickling(tmp_path):
     with pytest.raises(ValueError) as error:
         mr.load_model(path)
     assert "not a minirnn model file" in str(error.value) and "pickle" not in str(error.value)
+
+
+def test_the_old_home_of_load_model_still_works(trained, tmp_path):
+    from minirnn import saving
+    trained[0].save(tmp_path / "m.npz")
+    assert saving.load_model is mr.load_model and saving.load_model(tmp_path / "m.npz").count_params() > 0

@@ -13,6 +13,7 @@ batch-major ``(B, T, ...)`` like Keras.
 """
 import numpy as np
 
+from .. import checks
 from .._jit import jit
 from . import _gemm
 
@@ -67,7 +68,7 @@ def packed_input_projection(x_tm, kernel_packed, bias, xp):
             row = xp_t[b]
             for g in range(row.shape[0]):
                 row[g] = bias[g]
-        _gemm.matmul(x_tm[t], kernel_packed, xp_t, True)
+        _gemm.matmul(x_tm[t], kernel_packed, xp_t, _gemm.ACCUMULATE)
 
 
 @jit
@@ -171,7 +172,7 @@ def multiply_into(a, b, out):
 @jit
 def recurrent_input(h_prev, mask, scratch):
     """What multiplies the recurrent kernel: h_prev, or mask * h_prev (written to scratch)."""
-    if mask.shape[0] == 0:
+    if not present(mask):
         return h_prev
     multiply_into(h_prev, mask, scratch)
     return scratch
@@ -179,7 +180,7 @@ def recurrent_input(h_prev, mask, scratch):
 
 def masked_states(h_prev, mask):
     """h_{t-1} as the recurrent product saw it: times the recurrent-dropout mask, if any."""
-    return h_prev if mask.shape[0] == 0 else h_prev * mask
+    return h_prev * mask if present(mask) else h_prev
 
 
 def sequence_buffer(steps, batch, units, dtype):
@@ -195,96 +196,52 @@ def sequence_buffer(steps, batch, units, dtype):
 
 
 def state_grad_record(h, record):
-    """Where a backward loop writes dL/dh_t per step: (T, B, H), or (0, B, H) when not recording."""
+    """Where a backward loop writes dL/dh_t per step: (T, B, H), or absent when not recording."""
     T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
-    return np.empty((T if record else 0, B, H), dtype=h.dtype)
+    return np.empty((T, B, H), dtype=h.dtype) if record else absent((B, H), h.dtype)
 
 
-def no_sequence_grad(batch, units, dtype):
-    """Stand-in for 'no loss gradient on the sequence': a (0, B, H) array.
-
-    The jitted loops test ``dh_seq.shape[0] > 0`` so that many-to-one
-    training does not allocate and add a (T, B, H) array of zeros.
-    """
-    return np.zeros((0, batch, units), dtype=dtype)
+def unit_batch(a_t, sample, n):
+    """Row ``sample`` of a step's cached (B, m) activations, repeated n times: the batch of n
+    unit gradients a step Jacobian is built from (see each cell's ``step_jacobians``)."""
+    return np.ascontiguousarray(np.repeat(a_t[sample:sample + 1], n, axis=0))
 
 
-# ---------------------------------------------------------------- input checks
-# Every public entry point checks its arrays here, so that a wrong shape, dtype
-# or a NaN becomes a ValueError/TypeError naming the argument, never a Numba
-# typing error or a silently NaN result.
-
-FLOAT_DTYPES = (np.float32, np.float64)
+def check_no_dropout(cache):
+    if present(cache.mask):
+        raise ValueError("step Jacobians are of a forward pass without recurrent dropout (training=False)")
 
 
-def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
-    """``a`` must be a float32/float64 ndarray with ``ndim`` dims (``shape`` and ``dtype`` if given), finite."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    if dtype is not None and a.dtype != dtype:
-        raise TypeError(f"{name} has dtype {a.dtype} but the other arrays are {np.dtype(dtype)}; "
-                        "minirnn never mixes float32 and float64 silently: cast with .astype()")
-    if shape is not None and a.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
-    if a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    if finite and not np.isfinite(a).all():
-        index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise ValueError(f"{name} contains NaN or inf: the first at index {index} is {a[index]}")
-    return a
+# "None" inside the jitted loops: an optional array (a recurrent-dropout mask, the per-step
+# output gradients, a record to fill) that is not there is passed as an empty array of the
+# right rank, (0, ...), and tested with `present`; Numba then compiles one version for both.
+
+def absent(shape, dtype):
+    """The stand-in for an optional array of trailing ``shape`` that is not there: (0, *shape)."""
+    return np.empty((0, *shape), dtype=dtype)
 
 
-def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
-    """Check x (B, T, I) against kernel (I, G*H), recurrent_kernel (H, G*H), bias."""
-    check_array("x", x, 3)
-    B, T, I = x.shape
-    if B == 0 or T == 0:
-        raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
-    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype)
-    H = recurrent_kernel.shape[0]
-    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype, (H, gates * H), finite=False)  # scanned above
-    check_array("kernel", kernel, 2, x.dtype)
-    if kernel.shape[0] != I:
-        raise ValueError(f"x has {I} features but kernel expects {kernel.shape[0]} (kernel shape {kernel.shape})")
-    check_array("kernel", kernel, 2, x.dtype, (I, gates * H), finite=False)
-    bias_shape = (gates * H,) if bias_shape is None else bias_shape
-    check_array("bias", bias, len(bias_shape), x.dtype, bias_shape)
+def dropout_mask(mask, batch, units, dtype):
+    """A recurrent-dropout mask (batch, units), checked; absent for None (no dropout)."""
+    mask = checks.check_optional("recurrent_mask", mask, batch, units, dtype)
+    return absent((units,), dtype) if mask is None else mask
 
 
-def check_state(name, state, batch, units, dtype):
-    """An initial state: None means zeros, else a finite (batch, units) array of dtype."""
-    if state is None:
-        return np.zeros((batch, units), dtype=dtype)
-    check_array(name, state, 2, dtype, (batch, units))
-    return np.ascontiguousarray(state)
+@jit
+def present(a):
+    """Whether an optional array is there (see :func:`absent`)."""
+    return a.shape[0] > 0
 
 
-def check_mask(mask, batch, units, dtype):
-    """A recurrent-dropout mask: None means no dropout (a (0, units) stand-in for the jitted loops)."""
-    if mask is None:
-        return np.zeros((0, units), dtype=dtype)
-    check_array("recurrent_mask", mask, 2, dtype, (batch, units))
-    return np.ascontiguousarray(mask)
-
-
-def check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
-    return choices[value]
-
-
-def check_output_grads(dh_seq, dh_last, h):
-    """Validate loss gradients for backward; return time-major dh_seq and dh_last.
+def output_grads(dh_seq, dh_last, h):
+    """The loss gradients backward receives, checked: time-major dh_seq (or an absent (0, B, H)
+    stand-in: many-to-one training adds no (T, B, H) array of zeros) and dh_last (zeros for None).
 
     ``h`` is the cached (T+1, B, H) state sequence.
     """
     T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    dh_last = checks.check_state("dh_last", dh_last, B, H, h.dtype)
     if dh_seq is None:
-        dh_seq_tm = no_sequence_grad(B, H, h.dtype)
-    else:
-        check_array("dh_seq", dh_seq, 3, h.dtype, (B, T, H))
-        dh_seq_tm = time_major(dh_seq)
-    dh_last = check_state("dh_last", dh_last, B, H, h.dtype)
-    return dh_seq_tm, dh_last
+        return absent((B, H), h.dtype), dh_last
+    checks.check_array("dh_seq", dh_seq, 3, h.dtype, (B, T, H))
+    return time_major(dh_seq), dh_last

@@ -47,6 +47,10 @@ SMALL_PRODUCT = 1_000_000
 
 USE_PANELS = _jit.WIDE_VECTORS  # the 4 x NR block fits in registers only at 512 bits
 
+# matmul's last argument: what happens to c
+OVERWRITE = False   # c = a @ w
+ACCUMULATE = True   # c += a @ w
+
 
 def _numbers_per_panel_row(context, dtype):
     return PANEL_BYTES // context.get_abi_sizeof(context.get_value_type(dtype))
@@ -93,7 +97,7 @@ def pack_panels(w):
             for k in range(K):
                 for j in range(width):
                     packed[p, k, j] = w[k, p * nr + j]
-        else:  # a transposed view (W_h^T): along its columns, or 15x slower (a cache line per number)
+        else:  # a transposed view (W_h^T): along its columns, or a cache line is read per number
             for j in range(width):
                 for k in range(K):
                     packed[p, k, j] = w[k, p * nr + j]
@@ -102,7 +106,8 @@ def pack_panels(w):
 
 @jit
 def _matmul(a, w_packed, c, accumulate):
-    """c = a @ w, or c += a @ w when ``accumulate``; ``w_packed`` = pack(w, M). a (M, K), c (M, N)."""
+    """c = a @ w (``accumulate`` = OVERWRITE), or c += a @ w (ACCUMULATE); ``w_packed`` = pack(w, M).
+    a (M, K), c (M, N)."""
     M, K = a.shape
     N = c.shape[1]
     nr = _panel_width(c)

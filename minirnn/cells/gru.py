@@ -7,10 +7,10 @@ Keras order z, r, h (update, reset, candidate). For x_t (B, I), h_{t-1} (B, H)::
 
 reset_after=True (default; Keras >= 2.3, PyTorch, cuDNN), bias (2, 3H) = [b_x; b_h]::
 
-    [r_z | r_r | r_h] = h_{t-1} W_h + b_h
-    z   = sigma(x_z + r_z)
-    r   = sigma(x_r + r_r)
-    hh  = tanh(x_h + r * r_h)                 reset applied after the matmul
+    [u_z | u_r | u_h] = h_{t-1} W_h + b_h
+    z   = sigma(x_z + u_z)
+    r   = sigma(x_r + u_r)
+    hh  = tanh(x_h + r * u_h)                 reset applied after the matmul
     h_t = z * h_{t-1} + (1 - z) * hh
 
 reset_after=False (Cho et al. 2014), bias (3H,) = b_x, W_h = [W_hz | W_hr | W_hh]::
@@ -26,13 +26,13 @@ sent back); a_z, a_r, a_h are the pre-activations of z, r, hh::
     da_z = dh * (h_{t-1} - hh) * z (1 - z)
     da_h = dh * (1 - z) * (1 - hh^2)
   reset_after=True:
-    da_r     = da_h * r_h * r (1 - r)
-    dR       = [da_z | da_r | da_h * r]         gradient w.r.t. [r_z | r_r | r_h]
+    da_r     = da_h * u_h * r (1 - r)
+    dR       = [da_z | da_r | da_h * r]         gradient w.r.t. [u_z | u_r | u_h]
     dh_{t-1} = dh * z + dR W_h^T
   reset_after=False:
-    d(rh)    = da_h W_hh^T                      rh = r * h_{t-1}
-    da_r     = d(rh) * h_{t-1} * r (1 - r)
-    dh_{t-1} = dh * z + d(rh) * r + [da_z | da_r] [W_hz | W_hr]^T
+    d(reset_h) = da_h W_hh^T                    reset_h = r * h_{t-1}
+    da_r       = d(reset_h) * h_{t-1} * r (1 - r)
+    dh_{t-1}   = dh * z + d(reset_h) * r + [da_z | da_r] [W_hz | W_hr]^T
 
 Recurrent dropout: with a mask m (B, H), drawn once per batch, every product
 with W_h takes m * h_{t-1} in place of h_{t-1} (the z * h_{t-1} term keeps the
@@ -42,19 +42,20 @@ multiplied by m before it joins dh * z.
 with dA = [da_z | da_r | da_h] the gradient w.r.t. x_t W_x + b_x. After the
 loop: dW_x = X^T dA, db_x = sum dA, dX = dA W_x^T, and
 reset_after=True:  dW_h = H_prev^T dR, db_h = sum dR;
-reset_after=False: [dW_hz | dW_hr] = H_prev^T [dA_z | dA_r], dW_hh = RH^T dA_h.
+reset_after=False: [dW_hz | dW_hr] = H_prev^T [dA_z | dA_r], dW_hh = RESET_H^T dA_h.
 """
 from collections import namedtuple
 
 import numpy as np
 
+from .. import checks
 from .._jit import jit
 from . import _common, _gemm
 from ._math import sigmoid, tanh
 
-Cache = namedtuple("Cache", "x h gates extra kernel recurrent_kernel reset_after mask")
-Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), and
-extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
+Cache = namedtuple("Cache", "x h gates u_h reset_h kernel recurrent_kernel reset_after mask")
+Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), and (T,B,H) either
+u_h = h_{t-1} W_hh + b_hh (reset_after=True) or reset_h = r * h_{t-1} (reset_after=False), the other None."""
 
 
 # Inside the step functions every gate is a view of its own (z = gate[:H], ...):
@@ -65,14 +66,14 @@ extra (T,B,H): r_h (reset_after=True) or r * h_{t-1} (reset_after=False)."""
 # same memory would fail LLVM's run-time overlap check and run scalar).
 
 @jit
-def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, recurrent_bias, hw_t, r_h_t, h_t):
-    """One step, reset_after=True: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes r_h_t, h_t.
+def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, recurrent_bias, hw_t, u_h_t, h_t):
+    """One step, reset_after=True: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes u_h_t, h_t.
 
     h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
     ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``;
     hw_t (B, 3H) is scratch for h_in W_h.
     """
-    _gemm.matmul(h_in, recurrent_kernel_packed, hw_t, False)
+    _gemm.matmul(h_in, recurrent_kernel_packed, hw_t, _gemm.OVERWRITE)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
@@ -80,21 +81,21 @@ def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, rec
     for b in range(B):
         z, r, hh = gates_t[b, :H], gates_t[b, H:2 * H], gates_t[b, 2 * H:]
         hw_z, hw_r, hw_h = hw_t[b, :H], hw_t[b, H:2 * H], hw_t[b, 2 * H:]
-        r_h, h_p, h = r_h_t[b], h_prev[b], h_t[b]
+        u_h, h_p, h = u_h_t[b], h_prev[b], h_t[b]
         for j in range(H):
             z[j] = sigmoid(z[j] + hw_z[j] + b_z[j], ftype)
         for j in range(H):
             r[j] = sigmoid(r[j] + hw_r[j] + b_r[j], ftype)
         for j in range(H):
-            r_h[j] = hw_h[j] + b_h[j]
+            u_h[j] = hw_h[j] + b_h[j]
         for j in range(H):
-            hh[j] = tanh(hh[j] + r[j] * r_h[j], ftype)
+            hh[j] = tanh(hh[j] + r[j] * u_h[j], ftype)
         for j in range(H):
             h[j] = z[j] * h_p[j] + (one - z[j]) * hh[j]
 
 
 @jit
-def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T_packed, mask, da_t, dr_t, dh_prev):
+def step_backward_reset_after(dh, h_prev, gates_t, u_h_t, recurrent_kernel_T_packed, mask, da_t, dr_t, dh_prev):
     """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev.
 
     ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``; ``mask``
@@ -107,16 +108,16 @@ def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T_pac
         z, r, hh = gates_t[b, :H], gates_t[b, H:2 * H], gates_t[b, 2 * H:]
         da_z, da_r, da_h = da_t[b, :H], da_t[b, H:2 * H], da_t[b, 2 * H:]
         dr_z, dr_r, dr_h = dr_t[b, :H], dr_t[b, H:2 * H], dr_t[b, 2 * H:]
-        dh_b, h_p, r_h = dh[b], h_prev[b], r_h_t[b]
+        dh_b, h_p, u_h = dh[b], h_prev[b], u_h_t[b]
         for j in range(H):  # one loop: it vectorises whole (no exp), and one pass beat five
             da_z[j] = dh_b[j] * (h_p[j] - hh[j]) * z[j] * (one - z[j])
             da_h[j] = dh_b[j] * (one - z[j]) * (one - hh[j] * hh[j])
-            da_r[j] = da_h[j] * r_h[j] * r[j] * (one - r[j])
+            da_r[j] = da_h[j] * u_h[j] * r[j] * (one - r[j])
             dr_z[j] = da_z[j]
             dr_r[j] = da_r[j]
             dr_h[j] = da_h[j] * r[j]
-    _gemm.matmul(dr_t, recurrent_kernel_T_packed, dh_prev, False)
-    if mask.shape[0] > 0:
+    _gemm.matmul(dr_t, recurrent_kernel_T_packed, dh_prev, _gemm.OVERWRITE)
+    if _common.present(mask):
         _common.multiply_into(dh_prev, mask, dh_prev)
     for b in range(B):
         dh_b, z, dh_p = dh[b], gates_t[b, :H], dh_prev[b]
@@ -126,28 +127,28 @@ def step_backward_reset_after(dh, h_prev, gates_t, r_h_t, recurrent_kernel_T_pac
 
 @jit
 def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw_t,
-                              rh_t, h_t):
-    """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes rh_t = r * h_in, h_t.
+                              reset_h_t, h_t):
+    """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes reset_h_t = r * h_in, h_t.
 
     h_in is what multiplies W_h: h_prev, or m * h_prev with recurrent dropout.
     The kernels are [W_hz | W_hr] and W_hh, ``_gemm.pack``-ed;
     hw_t (B, 2H) is scratch for h_in [W_hz | W_hr].
     """
-    _gemm.matmul(h_in, recurrent_kernel_zr_packed, hw_t, False)
+    _gemm.matmul(h_in, recurrent_kernel_zr_packed, hw_t, _gemm.OVERWRITE)
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
     for b in range(B):
         z, r = gates_t[b, :H], gates_t[b, H:2 * H]
         hw_z, hw_r = hw_t[b, :H], hw_t[b, H:]
-        rh, h_i = rh_t[b], h_in[b]
+        reset_h, h_i = reset_h_t[b], h_in[b]
         for j in range(H):
             z[j] = sigmoid(z[j] + hw_z[j], ftype)
         for j in range(H):
             r[j] = sigmoid(r[j] + hw_r[j], ftype)
         for j in range(H):
-            rh[j] = r[j] * h_i[j]
-    _gemm.matmul(rh_t, recurrent_kernel_h_packed, h_t, False)  # h_t holds (r * h_{t-1}) W_hh until overwritten
+            reset_h[j] = r[j] * h_i[j]
+    _gemm.matmul(reset_h_t, recurrent_kernel_h_packed, h_t, _gemm.OVERWRITE)  # h_t holds reset_h W_hh for now
     for b in range(B):
         z, hh = gates_t[b, :H], gates_t[b, 2 * H:]
         h_p, h = h_prev[b], h_t[b]
@@ -159,11 +160,11 @@ def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr_packed,
 
 @jit
 def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_packed, recurrent_kernel_h_T_packed,
-                               mask, da_t, da_zr, da_h, d_rh, dh_prev):
+                               mask, da_t, da_zr, da_h, d_reset_h, dh_prev):
     """One step back, reset_after=False. Writes da_t = [da_z|da_r|da_h] and dh_prev.
 
     h_in and mask as in the forward step (mask (0, H) for none); the kernels are
-    [W_hz | W_hr]^T and W_hh^T, ``_gemm.pack``-ed. da_zr (B, 2H), da_h and d_rh
+    [W_hz | W_hr]^T and W_hh^T, ``_gemm.pack``-ed. da_zr (B, 2H), da_h and d_reset_h
     (B, H) are scratch.
     """
     B, H = dh.shape
@@ -175,17 +176,17 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_
         for j in range(H):
             da_z[j] = dh_b[j] * (h_p[j] - hh[j]) * z[j] * (one - z[j])
             da_hb[j] = dh_b[j] * (one - z[j]) * (one - hh[j] * hh[j])
-    _gemm.matmul(da_h, recurrent_kernel_h_T_packed, d_rh, False)  # d(r * h_in)
+    _gemm.matmul(da_h, recurrent_kernel_h_T_packed, d_reset_h, _gemm.OVERWRITE)  # d(r * h_in)
     for b in range(B):
-        r, da_r, d_rh_b, h_i = gates_t[b, H:2 * H], da_zr[b, H:], d_rh[b], h_in[b]
+        r, da_r, d_reset_h_b, h_i = gates_t[b, H:2 * H], da_zr[b, H:], d_reset_h[b], h_in[b]
         for j in range(H):
-            da_r[j] = d_rh_b[j] * h_i[j] * r[j] * (one - r[j])
-    _gemm.matmul(da_zr, recurrent_kernel_zr_T_packed, dh_prev, False)  # d(h_in) through [W_hz | W_hr] ...
+            da_r[j] = d_reset_h_b[j] * h_i[j] * r[j] * (one - r[j])
+    _gemm.matmul(da_zr, recurrent_kernel_zr_T_packed, dh_prev, _gemm.OVERWRITE)  # d(h_in) through [W_hz | W_hr] ...
     for b in range(B):
-        r, d_rh_b, dh_p = gates_t[b, H:2 * H], d_rh[b], dh_prev[b]
+        r, d_reset_h_b, dh_p = gates_t[b, H:2 * H], d_reset_h[b], dh_prev[b]
         for j in range(H):
-            dh_p[j] += d_rh_b[j] * r[j]  # ... and through r * h_in
-    if mask.shape[0] > 0:
+            dh_p[j] += d_reset_h_b[j] * r[j]  # ... and through r * h_in
+    if _common.present(mask):
         _common.multiply_into(dh_prev, mask, dh_prev)  # d(h_prev) = d(h_in) * m
     for b in range(B):
         z, dh_b, dh_p = gates_t[b, :H], dh[b], dh_prev[b]
@@ -196,8 +197,8 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_
 
 
 @jit
-def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, mask, h, r_h):
-    """gates (T, B, 3H): x_t W_x + b_x in, [z|r|hh] out. Fills h (T+1, B, H) and r_h (T, B, H)."""
+def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, mask, h, u_h):
+    """gates (T, B, 3H): x_t W_x + b_x in, [z|r|hh] out. Fills h (T+1, B, H) and u_h (T, B, H)."""
     T, B, G = gates.shape
     hw = np.empty((B, G), dtype=gates.dtype)
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
@@ -205,12 +206,12 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
     h_masked = np.empty_like(h0)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
-        step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel_packed, recurrent_bias, hw, r_h[t],
+        step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel_packed, recurrent_bias, hw, u_h[t],
                                  h[t + 1])
 
 
 @jit
-def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kernel, mask, dh_record, da, dr):
+def backward_sequence_reset_after(dh_seq, dh_last, h, gates, u_h, recurrent_kernel, mask, dh_record, da, dr):
     """Fills dA (T, B, 3H) and dR (T, B, 3H); returns dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
@@ -218,19 +219,19 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, r_h, recurrent_kern
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
     for t in range(T - 1, -1, -1):
-        if dh_seq.shape[0] > 0:
+        if _common.present(dh_seq):
             dh += dh_seq[t]
-        if dh_record.shape[0] > 0:
+        if _common.present(dh_record):
             dh_record[t] = dh
-        step_backward_reset_after(dh, h[t], gates[t], r_h[t], recurrent_kernel_T_packed, mask, da[t], dr[t],
+        step_backward_reset_after(dh, h[t], gates[t], u_h[t], recurrent_kernel_T_packed, mask, da[t], dr[t],
                                   dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh
 
 
 @jit
-def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, rh):
-    """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Fills h (T+1, B, H) and rh = r * h_{t-1} (T, B, H)."""
+def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, reset_h):
+    """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Fills h (T+1, B, H) and reset_h = r * h_{t-1} (T, B, H)."""
     T, B, G = gates.shape
     H = G // 3
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
@@ -241,7 +242,7 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, rh):
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw,
-                                  rh[t], h[t + 1])
+                                  reset_h[t], h[t + 1])
 
 
 @jit
@@ -255,15 +256,15 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
     da_zr = np.empty((B, 2 * dh.shape[1]), dtype=dh.dtype)
-    da_h, d_rh, h_masked = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
+    da_h, d_reset_h, h_masked = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
-        if dh_seq.shape[0] > 0:
+        if _common.present(dh_seq):
             dh += dh_seq[t]
-        if dh_record.shape[0] > 0:
+        if _common.present(dh_record):
             dh_record[t] = dh
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T_packed,
-                                   recurrent_kernel_h_T_packed, mask, da[t], da_zr, da_h, d_rh, dh_prev)
+                                   recurrent_kernel_h_T_packed, mask, da[t], da_zr, da_h, d_reset_h, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh
 
@@ -286,20 +287,21 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
     """
     H = recurrent_kernel.shape[0] if getattr(recurrent_kernel, "ndim", 0) == 2 else 0
     bias_shape = (2, 3 * H) if reset_after else (3 * H,)
-    _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=3, bias_shape=bias_shape)
+    checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=3, bias_shape=bias_shape)
     B = x.shape[0]
-    h0 = _common.check_state("h0", h0, B, H, x.dtype)
-    mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
+    h0 = checks.check_state("h0", h0, B, H, x.dtype)
+    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
     x_tm = _common.time_major(x)
     T = x_tm.shape[0]
-    h, extra = _common.sequence_buffer(T + 1, B, H, x.dtype), _common.sequence_buffer(T, B, H, x.dtype)
+    h = _common.sequence_buffer(T + 1, B, H, x.dtype)
+    u_h = reset_h = None
     if reset_after:
-        gates = _common.input_projection(x_tm, kernel, bias[0])
-        forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask, h, extra)
+        gates, u_h = _common.input_projection(x_tm, kernel, bias[0]), _common.sequence_buffer(T, B, H, x.dtype)
+        forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask, h, u_h)
     else:
-        gates = _common.input_projection(x_tm, kernel, bias)
-        forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, extra)
-    cache = Cache(x_tm, h, gates, extra, kernel, recurrent_kernel, bool(reset_after), mask)
+        gates, reset_h = _common.input_projection(x_tm, kernel, bias), _common.sequence_buffer(T, B, H, x.dtype)
+        forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, reset_h)
+    cache = Cache(x_tm, h, gates, u_h, reset_h, kernel, recurrent_kernel, bool(reset_after), mask)
     return _common.batch_major(h[1:]), cache
 
 
@@ -320,12 +322,12 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     """
     h, R = cache.h, cache.recurrent_kernel
     H = h.shape[2]
-    dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
+    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
     h_prev = _common.flat(_common.masked_states(h[:-1], cache.mask))  # as the products with W_h saw it
     dh_record = _common.state_grad_record(h, record_state_grads)
     if cache.reset_after:
         da, dr = np.empty_like(cache.gates), np.empty_like(cache.gates)
-        dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.extra, R, cache.mask, dh_record,
+        dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.u_h, R, cache.mask, dh_record,
                                             da, dr)
         dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
@@ -336,9 +338,35 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
         dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, dh_record, da)
         dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         da = _common.flat(da)
-        drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.extra).T @ da[:, 2 * H:]],
+        drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.reset_h).T @ da[:, 2 * H:]],
                                     axis=1)
     grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
     if record_state_grads:
         grads["dh"] = _common.batch_major(dh_record)
     return grads
+
+
+def step_jacobians(cache, sample=0):
+    """J_t = dh_t / dh_{t-1} for every step of sequence ``sample`` of a forward pass: (T, H, H),
+    from the step's own backward function fed the identity (see :func:`minirnn.cells.rnn.step_jacobians`)."""
+    _common.check_no_dropout(cache)
+    T, H, dtype = cache.gates.shape[0], cache.h.shape[2], cache.h.dtype
+    R, no_mask = cache.recurrent_kernel, cache.mask
+    jacobians = np.empty((T, H, H), dtype=dtype)
+    da, dr = np.empty((H, 3 * H), dtype), np.empty((H, 3 * H), dtype)
+    if cache.reset_after:
+        recurrent_kernel_T_packed = _gemm.pack(R.T, H)
+        for t in range(T):
+            step_backward_reset_after(np.eye(H, dtype=dtype), _common.unit_batch(cache.h[t], sample, H),
+                                      _common.unit_batch(cache.gates[t], sample, H),
+                                      _common.unit_batch(cache.u_h[t], sample, H), recurrent_kernel_T_packed,
+                                      no_mask, da, dr, jacobians[t])
+        return jacobians
+    zr_T_packed, h_T_packed = _gemm.pack(R[:, :2 * H].T, H), _gemm.pack(R[:, 2 * H:].T, H)
+    da_zr, da_h, d_reset_h = np.empty((H, 2 * H), dtype), np.empty((H, H), dtype), np.empty((H, H), dtype)
+    for t in range(T):
+        h_prev = _common.unit_batch(cache.h[t], sample, H)
+        gates = _common.unit_batch(cache.gates[t], sample, H)
+        step_backward_reset_before(np.eye(H, dtype=dtype), h_prev, h_prev, gates, zr_T_packed, h_T_packed, no_mask,
+                                   da, da_zr, da_h, d_reset_h, jacobians[t])
+    return jacobians

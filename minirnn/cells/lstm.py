@@ -38,12 +38,14 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import checks
 from .._jit import jit
 from . import _common, _gemm
 from ._math import sigmoid, tanh
 
-Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes mask")
-Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H)."""
+Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes with_peepholes mask")
+Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H);
+peepholes (3,H), zeros when ``with_peepholes`` is False."""
 
 PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
                   "output_gate_peephole_weights")
@@ -54,24 +56,23 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
     """One step. gates_t holds x_t W_x + b on entry and [i|f|g|o] on exit; writes c_t, tanh(c_t), h_t.
 
     ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``;
-    ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or (0, H) for none.
+    ``peepholes`` is (3, H) with rows p_i, p_f, p_o (zeros for none).
     Each nonlinearity is its own short loop over one row (sharing it at most
     with the equation that uses it next): that is what lets LLVM vectorise
     them; one fused loop over all gates does not.
     """
-    _gemm.matmul(h_prev, recurrent_kernel_packed, gates_t, True)  # z = x_t W_x + b + h_{t-1} W_h
+    _gemm.matmul(h_prev, recurrent_kernel_packed, gates_t, _gemm.ACCUMULATE)  # z = x_t W_x + b + h_{t-1} W_h
     B, H = h_t.shape
     ftype = h_t.dtype.type
-    peep = peepholes.shape[0] > 0
+    p_i, p_f, p_o = peepholes[0], peepholes[1], peepholes[2]
     for b in range(B):
         z, c_p, c, tanh_c, h = gates_t[b], c_prev[b], c_t[b], tanh_c_t[b], h_t[b]
         # Each gate as a view of its own: loops over range(H) from 0 let Numba drop
         # its negative-index check, which would otherwise block vectorisation.
         i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
-        if peep:
-            for j in range(H):
-                i[j] += peepholes[0, j] * c_p[j]
-                f[j] += peepholes[1, j] * c_p[j]
+        for j in range(H):
+            i[j] += p_i[j] * c_p[j]
+            f[j] += p_f[j] * c_p[j]
         for j in range(H):
             i[j] = sigmoid(i[j], ftype)
         for j in range(H):
@@ -79,9 +80,8 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
         for j in range(H):
             g[j] = tanh(g[j], ftype)
             c[j] = f[j] * c_p[j] + i[j] * g[j]
-        if peep:
-            for j in range(H):
-                o[j] += peepholes[2, j] * c[j]
+        for j in range(H):
+            o[j] += p_o[j] * c[j]
         for j in range(H):
             o[j] = sigmoid(o[j], ftype)
         for j in range(H):
@@ -96,15 +96,13 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
 
     ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``. On entry
     dc holds what step t+1 sent back along the cell state; dc_total_t receives
-    the total dL/dc_t (that plus the path through h_t). Without peepholes
-    (``peepholes`` (0, H)) p_i, p_f, p_o are zeros. Unlike the forward step's,
+    the total dL/dc_t (that plus the path through h_t). ``peepholes`` as in
+    :func:`step_forward`. Unlike the forward step's,
     these equations share one loop: with no exp in it LLVM vectorises it whole,
     and one pass over the rows reads each array once instead of three times.
     """
     B, H = dh.shape
     one = dh.dtype.type(1)
-    if peepholes.shape[0] == 0:
-        peepholes = np.zeros((3, H), dtype=dh.dtype)
     p_i, p_f, p_o = peepholes[0], peepholes[1], peepholes[2]
     for b in range(B):
         gate, dz, dh_b, dc_b, c_p, tanh_c = gates_t[b], dz_t[b], dh[b], dc[b], c_prev[b], tanh_c_t[b]
@@ -119,7 +117,7 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
             dz_g[j] = dc_j * i[j] * (one - g[j] * g[j])
             dc_total[j] = dc_j
             dc_b[j] = dc_j * f[j] + dz_i[j] * p_i[j] + dz_f[j] * p_f[j]  # dc_{t-1}
-    _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, False)  # dh_{t-1} = dz W_h^T
+    _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, _gemm.OVERWRITE)  # dh_{t-1} = dz W_h^T
 
 
 @jit
@@ -156,15 +154,15 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     dh_prev = np.empty_like(dh)
     dc_total = np.empty_like(dc)
     for t in range(T - 1, -1, -1):
-        if dh_seq.shape[0] > 0:
+        if _common.present(dh_seq):
             dh += dh_seq[t]
-        if dh_record.shape[0] > 0:
+        if _common.present(dh_record):
             dh_record[t] = dh
         step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T_packed, peepholes, dz[t], dh_prev,
                       dc_total)
-        if dc_record.shape[0] > 0:
+        if _common.present(dc_record):
             dc_record[t] = dc_total
-        if mask.shape[0] > 0:
+        if _common.present(mask):
             _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh, dc
@@ -186,23 +184,24 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
     h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
     cache : :class:`Cache`; ``cache.h[-1]``, ``cache.c[-1]`` are h_T, c_T
     """
-    _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=4)
+    checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=4)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
-    h0 = _common.check_state("h0", h0, B, H, x.dtype)
-    c0 = _common.check_state("c0", c0, B, H, x.dtype)
-    if peepholes is None:
-        peepholes = np.zeros((0, H), dtype=x.dtype)
-    else:
-        _common.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
+    h0 = checks.check_state("h0", h0, B, H, x.dtype)
+    c0 = checks.check_state("c0", c0, B, H, x.dtype)
+    with_peepholes = peepholes is not None
+    if with_peepholes:
+        checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
         peepholes = np.ascontiguousarray(peepholes)
+    else:
+        peepholes = np.zeros((3, H), dtype=x.dtype)  # no peepholes: p_i = p_f = p_o = 0, as the equations say
     x_tm = _common.time_major(x)
-    mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
+    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
     gates = _common.input_projection(x_tm, kernel, bias)
     h, c = _common.sequence_buffer(T + 1, B, H, x.dtype), _common.sequence_buffer(T + 1, B, H, x.dtype)
     tanh_c = _common.sequence_buffer(T, B, H, x.dtype)
     forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, h, c, tanh_c)
-    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, mask)
+    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, with_peepholes, mask)
     return _common.batch_major(h[1:]), cache
 
 
@@ -223,8 +222,8 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     and, with peepholes, ``peepholes`` (3, H).
     """
     h, c = cache.h, cache.c
-    dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
-    dc_last = _common.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
+    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
+    dc_last = checks.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
     dh_record = _common.state_grad_record(h, record_state_grads)
     dc_record = _common.state_grad_record(h, record_state_grads)
     dz = np.empty_like(cache.gates)
@@ -233,7 +232,7 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     dkernel, drecurrent, dbias, dx = _common.all_weight_grads(cache.x, _common.masked_states(h[:-1], cache.mask), dz,
                                                               cache.kernel, input_grad)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
-    if cache.peepholes.shape[0] > 0:
+    if cache.with_peepholes:
         H = h.shape[2]
         dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
         grads["peepholes"] = np.stack([(dz_i * c[:-1]).sum(axis=(0, 1)),
@@ -242,3 +241,21 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     if record_state_grads:
         grads["dh"], grads["dc"] = _common.batch_major(dh_record), _common.batch_major(dc_record)
     return grads
+
+
+def step_jacobians(cache, sample=0):
+    """J_t = d(h_t, c_t) / d(h_{t-1}, c_{t-1}) for every step of sequence ``sample``: (T, 2H, 2H),
+    rows indexing (h_t, c_t). :func:`step_backward` fed 2H unit gradients, first on h_t, then on
+    c_t, with the step's activations in every row, returns them carried back: J_t's rows."""
+    _common.check_no_dropout(cache)
+    T, H, dtype = cache.gates.shape[0], cache.h.shape[2], cache.h.dtype
+    recurrent_kernel_T_packed = _gemm.pack(cache.recurrent_kernel.T, 2 * H)
+    eye, zeros = np.eye(H, dtype=dtype), np.zeros((H, H), dtype=dtype)
+    jacobians = np.empty((T, 2 * H, 2 * H), dtype=dtype)
+    dz, dh_prev, dc_total = np.empty((2 * H, 4 * H), dtype), np.empty((2 * H, H), dtype), np.empty((2 * H, H), dtype)
+    for t in range(T):
+        dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])
+        c_prev, gates, tanh_c = (_common.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.tanh_c))
+        step_backward(dh, dc, c_prev, gates, tanh_c, recurrent_kernel_T_packed, cache.peepholes, dz, dh_prev, dc_total)
+        jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
+    return jacobians

@@ -30,6 +30,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import checks
 from .._jit import jit
 from . import _common, _gemm
 from ._math import tanh
@@ -47,7 +48,7 @@ def step_forward(xp_t, h_prev, recurrent_kernel_packed, activation, alpha, h_t):
 
     ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``.
     """
-    _gemm.matmul(h_prev, recurrent_kernel_packed, h_t, False)  # h_t holds h_{t-1} W_h until overwritten
+    _gemm.matmul(h_prev, recurrent_kernel_packed, h_t, _gemm.OVERWRITE)  # h_t holds h_{t-1} W_h until overwritten
     B, H = h_t.shape
     ftype = h_t.dtype.type
     zero = ftype(0)
@@ -90,7 +91,7 @@ def step_backward(dh, h_t, recurrent_kernel_T_packed, activation, alpha, dz_t, d
         else:
             for j in range(H):
                 dz_t[b, j] = dh[b, j]
-    _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, False)
+    _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, _gemm.OVERWRITE)
 
 
 @jit
@@ -122,12 +123,12 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
     dh = dh_last.copy()
     dh_prev = np.empty_like(dh)
     for t in range(T - 1, -1, -1):
-        if dh_seq.shape[0] > 0:
+        if _common.present(dh_seq):
             dh += dh_seq[t]
-        if dh_record.shape[0] > 0:
+        if _common.present(dh_record):
             dh_record[t] = dh
         step_backward(dh, h[t + 1], recurrent_kernel_T_packed, activation, alpha, dz[t], dh_prev)
-        if mask.shape[0] > 0:
+        if _common.present(mask):
             _common.multiply_into(dh_prev, mask, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh
@@ -150,15 +151,15 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
     cache : :class:`Cache` for :func:`backward`; ``cache.h[-1]`` is h_T
     """
-    _common.check_sequence(x, kernel, recurrent_kernel, bias, gates=1)
+    checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=1)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
-    code = _common.check_choice("activation", activation, ACTIVATIONS)
+    code = checks.check_choice("activation", activation, ACTIVATIONS)
     alpha = x.dtype.type(alpha)
-    h0 = _common.check_state("h0", h0, B, H, x.dtype)
+    h0 = checks.check_state("h0", h0, B, H, x.dtype)
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)
-    mask = _common.check_mask(recurrent_mask, B, H, x.dtype)
+    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
     h = _common.sequence_buffer(x_tm.shape[0] + 1, B, H, x.dtype)
     forward_sequence(xp, h0, recurrent_kernel, code, alpha, mask, h)
     return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask)
@@ -180,7 +181,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     dict with ``x`` (B, T, I), ``h0`` (B, H), ``kernel``, ``recurrent_kernel``, ``bias``
     """
     x_tm, h = cache.x, cache.h
-    dh_seq_tm, dh_last = _common.check_output_grads(dh_seq, dh_last, h)
+    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
     dh_record = _common.state_grad_record(h, record_state_grads)
     dz = np.empty_like(h[1:])
     dh0 = backward_sequence(dh_seq_tm, dh_last, h, cache.recurrent_kernel, cache.activation, cache.alpha, cache.mask,
@@ -191,3 +192,19 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     if record_state_grads:
         grads["dh"] = _common.batch_major(dh_record)
     return grads
+
+
+def step_jacobians(cache, sample=0):
+    """J_t = dh_t / dh_{t-1} for every step of sequence ``sample`` of a forward pass: (T, H, H),
+    rows indexing h_t. :func:`step_backward` maps dL/dh_t to dL/dh_{t-1} = dL/dh_t J_t, so fed
+    the identity (H unit gradients as a batch, the step's h_t in every row) it returns J_t:
+    the same derivative formulas as training, no second copy of them."""
+    _common.check_no_dropout(cache)
+    T, H = cache.h.shape[0] - 1, cache.h.shape[2]
+    recurrent_kernel_T_packed = _gemm.pack(cache.recurrent_kernel.T, H)
+    jacobians = np.empty((T, H, H), dtype=cache.h.dtype)
+    dz = np.empty((H, H), dtype=cache.h.dtype)
+    for t in range(T):
+        step_backward(np.eye(H, dtype=cache.h.dtype), _common.unit_batch(cache.h[t + 1], sample, H),
+                      recurrent_kernel_T_packed, cache.activation, cache.alpha, dz, jacobians[t])
+    return jacobians

@@ -1,0 +1,116 @@
+"""Argument checks shared by the cells, the layers and the model.
+
+Every public entry point checks what it is given here, so that a wrong type,
+shape or dtype, or a NaN, becomes a ``TypeError``/``ValueError`` naming the
+argument and what was expected, never a Numba typing error or a silently NaN
+result.
+"""
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
+    """``a`` must be a float32/float64 ndarray with ``ndim`` dims (``shape`` and ``dtype`` if given), finite."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the other arrays are {np.dtype(dtype)}; "
+                        "minirnn never mixes float32 and float64 silently: cast with .astype()")
+    if shape is not None and a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if finite and not np.isfinite(a).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"{name} contains NaN or inf: the first at index {index} is {a[index]}")
+    return a
+
+
+def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
+    """Check x (B, T, I) against kernel (I, G*H), recurrent_kernel (H, G*H), bias."""
+    check_array("x", x, 3)
+    B, T, I = x.shape
+    if B == 0 or T == 0:
+        raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
+    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype)
+    H = recurrent_kernel.shape[0]
+    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype, (H, gates * H), finite=False)  # scanned above
+    check_array("kernel", kernel, 2, x.dtype)
+    if kernel.shape[0] != I:
+        raise ValueError(f"x has {I} features but kernel expects {kernel.shape[0]} (kernel shape {kernel.shape})")
+    check_array("kernel", kernel, 2, x.dtype, (I, gates * H), finite=False)
+    bias_shape = (gates * H,) if bias_shape is None else bias_shape
+    check_array("bias", bias, len(bias_shape), x.dtype, bias_shape)
+
+
+def check_state(name, state, batch, units, dtype):
+    """An initial state (or a state's gradient): None means zeros, else a finite (batch, units) array."""
+    if state is None:
+        return np.zeros((batch, units), dtype=dtype)
+    check_array(name, state, 2, dtype, (batch, units))
+    return np.ascontiguousarray(state)
+
+
+def check_optional(name, a, batch, units, dtype):
+    """None, or a finite (batch, units) array of dtype (a recurrent-dropout mask)."""
+    if a is None:
+        return None
+    check_array(name, a, 2, dtype, (batch, units))
+    return np.ascontiguousarray(a)
+
+
+def check_choice(name, value, choices):
+    """``choices[value]``, or a ValueError listing the choices."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return choices[value]
+
+
+def check_dtype(dtype):
+    """None, or float32/float64 as a numpy dtype."""
+    if dtype is None:
+        return None
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype}")
+    return dtype
+
+
+def check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return int(value)
+
+
+def check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_seed(seed, name="seed"):
+    """None, an int >= 0 (a NumPy one becomes a Python int) or a numpy SeedSequence."""
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"{name} must be None or an int >= 0, got {seed!r}")
+    return int(seed)
+
+
+def check_shape(name, shape):
+    """One sample's shape: a tuple (or list) of positive ints."""
+    if not isinstance(shape, (tuple, list)) or not shape or not all(
+            isinstance(d, numbers.Integral) and not isinstance(d, bool) and d > 0 for d in shape):
+        raise ValueError(f"{name} must be a tuple of positive ints, one sample's shape such as (time, features), "
+                         f"got {shape!r}")
+    return tuple(int(d) for d in shape)

@@ -1,0 +1,39 @@
+"""Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``Dense``, ``Dropout``,
+``Bidirectional``, and ``Input`` to start a ``Sequential`` with.
+
+Every layer speaks one low-level protocol:
+
+``build(input_dim, dtype=None)``
+    create the weights (called by the first ``forward`` if you do not).
+``forward(x, training=False, initial_state=None)``
+    ``x`` is batch-major (batch, time, features). Returns the output, or with
+    ``return_state=True`` the list ``[output, h_T]`` (``[output, h_T, c_T]`` for LSTM).
+``backward(grad_output, input_grad=True)``
+    the gradient of the loss w.r.t. the output (a list matching the outputs when
+    ``return_state=True``; ``None`` entries mean zero). Fills ``grads`` and
+    ``grad_initial_state`` and returns the gradient w.r.t. ``x``; with
+    ``input_grad=False`` (the input is data, as for a model's first layer) that
+    product is skipped and None returned.
+``params`` / ``grads``
+    dicts of arrays keyed by Keras names (``kernel``, ``recurrent_kernel``, ``bias``, ...).
+``get_weights()`` / ``set_weights(list)``
+    copies of the parameters in that order, and back, as in Keras.
+``count_params()``
+    the number Keras' ``model.summary()`` shows.
+``output_shape(input_shape)``, ``get_config()``
+    one sample's output shape; the constructor arguments (for saving).
+
+A layer's dtype is float32 or float64. With ``dtype=None`` it takes the dtype of
+the first input it sees (NumPy's float64 by default); after that, an input of
+the other float type raises ``TypeError`` instead of being cast silently. Layers
+are strict on purpose (they are the building blocks); ``Sequential``'s fit,
+evaluate and predict cast their data to the model's dtype, as Keras does.
+
+A layer whose output overflows to inf or NaN from a finite input raises
+``FloatingPointError`` naming it.
+"""
+from .core import Dense, Dropout, Input, Layer
+from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from .wrappers import Bidirectional
+
+__all__ = ["Layer", "Input", "Dense", "Dropout", "Recurrent", "SimpleRNN", "LSTM", "GRU", "Bidirectional"]

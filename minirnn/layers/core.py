@@ -1,0 +1,219 @@
+"""The layer base class and the layers without time: ``Input``, ``Dense``, ``Dropout``
+(the protocol every layer speaks: :mod:`minirnn.layers`)."""
+import numbers
+
+import numpy as np
+
+from .. import checks, initializers
+
+
+def child_seed(seed, k):
+    """The k-th independent seed derived from ``seed`` (an int or a SeedSequence)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(seed.entropy, spawn_key=tuple(seed.spawn_key) + (k,))
+    return np.random.SeedSequence(seed, spawn_key=(k,))
+
+
+class Layer:
+    """Base class: weight bookkeeping and input checks shared by every layer."""
+
+    CONFIG = ()  # the constructor arguments that define the architecture (for saving)
+
+    def __init__(self, dtype=None, seed=None, input_shape=None, name=None):
+        self.dtype = checks.check_dtype(dtype)
+        self.seed = checks.check_seed(seed)
+        self.input_shape = None if input_shape is None else checks.check_shape("input_shape", input_shape)
+        self.name = name or type(self).__name__.lower()
+        self.params = {}
+        self.grads = {}
+        self.input_dim = None
+
+    @property
+    def built(self):
+        return self.input_dim is not None
+
+    def build(self, input_dim, dtype=None):
+        self.input_dim = checks.check_positive_int("input_dim", input_dim)
+        self.dtype = checks.check_dtype(dtype) or self.dtype or np.dtype(np.float64)
+        rng = np.random.default_rng(self.seed)
+        self.params = self._make_params(rng)
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def get_config(self):
+        """The constructor arguments that rebuild this layer: ``type(layer)(**layer.get_config())``."""
+        return {"name": self.name, **{key: getattr(self, key) for key in self.CONFIG}}
+
+    def count_params(self):
+        self._require_built("count_params")
+        return int(sum(p.size for p in self.params.values()))
+
+    def get_weights(self):
+        """Copies of the parameters, in Keras' order (``params``' order)."""
+        self._require_built("get_weights")
+        return [p.copy() for p in self.params.values()]
+
+    def set_weights(self, weights):
+        """Overwrite the parameters with ``weights``, arrays in :meth:`get_weights`' order and shapes."""
+        self._require_built("set_weights")
+        params = list(self.params.items())
+        if not isinstance(weights, (list, tuple)) or len(weights) != len(params):
+            raise ValueError(f"{self.name}.set_weights needs a list of {len(params)} arrays "
+                             f"({', '.join(name for name, _ in params)}), got "
+                             f"{len(weights) if isinstance(weights, (list, tuple)) else type(weights).__name__}")
+        for (name, p), w in zip(params, weights):
+            w = np.asarray(w)
+            if w.shape != p.shape:
+                raise ValueError(f"{self.name}.set_weights: {name} must have shape {p.shape}, got {w.shape}")
+            if w.dtype.kind not in "fiu" or not np.isfinite(w).all():
+                raise ValueError(f"{self.name}.set_weights: {name} must hold finite real numbers")
+        for (_, p), w in zip(params, weights):
+            p[...] = w
+
+    def _require_forward(self, state):
+        """``state`` is what forward left for backward: None means forward has not run."""
+        if state is None:
+            raise ValueError(f"{self.name}.backward was called before forward: run forward(x, training=True) "
+                             "first, then backward with the gradient of its output")
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(f"{what}: {self.name} is not built yet: call build(input_dim) or forward(x) first")
+
+    def _check_output(self, y):
+        """An output that overflowed (the input was checked finite): say so, naming the layer."""
+        if not np.isfinite(y).all():
+            raise FloatingPointError(f"the output of layer {self.name!r} is NaN or infinite although its input "
+                                     "is finite: its weights are too large (has training diverged?)")
+        return y
+
+    def _check_input(self, x, ndim, finite=True):
+        """Build on first use; then x must match the built feature count and dtype.
+
+        ``finite=False`` leaves the NaN/inf scan (a full pass over x) to the
+        cell function, which does it anyway.
+        """
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+        if x.ndim not in ndim:
+            raise ValueError(f"x must be {' or '.join(map(str, ndim))}-D, got shape {x.shape}")
+        if not self.built:
+            checks.check_array("x", x, x.ndim, finite=False)
+            self.build(x.shape[-1], self.dtype or x.dtype)
+        checks.check_array("x", x, x.ndim, self.dtype, finite=finite)
+        if x.shape[-1] != self.input_dim:
+            raise ValueError(f"x has {x.shape[-1]} features (last axis) but {self.name} was built for "
+                             f"{self.input_dim}")
+        return x
+
+
+class Input:
+    """Keras' ``Input(shape=...)``, the first element of a :class:`~minirnn.Sequential`: the shape of
+    one sample, (time, features), and optionally the dtype. Not a layer: it has no weights and no
+    forward pass; the model builds its layers for this shape."""
+
+    def __init__(self, shape, dtype=None, name=None):
+        self.shape = checks.check_shape("shape", shape)
+        self.dtype = checks.check_dtype(dtype)
+        self.name = name or "input"
+
+
+class Dense(Layer):
+    """y = act(x W + b) on the last axis, so it works on (batch, units) and (batch, time, units).
+
+    activation: None/"linear", "tanh", "relu" or "sigmoid".
+    """
+
+    ACTIVATIONS = (None, "linear", "tanh", "relu", "sigmoid")
+    CONFIG = ("units", "activation")
+
+    def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.units = checks.check_positive_int("units", units)
+        if activation not in self.ACTIVATIONS:
+            raise ValueError(f"activation must be one of {self.ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
+        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+
+    def _make_params(self, rng):
+        return {"kernel": self.kernel_initializer((self.input_dim, self.units), rng, self.dtype),
+                "bias": self.bias_initializer((self.units,), rng, self.dtype)}
+
+    def output_shape(self, input_shape):
+        """Shape of one sample's output for one sample's input shape (no batch axis)."""
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def forward(self, x, training=False):
+        x = self._check_input(x, ndim=(2, 3))
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _check_output
+            y = x @ self.params["kernel"] + self.params["bias"]
+        if self.activation == "tanh":
+            y = np.tanh(y)
+        elif self.activation == "relu":
+            y = np.maximum(y, 0)
+        elif self.activation == "sigmoid":
+            y = 1 / (1 + np.exp(-y))
+        self._x, self._y = x, self._check_output(y)
+        return y
+
+    _y = None  # the last forward's output
+
+    def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._y)
+        checks.check_array("grad_output", grad_output, self._y.ndim, self.dtype, self._y.shape)
+        y = self._y
+        if self.activation == "tanh":
+            grad_output = grad_output * (1 - y * y)
+        elif self.activation == "relu":
+            grad_output = grad_output * (y > 0)
+        elif self.activation == "sigmoid":
+            grad_output = grad_output * y * (1 - y)
+        dy = grad_output.reshape(-1, self.units)
+        self.grads["kernel"] = self._x.reshape(-1, self.input_dim).T @ dy
+        self.grads["bias"] = dy.sum(axis=0)
+        return grad_output @ self.params["kernel"].T if input_grad else None
+
+
+class Dropout(Layer):
+    """Inverted dropout (Srivastava et al. 2014): while training, zero each entry with
+    probability ``rate`` and scale the rest by 1 / (1 - rate), so that nothing changes at
+    inference. ``seed`` seeds its own generator; a model reseeds it from its own seed.
+    """
+
+    CONFIG = ("rate",)
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
+            raise ValueError(f"rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng(self.seed)
+        self._mask = None
+
+    def _make_params(self, rng):
+        return {}
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    _shape = None  # the last forward's input shape
+
+    def forward(self, x, training=False):
+        x = self._check_input(x, ndim=(2, 3))
+        self._shape = x.shape
+        if not training or self.rate == 0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape) >= self.rate
+        self._mask = keep.astype(self.dtype) / self.dtype.type(1 - self.rate)
+        return x * self._mask
+
+    def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._shape)
+        checks.check_array("grad_output", grad_output, len(self._shape), self.dtype, self._shape)
+        if not input_grad:
+            return None
+        return grad_output if self._mask is None else grad_output * self._mask
+
+

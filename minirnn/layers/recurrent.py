@@ -1,0 +1,277 @@
+"""The recurrent layers: ``SimpleRNN``, ``LSTM``, ``GRU`` over the cells of :mod:`minirnn.cells`,
+and what they share (Keras arguments, states, output selection, the batch split across cores)."""
+import numbers
+
+import numpy as np
+
+from .. import checks, initializers, threads
+from ..cells import gru, lstm, rnn
+from .core import Layer
+
+
+class Recurrent(Layer):
+    """What SimpleRNN, LSTM and GRU share: Keras arguments, state handling, output selection.
+
+    Subclasses set ``gates`` (columns per unit in the kernels), ``state_names``
+    and implement ``_run(x, states, recurrent_mask) -> (h_seq, cache)`` and
+    ``_run_backward(cache, dh_seq, dh_last, dstates, input_grad) -> grads``, the cell's
+    forward and backward for (part of) a batch; the cache holds each state's
+    sequence under its name (``cache.h``, ``cache.c``).
+    """
+
+    gates = 1
+    state_names = ("h",)
+    PER_SEQUENCE_GRADS = ("x", "h0", "c0", "dh", "dc")  # one row per sequence; the rest are summed
+    CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout")
+
+    def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 recurrent_dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.units = checks.check_positive_int("units", units)
+        if not (isinstance(recurrent_dropout, numbers.Real) and 0 <= recurrent_dropout < 1):
+            raise ValueError(f"recurrent_dropout must be a number in [0, 1), got {recurrent_dropout!r}")
+        self.recurrent_dropout = float(recurrent_dropout)
+        self.rng = np.random.default_rng(self.seed)
+        self.record_state_grads = False  # set True to keep dL/dh_t (and dL/dc_t) of every step in state_grads
+        self.state_grads = None
+        self.activation = activation
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self.recurrent_initializer = initializers.get(recurrent_initializer, "recurrent_initializer")
+        self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.grad_initial_state = None
+
+    def _make_params(self, rng):
+        width = self.gates * self.units
+        return {"kernel": self.kernel_initializer((self.input_dim, width), rng, self.dtype),
+                "recurrent_kernel": self.recurrent_initializer((self.units, width), rng, self.dtype),
+                "bias": self._make_bias(rng)}
+
+    def _make_bias(self, rng):
+        return self.bias_initializer((self.gates * self.units,), rng, self.dtype)
+
+    def output_shape(self, input_shape):
+        """(time, units) with return_sequences, else (units,); input_shape is (time, features)."""
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name} takes inputs of shape (time, features) per sample, got {input_shape}")
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def _initial_states(self, initial_state, batch):
+        """Accept an array (one-state cells) or a list/tuple with one array per state."""
+        n = len(self.state_names)
+        if initial_state is None:
+            return [None] * n
+        if isinstance(initial_state, np.ndarray) and n == 1:
+            initial_state = [initial_state]
+        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != n:
+            raise ValueError(f"initial_state must be a list of {n} arrays ({', '.join(self.state_names)}) "
+                             f"of shape (batch, units) = ({batch}, {self.units})")
+        return [checks.check_state(f"initial_state[{k}]", s, batch, self.units, self.dtype)
+                for k, s in enumerate(initial_state)]
+
+    def forward(self, x, training=False, initial_state=None):
+        x = self._check_input(x, ndim=(3,), finite=False)  # the cell checks the rest (empty, NaN)
+        B, T, I = x.shape
+        states = self._initial_states(initial_state, B)
+        mask = self._recurrent_mask(B, training)
+        # Sequences are independent: parts of the batch may run on other cores (minirnn.threads).
+        self._chunks = threads.batch_chunks(B, T, B * (I + self.units) * self.gates * self.units, self.dtype)
+
+        def run(rows):
+            return self._run(x[rows], [_rows(s, rows) for s in states], _rows(mask, rows))
+
+        parts = threads.map_chunks(run, self._chunks)
+        self._caches = [cache for _, cache in parts]
+        h_seq = _join([part_h_seq for part_h_seq, _ in parts])
+        final_states = [_join([self._final_state(cache, k) for cache in self._caches])
+                        for k in range(len(self.state_names))]
+        self._output_shape = h_seq.shape
+        if self.activation not in BOUNDED_ACTIVATIONS:
+            self._check_output(h_seq)
+        output = h_seq if self.return_sequences else final_states[0]
+        return [output, *final_states] if self.return_state else output
+
+    def _final_state(self, cache, k):
+        return getattr(cache, self.state_names[k])[-1]
+
+    def _recurrent_mask(self, batch, training):
+        """Recurrent dropout (Gal & Ghahramani 2016): one (batch, units) mask of zeros and
+        1 / (1 - rate) per call, applied to h_{t-1} at every step and shared by the gates."""
+        if not training or self.recurrent_dropout == 0:
+            return None
+        keep = self.rng.random((batch, self.units)) >= self.recurrent_dropout
+        return keep.astype(self.dtype) / self.dtype.type(1 - self.recurrent_dropout)
+
+    _caches = None  # the last forward's, one per part of the batch
+
+    @property
+    def last_caches(self):
+        """What the last forward pass left for backward: the cell's cache (``cell.Cache``) for each
+        part of the batch, one part unless it ran split across cores (:mod:`minirnn.threads`)."""
+        self._require_forward(self._caches)
+        return list(self._caches)
+
+    def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._caches)
+        n = len(self.state_names)
+        if self.return_state:
+            if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 1 + n:
+                raise ValueError(f"with return_state=True, grad_output must be a list of {1 + n} arrays "
+                                 "(output, then each state; None for zero)")
+            d_output, d_states = grad_output[0], list(grad_output[1:])
+        else:
+            d_output, d_states = grad_output, [None] * n
+        B, T, H = self._output_shape
+        dtype = self.dtype
+        if d_output is not None:
+            shape = (B, T, H) if self.return_sequences else (B, H)
+            checks.check_array("grad_output", d_output, len(shape), dtype, shape)
+        for k, d in enumerate(d_states):
+            if d is not None:
+                checks.check_state(f"grad_output[{k + 1}]", d, B, H, dtype)
+        dh_seq = d_output if self.return_sequences else None
+        dh_last = d_states[0]
+        if not self.return_sequences and d_output is not None:
+            dh_last = d_output if dh_last is None else d_output + dh_last
+        d_other_states = d_states[1:]
+
+        def run_backward(part):
+            rows, cache = part
+            return self._run_backward(cache, _rows(dh_seq, rows), _rows(dh_last, rows),
+                                      [_rows(d, rows) for d in d_other_states], input_grad)
+
+        parts = threads.map_chunks(run_backward, list(zip(self._chunks, self._caches)))
+        grads = {name: _join([part[name] for part in parts]) if name in self.PER_SEQUENCE_GRADS
+                 else sum([part[name] for part in parts[1:]], parts[0][name]) for name in parts[0]}
+        self.grad_initial_state = [grads.pop(name + "0") for name in self.state_names]
+        self.state_grads = ({name: grads.pop("d" + name) for name in self.state_names}
+                            if self.record_state_grads else None)
+        dx = grads.pop("x")
+        self.grads = grads
+        return dx
+
+
+BOUNDED_ACTIVATIONS = ("tanh",)  # h_t in [-1, 1]: finite input and weights cannot overflow it
+
+
+def _rows(a, rows):
+    return None if a is None else a[rows]
+
+
+def _join(parts):
+    """The batch's array from its parts' (None if the parts have none)."""
+    if len(parts) == 1 or parts[0] is None:
+        return parts[0]
+    return np.concatenate(parts)
+
+
+class SimpleRNN(Recurrent):
+    """Fully connected recurrent layer: h_t = act(x_t W_x + h_{t-1} W_h + b). See :mod:`minirnn.cells.rnn`.
+
+    activation: "tanh" (default), "relu", "leaky_relu" (slope ``alpha`` for
+    negative inputs, default 0.3 as Keras' LeakyReLU) or "linear".
+    """
+
+    cell = rnn  # the cell module: its forward, backward and step_jacobians
+
+    CONFIG = Recurrent.CONFIG + ("alpha",)
+
+    def __init__(self, units, activation="tanh", alpha=0.3, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        checks.check_choice("activation", activation, rnn.ACTIVATIONS)
+        if not (isinstance(alpha, numbers.Real) and np.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def _run(self, x, states, mask):
+        p = self.params
+        return rnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation,
+                           self.alpha, mask)
+
+    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
+        return rnn.backward(cache, dh_seq, dh_last, input_grad=input_grad,
+                            record_state_grads=self.record_state_grads)
+
+
+class LSTM(Recurrent):
+    """Long short-term memory layer, Keras weight layout (gates i, f, c, o). See :mod:`minirnn.cells.lstm`.
+
+    unit_forget_bias: start the forget-gate bias at 1 (Jozefowicz et al. 2015), as Keras.
+    peephole: add diagonal peephole weights ``input_gate_peephole_weights``,
+        ``forget_gate_peephole_weights`` (looking at c_{t-1}) and
+        ``output_gate_peephole_weights`` (looking at c_t), initialised like the kernel.
+    """
+
+    cell = lstm  # the cell module: its forward, backward and step_jacobians
+
+    gates = 4
+    state_names = ("h", "c")
+    CONFIG = Recurrent.CONFIG + ("unit_forget_bias", "peephole")
+
+    def __init__(self, units, activation="tanh", unit_forget_bias=True, peephole=False, **kwargs):
+        if activation != "tanh":
+            raise ValueError(f"LSTM supports activation='tanh' only, got {activation!r}")
+        super().__init__(units, activation=activation, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.peephole = bool(peephole)
+
+    def _make_params(self, rng):
+        params = super()._make_params(rng)
+        if self.peephole:
+            for name in lstm.PEEPHOLE_NAMES:
+                params[name] = self.kernel_initializer((self.units,), rng, self.dtype)
+        return params
+
+    def _make_bias(self, rng):
+        bias = super()._make_bias(rng)
+        if self.unit_forget_bias:
+            bias[self.units:2 * self.units] = 1
+        return bias
+
+    def _run(self, x, states, mask):
+        p = self.params
+        peepholes = np.stack([p[name] for name in lstm.PEEPHOLE_NAMES]) if self.peephole else None
+        return lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1], peepholes,
+                            mask)
+
+    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
+        grads = lstm.backward(cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
+                              record_state_grads=self.record_state_grads)
+        if self.peephole:
+            grads.update(zip(lstm.PEEPHOLE_NAMES, grads.pop("peepholes")))
+        return grads
+
+
+class GRU(Recurrent):
+    """Gated recurrent unit layer, Keras weight layout (gates z, r, h). See :mod:`minirnn.cells.gru`.
+
+    reset_after: True (default, Keras >= 2.3 and PyTorch; bias shape (2, 3*units))
+        or False (Cho et al. 2014; bias shape (3*units,)).
+    """
+
+    cell = gru  # the cell module: its forward, backward and step_jacobians
+
+    gates = 3
+    CONFIG = Recurrent.CONFIG + ("reset_after",)
+
+    def __init__(self, units, activation="tanh", reset_after=True, **kwargs):
+        if activation != "tanh":
+            raise ValueError(f"GRU supports activation='tanh' only, got {activation!r}")
+        super().__init__(units, activation=activation, **kwargs)
+        self.reset_after = bool(reset_after)
+
+    def _make_bias(self, rng):
+        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+        return self.bias_initializer(shape, rng, self.dtype)
+
+    def _run(self, x, states, mask):
+        p = self.params
+        return gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.reset_after, mask)
+
+    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
+        return gru.backward(cache, dh_seq, dh_last, input_grad=input_grad,
+                            record_state_grads=self.record_state_grads)
+
+
