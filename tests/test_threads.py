@@ -125,6 +125,8 @@ def blas_threads():
 def test_blas_holds_to_one_thread_only_while_parts_run(split_everything):
     with threadpoolctl.threadpool_limits(2, user_api="blas"):  # as on any machine with two cores or more
         before = blas_threads()
+        if set(before.values()) == {1}:  # OPENBLAS_NUM_THREADS=1 at start-up caps OpenBLAS's pool for good
+            pytest.skip("BLAS is capped at one thread in this process: nothing to hold down")
         assert before and set(before.values()) == {2}
         inside = threads.map_chunks(lambda chunk: (threading.get_ident(), blas_threads()), [0, 1, 2])
         assert len({ident for ident, _ in inside}) == 3       # three threads ran the three parts

@@ -8,8 +8,8 @@ Each mutant is a (file, text, replacement) edit of the package. For each, the re
 copied to a temporary folder, the edit applied there, and the README's test command
 (``python -m pytest -q``, with ``-x`` to stop at the first failure) run in the copy with
 PyTorch and Keras hidden: finite differences and hand-computed values must catch every bug, the
-reference frameworks are a second line. A mutant is *killed* when a test fails, *survived*
-when the suite passes. The Numba cache of the copied sources comes along, so a mutant outside
+reference frameworks are a second line. First the unmutated copy must pass (the baseline);
+then a mutant is *killed* when a test fails, *survived* when the suite passes. The Numba cache of the copied sources comes along, so a mutant outside
 ``minirnn/cells`` runs on compiled kernels; one inside recompiles them (the cache is keyed on
 the cells' sources).
 
@@ -177,15 +177,19 @@ def blocker(folder):
     return folder
 
 
+BASELINE = ("baseline", None, None, None, "no mutation: the suite must pass here, or no kill means anything")
+
+
 def run(mutant, timeout):
     name = mutant[0]
     with tempfile.TemporaryDirectory(prefix=f"minirnn-mutant-{name}-") as tmp:
         root = Path(tmp) / "repo"
         copy_repository(root)
-        apply(root, mutant)
+        if mutant is not BASELINE:
+            apply(root, mutant)
+        # the README's command as a user runs it: the environment as it is, minus the frameworks
         env = dict(os.environ, PYTHONPATH=f"{blocker(Path(tmp) / 'blocked')}{os.pathsep}{root}", MINIRNN_DATA=str(DATA),
-                   MINIRNN_NUM_THREADS=os.environ.get("MINIRNN_NUM_THREADS", "1"),
-                   OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+                   PYTHONDONTWRITEBYTECODE="1")
         check = subprocess.run([sys.executable, "-c", "import minirnn; print(minirnn.__file__)"], cwd=root, env=env,
                                capture_output=True, text=True)
         if not check.stdout.startswith(str(root)):
@@ -229,6 +233,11 @@ def main():
         if (ROOT / mutant[1]).read_text().count(mutant[2]) != 1:
             apply(ROOT, mutant)  # raises with the reason
     print(f"{len(mutants)} mutants, {args.jobs} at a time, torch and keras hidden", flush=True)
+    _, status, seconds, detail = run(BASELINE, args.timeout)
+    print(f"{'baseline':28} {'passed' if status == 'survived' else status:9} {seconds:6.0f} s  {detail}", flush=True)
+    if status != "survived":
+        print("the unmutated suite does not pass in a copy with torch and keras hidden: fix that first")
+        return 2
     results = {}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         for name, status, seconds, detail in pool.map(lambda m: run(m, args.timeout), mutants):
