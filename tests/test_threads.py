@@ -128,7 +128,13 @@ def test_blas_holds_to_one_thread_only_while_parts_run(split_everything):
         if set(before.values()) == {1}:  # OPENBLAS_NUM_THREADS=1 at start-up caps OpenBLAS's pool for good
             pytest.skip("BLAS is capped at one thread in this process: nothing to hold down")
         assert before and set(before.values()) == {2}
-        inside = threads.map_chunks(lambda chunk: (threading.get_ident(), blas_threads()), [0, 1, 2])
+        together = threading.Barrier(3, timeout=10)  # each part waits for the others: three threads at once
+
+        def part(chunk):
+            together.wait()
+            return threading.get_ident(), blas_threads()
+
+        inside = threads.map_chunks(part, [0, 1, 2])
         assert len({ident for ident, _ in inside}) == 3       # three threads ran the three parts
         assert all(set(counts.values()) == {1} for _, counts in inside)
         assert blas_threads() == before
