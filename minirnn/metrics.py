@@ -9,6 +9,7 @@ values: the running sums of the errors are kept and combined at the end
 (RMSE is the square root of the mean over all elements, not a mean of roots).
 
     mse:  mean (y_pred - y)^2         mae: mean |y_pred - y|        rmse: sqrt(mse)
+    accuracy: the fraction of right answers (labels, one-hot targets, or binary at 0.5)
 
 A callable ``f(y_pred, y_true) -> number`` is averaged over batches, weighted
 by their number of samples, and named after the function.
@@ -20,37 +21,49 @@ import numpy as np
 
 def _squared_error(y_pred, y_true):
     error = y_pred - y_true
-    return float(np.sum(error * error))
+    return float(np.sum(error * error)), error.size
 
 
 def _absolute_error(y_pred, y_true):
-    return float(np.sum(np.abs(y_pred - y_true)))
+    return float(np.sum(np.abs(y_pred - y_true))), y_pred.size
 
 
-# name: (sum over the elements of a batch, what turns the mean of those sums into the metric)
+def _correct(y_pred, y_true):
+    """Right answers and how many were given: integer labels against the argmax of the last
+    axis; one output column against 0.5 (binary); one-hot targets against their argmax."""
+    if y_true.shape == y_pred.shape[:-1]:
+        hits = y_pred.argmax(axis=-1) == y_true
+    elif y_pred.shape[-1] == 1:
+        hits = (y_pred > 0.5) == (y_true > 0.5)
+    else:
+        hits = y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)
+    return float(hits.sum()), hits.size
+
+
+# name: (a batch's sum and its count, what turns their overall mean into the metric)
 METRICS = {
     "mse": (_squared_error, float), "mean_squared_error": (_squared_error, float),
     "mae": (_absolute_error, float), "mean_absolute_error": (_absolute_error, float),
     "rmse": (_squared_error, np.sqrt), "root_mean_squared_error": (_squared_error, np.sqrt),
+    "accuracy": (_correct, float), "acc": (_correct, float),
 }
 
 
 class Metric:
-    """A named metric: ``total(y_pred, y_true)`` is the batch's sum, ``per`` counts what it is summed over."""
+    """A named metric: ``total(y_pred, y_true) -> (sum, count)`` for a batch, ``finish(mean)`` at the end."""
 
-    def __init__(self, name, total, finish, per):
-        self.name, self.total, self.finish, self.per = name, total, finish, per
+    def __init__(self, name, total, finish):
+        self.name, self.total, self.finish = name, total, finish
 
 
 def get(metric):
     """A :class:`Metric` from a name in METRICS or a callable ``f(y_pred, y_true) -> number``."""
     if isinstance(metric, str) and metric in METRICS:
-        total, finish = METRICS[metric]
-        return Metric(metric, total, finish, per="element")
+        return Metric(metric, *METRICS[metric])
     if callable(metric):
         name = getattr(metric, "__name__", type(metric).__name__)
-        return Metric(name, lambda y_pred, y_true: len(y_true) * _number(metric, y_pred, y_true), float,
-                      per="sample")
+        return Metric(name, lambda y_pred, y_true: (len(y_true) * _number(metric, y_pred, y_true), len(y_true)),
+                      float)
     raise ValueError(f"metrics must be names from {sorted(METRICS)} or callables f(y_pred, y_true) -> number, "
                      f"got {metric!r}")
 
@@ -82,14 +95,13 @@ class Running:
     def __init__(self, metrics):
         self.metrics = metrics
         self.sums = [0.0] * len(metrics)
-        self.elements = self.samples = 0
+        self.counts = [0] * len(metrics)
 
     def add(self, y_pred, y_true):
         for k, metric in enumerate(self.metrics):
-            self.sums[k] += metric.total(y_pred, y_true)
-        self.elements += y_true.size
-        self.samples += len(y_true)
+            total, count = metric.total(y_pred, y_true)
+            self.sums[k] += total
+            self.counts[k] += count
 
     def results(self):
-        return {m.name: float(m.finish(s / (self.elements if m.per == "element" else self.samples)))
-                for m, s in zip(self.metrics, self.sums)}
+        return {m.name: float(m.finish(s / c)) for m, s, c in zip(self.metrics, self.sums, self.counts)}

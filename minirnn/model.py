@@ -384,6 +384,8 @@ class Sequential:
 
     def _check_xy(self, x, y, names=("x", "y")):
         x = self._check_x(x, name=names[0])
+        if getattr(self.loss, "sparse_labels", False):
+            return x, self._check_labels(x, y, names)
         y = _as_numbers(names[1], y, self.dtype)  # targets follow the model's dtype
         if y.ndim == 0 or len(y) != len(x):
             raise ValueError(f"{names[0]} has {len(x)} samples but {names[1]} has "
@@ -394,6 +396,27 @@ class Sequential:
         if y.shape != expected:
             raise ValueError(f"{names[1]} must have shape {expected} to match the model's output, got {y.shape}")
         return x, y
+
+    def _check_labels(self, x, y, names):
+        """Integer class labels for a sparse loss: the output's shape without its last axis
+        ((n, 1) taken for (n,)), each in 0 .. classes - 1."""
+        if not isinstance(y, np.ndarray) or y.dtype.kind not in "iu" and not (
+                y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all()):
+            raise TypeError(f"{names[1]} must be an array of integer class labels for the loss "
+                            f"{getattr(self.loss, '__name__', type(self.loss).__name__)}, got "
+                            f"{type(y).__name__ if not isinstance(y, np.ndarray) else y.dtype}")
+        output = (len(x), *self._output_shape_for(x))
+        expected = output[:-1]
+        if y.shape != expected and y.shape == expected + (1,):
+            y = y.reshape(expected)
+        if y.shape != expected:
+            raise ValueError(f"{names[1]} must hold one label per output position, shape {expected}, got {y.shape}")
+        y = y.astype(np.int64)
+        if y.size and (y.min() < 0 or y.max() >= output[-1]):
+            bad = y.min() if y.min() < 0 else y.max()
+            raise ValueError(f"{names[1]} has the label {bad}, but the model's output has {output[-1]} classes "
+                             f"(labels 0 .. {output[-1] - 1})")
+        return y
 
     def _output_shape_for(self, x):
         shape = x.shape[1:]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import callbacks, diagnostics, layers, optim, plotting
+from . import callbacks, diagnostics, layers, optim, plotting, tasks
 from .model import Sequential
 
 CELLS = {"rnn": lambda H, **kw: layers.SimpleRNN(H, **kw),
@@ -18,10 +18,7 @@ CELLS = {"rnn": lambda H, **kw: layers.SimpleRNN(H, **kw),
          "gru": lambda H, **kw: layers.GRU(H, **kw)}
 
 
-def first_input_task(n, length, seed=0):
-    """x (n, length, 1) uniform in [-1, 1]; y = x[:, 0] (the value to remember)."""
-    x = np.random.default_rng(seed).uniform(-1, 1, size=(n, length, 1))
-    return x, x[:, 0, 0].copy()
+first_input_task = tasks.first_input  # its old name here: x (n, length, 1), y = x[:, 0, 0] to remember
 
 
 def decay_rate(distances, norms):

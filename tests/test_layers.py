@@ -198,7 +198,7 @@ def test_bidirectional_gradients_and_counts(variant, count, merge_mode, return_s
     assert max(gradcheck(layer, rng.normal(size=(2, 5, 2))).values()) <= 1e-6
 
 
-@pytest.mark.parametrize("activation", [None, "linear", "tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("activation", [None, "linear", "tanh", "relu", "sigmoid", "softmax"])
 @pytest.mark.parametrize("shape", [(4, 3), (2, 5, 3)], ids=["2-D", "3-D"])
 def test_dense_gradients_every_activation(activation, shape, rng):
     from minirnn import gradcheck

@@ -37,3 +37,51 @@ def test_loss_values_by_hand():
 def test_unknown_loss():
     with pytest.raises(ValueError, match="loss must be one of"):
         losses.get("crossentropy")
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("shape", [(6, 4), (3, 5, 4)], ids=["(n, C)", "(n, T, C)"])
+def test_crossentropy_gradients_match_finite_differences(from_logits, shape, rng):
+    z = rng.normal(size=shape)
+    labels = rng.integers(0, shape[-1], size=shape[:-1])
+    soft = softmax(rng.normal(size=shape))  # soft targets too, for the categorical form
+    bits = rng.random(size=shape) > 0.5
+    cases = {
+        "sparse": lambda p: losses.sparse_categorical_crossentropy(p, labels, from_logits),
+        "categorical": lambda p: losses.categorical_crossentropy(p, soft, from_logits),
+        "binary": lambda p: losses.binary_crossentropy(p, bits, from_logits),
+    }
+    for name, loss in cases.items():
+        y_pred = z if from_logits else (softmax(z) if name != "binary" else 1 / (1 + np.exp(-z)))
+        if not from_logits and name != "binary":
+            y_pred = y_pred * rng.uniform(0.5, 2.0, size=shape[:-1] + (1,))  # unnormalised: Keras divides by the sum
+
+        def fn(arrays):
+            value, grad = loss(arrays["p"])
+            return value, {"p": grad}
+
+        assert check_function(fn, {"p": y_pred.copy()})["p"] < 1e-8, name
+
+
+def test_crossentropy_values_by_hand():
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    labels = np.array([0, 2])
+    expected = -(np.log(0.7) + np.log(0.8)) / 2
+    assert losses.sparse_categorical_crossentropy(p, labels)[0] == pytest.approx(expected)
+    assert losses.categorical_crossentropy(p, np.eye(3)[labels])[0] == pytest.approx(expected)
+    assert losses.sparse_categorical_crossentropy(np.log(p), labels, from_logits=True)[0] == pytest.approx(expected)
+    assert losses.sparse_categorical_crossentropy(2 * p, labels)[0] == pytest.approx(expected)  # normalised first
+    q, y = np.array([0.9, 0.2]), np.array([1.0, 0.0])
+    assert losses.binary_crossentropy(q, y)[0] == pytest.approx(-(np.log(0.9) + np.log(0.8)) / 2)
+    assert losses.binary_crossentropy(np.log(q / (1 - q)), y, from_logits=True)[0] == pytest.approx(
+        -(np.log(0.9) + np.log(0.8)) / 2)
+    # a confident wrong answer is clipped at 1e-7, as Keras: -log(1e-7), and passes no gradient
+    value, grad = losses.sparse_categorical_crossentropy(np.array([[1.0, 0.0]]), np.array([1]))
+    assert value == pytest.approx(-np.log(1e-7)) and grad[0, 1] == 0
+    assert losses.SparseCategoricalCrossentropy(from_logits=True)(np.log(p), labels)[0] == pytest.approx(expected)
+    assert losses.get("binary_crossentropy") is losses.binary_crossentropy

@@ -378,7 +378,7 @@ def test_callable_metrics_and_bad_metrics():
     model.compile("adam", "mse", metrics=[max_error])
     loss, value = model.evaluate(X, y, batch_size=40)
     assert value == pytest.approx(np.max(np.abs(model.predict(X).ravel() - y)), rel=1e-12)
-    for metrics, error, match in [("mae", TypeError, "a list"), (["accuracy"], ValueError, "metrics must be"),
+    for metrics, error, match in [("mae", TypeError, "a list"), (["f1"], ValueError, "metrics must be"),
                                   (["mae", "mae"], ValueError, "distinct")]:
         with pytest.raises(error, match=match):
             model.compile("adam", "mse", metrics=metrics)
@@ -503,3 +503,23 @@ def test_a_loss_breaking_its_contract_is_named():
 def test_backward_before_forward(layer):
     with pytest.raises(ValueError, match="backward was called before forward"):
         layer.backward(np.ones((1, 2)))
+
+
+def test_classification_with_labels_softmax_and_accuracy():
+    from minirnn import tasks
+    X, labels = tasks.temporal_order(256, 24, seed=0)
+    model = mr.Sequential([layers.GRU(8, input_shape=(24, 8)), layers.Dense(4, activation="softmax")], seed=0)
+    model.compile(mr.optim.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(X, labels, epochs=2, batch_size=32, validation_split=0.25, verbose=0).history
+    assert list(history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    loss, accuracy = model.evaluate(X[192:], labels[192:])
+    predicted = model.predict(X[192:]).argmax(axis=1)
+    assert accuracy == pytest.approx(np.mean(predicted == labels[192:]), abs=1e-12)
+    assert history["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-12)
+    assert model.evaluate(X[:8], labels[:8, None])[1] == model.evaluate(X[:8], labels[:8])[1]  # (n, 1) labels too
+    with pytest.raises(ValueError, match="the label 4, but the model's output has 4 classes"):
+        model.evaluate(X[:8], np.full(8, 4))
+    with pytest.raises(TypeError, match="integer class labels"):
+        model.evaluate(X[:8], np.full(8, 0.5))
+    with pytest.raises(ValueError, match=r"one label per output position, shape \(8,\)"):
+        model.evaluate(X[:8], np.zeros((8, 4), dtype=int))

@@ -120,10 +120,11 @@ class Input:
 class Dense(Layer):
     """y = act(x W + b) on the last axis, so it works on (batch, units) and (batch, time, units).
 
-    activation: None/"linear", "tanh", "relu" or "sigmoid".
+    activation: None/"linear", "tanh", "relu", "sigmoid" or "softmax" (over the last axis;
+    backward: dz = y * (dy - sum(dy * y))).
     """
 
-    ACTIVATIONS = (None, "linear", "tanh", "relu", "sigmoid")
+    ACTIVATIONS = (None, "linear", "tanh", "relu", "sigmoid", "softmax")
     CONFIG = ("units", "activation")
 
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -154,6 +155,9 @@ class Dense(Layer):
             y = np.maximum(y, 0)
         elif self.activation == "sigmoid":
             y = 1 / (1 + np.exp(-y))
+        elif self.activation == "softmax":
+            y = np.exp(y - y.max(axis=-1, keepdims=True))
+            y /= y.sum(axis=-1, keepdims=True)
         self._x, self._y = x, self._check_output(y)
         return y
 
@@ -169,6 +173,8 @@ class Dense(Layer):
             grad_output = grad_output * (y > 0)
         elif self.activation == "sigmoid":
             grad_output = grad_output * y * (1 - y)
+        elif self.activation == "softmax":
+            grad_output = y * (grad_output - (grad_output * y).sum(axis=-1, keepdims=True))
         dy = grad_output.reshape(-1, self.units)
         self.grads["kernel"] = self._x.reshape(-1, self.input_dim).T @ dy
         self.grads["bias"] = dy.sum(axis=0)
