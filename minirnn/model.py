@@ -182,9 +182,14 @@ class Sequential:
         self.loss_name = loss if isinstance(loss, str) else None  # a callable loss cannot be saved
         self.metrics = metrics_module.get_all(metrics)
 
-    def fit(self, x, y, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
-            callbacks=None, verbose=1, seed=None, on_divergence="raise"):
+    def fit(self, x, y=None, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
+            callbacks=None, verbose=1, seed=None, on_divergence="raise", steps_per_epoch=None):
         """Train; returns a :class:`~minirnn.callbacks.History` (``.history["loss"]``, ``["val_loss"]``).
+
+        Data: arrays ``x``, ``y``; or, as Keras takes a generator, freshly drawn batches: ``x`` an
+        iterator of ``(x_batch, y_batch)`` pairs or a function ``batch(step) -> (x_batch, y_batch)``
+        (``step`` counts from 0 over the whole run), with ``steps_per_epoch`` batches an epoch and
+        no ``y``. Arrays are checked once per fit, a generator's batches each as they come.
 
         ``validation_split`` holds out the *last* fraction of ``x``/``y`` (before
         shuffling), as Keras does; ``validation_data=(x_val, y_val)`` takes precedence.
@@ -207,10 +212,17 @@ class Sequential:
         batch_size = checks.check_int("batch_size", batch_size, 1)
         if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        if not self.built:
-            x = self._check_x(x, building=True)
-            self.build(x.shape[1:], x.dtype)
-        x, y = self._check_xy(x, y)
+        generated = _is_batch_source(x)
+        if generated:
+            batches = self._generated_batches(x, y, steps_per_epoch, validation_split)
+            steps = steps_per_epoch
+        else:
+            if steps_per_epoch is not None:
+                raise ValueError("steps_per_epoch is for a generator of batches; with arrays, batch_size sets it")
+            if not self.built:
+                x = self._check_x(x, building=True)
+                self.build(x.shape[1:], x.dtype)
+            x, y = self._check_xy(x, y)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (x_val, y_val)")
@@ -229,7 +241,9 @@ class Sequential:
         for layer in self.layers:  # dropout and recurrent dropout draw from the fit's seed
             if hasattr(layer, "rng"):
                 layer.rng = np.random.default_rng(rng.integers(2**63))
-        steps = -(-len(x) // batch_size)
+        if not generated:
+            steps = -(-len(x) // batch_size)
+            batches = _array_batches(x, y, batch_size, shuffle, rng)
         history = callbacks_module.History()
         hooks = [history, *(callbacks or [])]
         if verbose:
@@ -241,16 +255,14 @@ class Sequential:
         self._call(hooks, "on_train_begin", None)
         for epoch in range(epochs):
             self._call(hooks, "on_epoch_begin", epoch, None)
-            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
-            total = 0.0
+            total, samples = 0.0, 0
             running = metrics_module.Running(self.metrics)
-            for batch in range(steps):
-                index = order[batch * batch_size:(batch + 1) * batch_size]
-                loss, pred = self._train_step(x[index], y[index], epoch, batch)
-                total += loss * len(index)
-                running.add(pred, y[index])
-                self._call(hooks, "on_batch_end", batch, {"loss": loss, "size": len(index)})
-            logs = {"loss": total / len(x), **running.results()}
+            for batch, (x_batch, y_batch) in zip(range(steps), batches(epoch, steps)):
+                loss, pred = self._train_step(x_batch, y_batch, epoch, batch)
+                total, samples = total + loss * len(x_batch), samples + len(x_batch)
+                running.add(pred, y_batch)
+                self._call(hooks, "on_batch_end", batch, {"loss": loss, "size": len(x_batch)})
+            logs = {"loss": total / samples, **running.results()}
             if x_val is not None:
                 val_logs = self._evaluate(x_val, y_val, batch_size)
                 logs.update({"val_" + name: value for name, value in val_logs.items()})
@@ -260,7 +272,33 @@ class Sequential:
         self._call(hooks, "on_train_end", None)
         return history
 
-    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
+    def _generated_batches(self, source, y, steps_per_epoch, validation_split):
+        """``batches(epoch, steps)`` over a generator or a ``batch(step)`` function, each batch checked
+        (the first one builds the model if it is not built)."""
+        if y is not None:
+            raise ValueError("with a generator of (x, y) batches, give no y: each batch carries its targets")
+        checks.check_positive_int("steps_per_epoch", steps_per_epoch)
+        if validation_split:
+            raise ValueError("validation_split needs arrays to split; with a generator, give validation_data")
+        draw = source if callable(source) else (lambda step, it=iter(source): next(it))
+
+        def checked(step):
+            try:
+                pair = draw(step)
+            except StopIteration:
+                raise ValueError(f"the generator of batches ran out at step {step}: give more batches "
+                                 "or fewer epochs or steps_per_epoch") from None
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"each batch must be a pair (x, y), got {type(pair).__name__} at step {step}")
+            if not self.built:
+                first = self._check_x(pair[0], building=True, name=f"x of batch {step}")
+                self.build(first.shape[1:], first.dtype)
+            return self._check_xy(*pair, names=(f"x of batch {step}", f"y of batch {step}"))
+
+        return lambda epoch, steps: (checked(epoch * steps + k) for k in range(steps))
+
+    def evaluate(
+self, x, y, batch_size=32, verbose=0, return_dict=False):
         """Mean loss over ``x``/``y`` (no dropout); with metrics compiled, ``[loss, *metrics]`` as Keras
         returns them (``return_dict=True``: ``{"loss": .., "mae": ..}``). ``verbose=1`` prints them."""
         if self.loss is None:
@@ -474,3 +512,18 @@ def load_model(path):
         raise ValueError(f"{path}: the model description does not match its contents ({error!r})") from None
     saving.restore(model, config, arrays, path)
     return model
+
+
+def _is_batch_source(x):
+    """A generator, iterator or ``batch(step)`` function of (x, y) batches, rather than an array."""
+    return callable(x) or (hasattr(x, "__next__") and not isinstance(x, np.ndarray))
+
+
+def _array_batches(x, y, batch_size, shuffle, rng):
+    """``batches(epoch, steps)`` over arrays: shuffled afresh each epoch (unless ``shuffle`` is False)."""
+    def batches(epoch, steps):
+        order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+        for k in range(steps):
+            index = order[k * batch_size:(k + 1) * batch_size]
+            yield x[index], y[index]
+    return batches

@@ -523,3 +523,48 @@ def test_classification_with_labels_softmax_and_accuracy():
         model.evaluate(X[:8], np.full(8, 0.5))
     with pytest.raises(ValueError, match=r"one label per output position, shape \(8,\)"):
         model.evaluate(X[:8], np.zeros((8, 4), dtype=int))
+
+
+def test_fit_on_generated_batches_equals_fit_on_the_same_batches_as_arrays():
+    from minirnn import tasks
+    batches = [tasks.adding_problem(16, 12, seed=k) for k in range(6)]  # three epochs of two batches
+    x, y = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+
+    def model():
+        m = mr.Sequential([layers.LSTM(4), layers.Dense(1)], seed=0)
+        m.compile(mr.optim.Adam(0.01), "mse")
+        return m
+
+    arrays = model()
+    expected = [arrays.fit(x[32 * e:32 * (e + 1)], y[32 * e:32 * (e + 1)], batch_size=16, shuffle=False,
+                           verbose=0).history["loss"][0] for e in range(3)]
+    from_iterator, from_function = model(), model()
+    history = from_iterator.fit(iter(batches), epochs=3, steps_per_epoch=2, verbose=0).history
+    assert history["loss"] == expected  # the same numbers, to the bit
+    assert from_function.fit(lambda step: batches[step], epochs=3, steps_per_epoch=2, verbose=0).history == history
+    for a, b in zip(arrays.get_weights(), from_function.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_on_generated_batches_misuse():
+    from minirnn import tasks
+    model = mr.Sequential([layers.GRU(3, input_shape=(12, 2)), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse")
+    draw = lambda step: tasks.adding_problem(8, 12, seed=step)  # noqa: E731
+    with pytest.raises(TypeError, match="steps_per_epoch must be a positive int"):
+        model.fit(draw, verbose=0)
+    with pytest.raises(ValueError, match="give no y"):
+        model.fit(draw, np.ones(8), steps_per_epoch=2, verbose=0)
+    with pytest.raises(ValueError, match="validation_data"):
+        model.fit(draw, steps_per_epoch=2, validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="ran out at step 2"):
+        model.fit(iter([draw(0), draw(1)]), epochs=2, steps_per_epoch=2, verbose=0)
+    with pytest.raises(TypeError, match="a pair"):
+        model.fit(lambda step: draw(step)[0], steps_per_epoch=1, verbose=0)
+    with pytest.raises(ValueError, match=r"x of batch 1 contains NaN"):
+        model.fit(lambda step: (np.full((8, 12, 2), np.nan), np.ones(8)) if step else draw(step), steps_per_epoch=2,
+                  verbose=0)
+    with pytest.raises(ValueError, match="steps_per_epoch is for a generator"):
+        model.fit(*draw(0), steps_per_epoch=2, verbose=0)
+    history = model.fit(draw, epochs=2, steps_per_epoch=3, validation_data=draw(99), verbose=0).history
+    assert len(history["loss"]) == len(history["val_loss"]) == 2
