@@ -1,4 +1,6 @@
-"""Keras' default weight initialisers, drawn from a ``numpy.random.Generator``."""
+"""Weight initialisers, drawn from a ``numpy.random.Generator``: Keras' defaults (glorot_uniform,
+orthogonal, zeros) and those of the long-memory literature (Identity and Orthogonal with a gain,
+Chrono). Each is a function ``f(shape, rng, dtype)``; a layer takes one, or its name."""
 import numpy as np
 
 
@@ -35,7 +37,68 @@ def zeros(shape, rng, dtype):
     return np.zeros(shape, dtype=dtype)
 
 
-INITIALIZERS = {"glorot_uniform": glorot_uniform, "orthogonal": orthogonal, "zeros": zeros}
+def identity(shape, rng, dtype):
+    """The identity matrix (``np.eye(rows, cols)`` when not square): IRNN's recurrent kernel."""
+    return np.eye(*shape, dtype=dtype)
+
+
+class Identity:
+    """``gain`` times the identity (Le, Jaitly & Hinton 2015: a relu SimpleRNN with W_h = I, b = 0)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, rng, dtype):
+        return (self.gain * np.eye(*shape)).astype(dtype)
+
+
+class Orthogonal:
+    """``gain`` times :func:`orthogonal` (Saxe et al. 2014; Keras' Orthogonal(gain))."""
+
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, rng, dtype):
+        return (self.gain * orthogonal(shape, rng, np.float64)).astype(dtype)
+
+
+class Chrono:
+    """Chrono initialisation of the gate biases (Tallec & Ollivier 2018), for dependencies up to
+    ``t_max`` steps back: the gate that keeps the old state gets bias log(U[1, t_max - 1]), so
+    that its characteristic forgetting time is spread over 1 .. t_max; everything else 0.
+
+    LSTM bias (4H,) = [i | f | c | o]: b_f = log U[1, t_max - 1], b_i = -b_f (Tallec & Ollivier).
+    GRU bias (3H,) or (2, 3H) = [z | r | h] (input bias first): here h_t = z h_{t-1} + (1 - z) hh,
+    so z keeps the state: b_z = log U[1, t_max - 1] in the input bias. Use it as a recurrent
+    layer's ``bias_initializer``; an LSTM then ignores ``unit_forget_bias``.
+    """
+
+    sets_gate_biases = True  # an LSTM leaves its forget bias alone
+
+    def __init__(self, t_max):
+        if not (isinstance(t_max, (int, float, np.integer, np.floating)) and t_max > 2):
+            raise ValueError(f"t_max must be a number > 2 (the longest dependency, in steps), got {t_max!r}")
+        self.t_max = float(t_max)
+
+    def gate_bias(self, gates, shape, rng, dtype):
+        """The bias of a recurrent layer with ``gates`` blocks (4: LSTM, 3: GRU) of ``shape``."""
+        bias = np.zeros(shape)
+        input_bias = bias.reshape(-1, shape[-1])[0]  # a GRU's (2, 3H): its first row; else all of it
+        H = shape[-1] // gates
+        keep = np.log(rng.uniform(1, self.t_max - 1, size=H))
+        if gates == 4:
+            input_bias[H:2 * H], input_bias[:H] = keep, -keep
+        elif gates == 3:
+            input_bias[:H] = keep
+        else:
+            raise ValueError("Chrono initialises gates: use it with an LSTM or a GRU, not a SimpleRNN")
+        return bias.astype(dtype)
+
+    def __call__(self, shape, rng, dtype):
+        raise TypeError("Chrono needs to know the gates: give it to an LSTM or GRU as bias_initializer")
+
+
+INITIALIZERS = {"glorot_uniform": glorot_uniform, "orthogonal": orthogonal, "zeros": zeros, "identity": identity}
 
 
 def get(name_or_function, argument):

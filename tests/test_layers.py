@@ -287,3 +287,45 @@ def test_recurrent_dropout_masks_the_state_in_the_recurrent_product_only(rng):
     np.testing.assert_allclose(h_seq[:, 0], z * h0 + (1 - z) * np.tanh(x_h + r * r_h), rtol=1e-13)
     with pytest.raises(ValueError, match="recurrent_dropout"):
         layers.LSTM(3, recurrent_dropout=1.0)
+
+
+def test_initializers_of_the_long_memory_literature(rng):
+    from minirnn import initializers
+    irnn = layers.SimpleRNN(5, activation="relu", recurrent_initializer="identity")
+    irnn.build(2)
+    np.testing.assert_array_equal(irnn.params["recurrent_kernel"], np.eye(5))
+    scaled = layers.SimpleRNN(5, recurrent_initializer=initializers.Identity(0.5))
+    scaled.build(2)
+    np.testing.assert_array_equal(scaled.params["recurrent_kernel"], 0.5 * np.eye(5))
+    lstm = layers.LSTM(6, recurrent_initializer=initializers.Orthogonal(gain=2.0), seed=1)
+    lstm.build(3)
+    W = lstm.params["recurrent_kernel"]  # (6, 24): orthonormal rows, times the gain
+    np.testing.assert_allclose(W @ W.T, 4.0 * np.eye(6), atol=1e-12)
+
+
+def test_chrono_initialisation(rng):
+    from minirnn import initializers
+    t_max, H = 100, 4000
+    lstm = layers.LSTM(H, bias_initializer=initializers.Chrono(t_max), seed=2)  # unit_forget_bias is ignored
+    lstm.build(1)
+    b = lstm.params["bias"]
+    b_i, b_f, b_c, b_o = np.split(b, 4)
+    np.testing.assert_array_equal(b_i, -b_f)
+    assert (b_c == 0).all() and (b_o == 0).all()
+    # e^{b_f} is uniform on [1, t_max - 1]: mean t_max / 2, quartiles at 1 + (t_max - 2) / 4 and 3/4
+    spread = np.exp(b_f)
+    assert spread.min() >= 1 and spread.max() <= t_max - 1
+    np.testing.assert_allclose(np.quantile(spread, [0.25, 0.5, 0.75]), 1 + (t_max - 2) * np.array([0.25, 0.5, 0.75]),
+                               rtol=0.05)
+    gru = layers.GRU(H, bias_initializer=initializers.Chrono(t_max), seed=3)  # reset_after: bias (2, 3H)
+    gru.build(1)
+    b_z = gru.params["bias"][0, :H]
+    assert (gru.params["bias"][0, H:] == 0).all() and (gru.params["bias"][1] == 0).all()
+    assert np.median(np.exp(b_z)) == pytest.approx(1 + (t_max - 2) / 2, rel=0.05)
+    gru_before = layers.GRU(4, reset_after=False, bias_initializer=initializers.Chrono(10))
+    gru_before.build(1)  # (3H,) = (12,): read as a GRU's, not as an LSTM's with H = 3
+    assert (gru_before.params["bias"][4:] == 0).all() and (gru_before.params["bias"][:4] > 0).all()
+    with pytest.raises(ValueError, match="LSTM or a GRU"):
+        layers.SimpleRNN(3, bias_initializer=initializers.Chrono(10)).build(1)
+    with pytest.raises(ValueError, match="t_max"):
+        initializers.Chrono(1)

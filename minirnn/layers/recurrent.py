@@ -49,8 +49,11 @@ class Recurrent(Layer):
                 "recurrent_kernel": self.recurrent_initializer((self.units, width), rng, self.dtype),
                 "bias": self._make_bias(rng)}
 
-    def _make_bias(self, rng):
-        return self.bias_initializer((self.gates * self.units,), rng, self.dtype)
+    def _make_bias(self, rng, shape=None):
+        shape = (self.gates * self.units,) if shape is None else shape
+        if hasattr(self.bias_initializer, "gate_bias"):  # one that sets each gate its own way (Chrono)
+            return self.bias_initializer.gate_bias(self.gates, shape, rng, self.dtype)
+        return self.bias_initializer(shape, rng, self.dtype)
 
     def output_shape(self, input_shape):
         """(time, units) with return_sequences, else (units,); input_shape is (time, features)."""
@@ -226,7 +229,7 @@ class LSTM(Recurrent):
 
     def _make_bias(self, rng):
         bias = super()._make_bias(rng)
-        if self.unit_forget_bias:
+        if self.unit_forget_bias and not getattr(self.bias_initializer, "sets_gate_biases", False):
             bias[self.units:2 * self.units] = 1
         return bias
 
@@ -263,8 +266,7 @@ class GRU(Recurrent):
         self.reset_after = bool(reset_after)
 
     def _make_bias(self, rng):
-        shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-        return self.bias_initializer(shape, rng, self.dtype)
+        return super()._make_bias(rng, (2, 3 * self.units) if self.reset_after else (3 * self.units,))
 
     def _run(self, x, states, mask):
         p = self.params
