@@ -1,4 +1,5 @@
-"""Training callbacks: the protocol, ``History``, ``EarlyStopping`` and the progress line.
+"""Training callbacks: the protocol, ``History``, ``EarlyStopping``, ``LearningRateScheduler`` and the
+progress line.
 
 A callback is any object with some of these methods (all optional);
 ``Sequential.fit`` sets ``callback.model`` before training starts::
@@ -86,6 +87,24 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+
+
+class LearningRateScheduler(Callback):
+    """Keras' scheduler: at the start of each epoch, ``optimizer.learning_rate = schedule(epoch, lr)``
+    (``epoch`` from 0, ``lr`` the current rate). E.g. halve every three epochs:
+    ``LearningRateScheduler(lambda epoch, lr: lr / 2 if epoch and epoch % 3 == 0 else lr)``."""
+
+    def __init__(self, schedule):
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a function (epoch, lr) -> lr, got {type(schedule).__name__}")
+        self.schedule = schedule
+
+    def on_epoch_begin(self, epoch, logs=None):
+        rate = self.schedule(epoch, self.model.optimizer.learning_rate)
+        if not (isinstance(rate, (int, float, np.floating)) and np.isfinite(rate) and rate > 0):
+            raise ValueError(f"the schedule returned the learning rate {rate!r} for epoch {epoch}: "
+                             "it must be a finite number > 0")
+        self.model.optimizer.learning_rate = float(rate)
 
 
 class ProgressLine(Callback):

@@ -1,5 +1,6 @@
 """minirnn/callbacks.py: the gradient-norm tracker (History and EarlyStopping: tests/test_model.py)."""
 import numpy as np
+import pytest
 
 import minirnn as mr
 from minirnn import layers
@@ -27,3 +28,22 @@ def test_gradient_norm_tracker_records_every_step_and_sees_clipping_work():
     # ...clipped steps do not: each array moves by at most learning_rate * clipnorm per step
     steps = [max(np.linalg.norm(b - a) for a, b in zip(before, after)) for before, after in zip(weights, weights[1:])]
     assert len(steps) == 8 and max(steps) <= 0.05 * 1.0 * (1 + 1e-12) and max(steps) > 0.049
+
+
+def test_learning_rate_scheduler_sets_the_rate_each_epoch():
+    x, y = np.random.default_rng(0).normal(size=(16, 5, 1)), np.zeros(16)
+    model = mr.Sequential([layers.SimpleRNN(2, input_shape=(5, 1)), layers.Dense(1)], seed=0)
+    model.compile(mr.optim.SGD(0.08), "mse")
+    seen = []
+
+    class Watch(mr.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.optimizer.learning_rate)
+
+    halve = mr.callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2 if epoch and epoch % 2 == 0 else lr)
+    model.fit(x, y, epochs=5, callbacks=[halve, Watch()], verbose=0)
+    assert seen == [0.08, 0.08, 0.04, 0.04, 0.02]
+    with pytest.raises(ValueError, match="learning rate -1"):
+        model.fit(x, y, callbacks=[mr.callbacks.LearningRateScheduler(lambda epoch, lr: -1)], verbose=0)
+    with pytest.raises(TypeError, match="schedule must be a function"):
+        mr.callbacks.LearningRateScheduler(0.1)
