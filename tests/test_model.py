@@ -354,7 +354,7 @@ def test_metrics_in_history_and_evaluate_agree_with_numpy():
     model.compile("adam", "mse", metrics=["mae", "mse", "rmse"])
     history = model.fit(X, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0).history
     assert list(history) == ["loss", "mae", "mse", "rmse", "val_loss", "val_mae", "val_mse", "val_rmse"]
-    # loss and the mse metric are the same number, accumulated two ways; rmse is the root of the mean, not a mean of roots
+    # loss and the mse metric: the same number, accumulated two ways; rmse: the root of the mean, not a mean of roots
     assert history["mse"] == pytest.approx(history["loss"], rel=1e-12)
     assert history["val_mse"] == pytest.approx(history["val_loss"], rel=1e-12)
     assert history["rmse"] == pytest.approx(np.sqrt(history["mse"]), rel=1e-12)

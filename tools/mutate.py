@@ -9,9 +9,9 @@ copied to a temporary folder, the edit applied there, and the README's test comm
 (``python -m pytest -q``, with ``-x`` to stop at the first failure) run in the copy with
 PyTorch and Keras hidden: finite differences and hand-computed values must catch every bug, the
 reference frameworks are a second line. First the unmutated copy must pass (the baseline);
-then a mutant is *killed* when a test fails, *survived* when the suite passes. The Numba cache of the copied sources comes along, so a mutant outside
-``minirnn/cells`` runs on compiled kernels; one inside recompiles them (the cache is keyed on
-the cells' sources).
+then a mutant is *killed* when a test fails, *survived* when the suite passes. The Numba cache
+of the copied sources comes along, so a mutant outside ``minirnn/cells`` runs on compiled
+kernels; one inside recompiles them (the cache is keyed on the cells' sources).
 
 Why not mutmut or cosmic-ray: they mutate every operator they find (thousands of mutants, most
 of them in error messages) and run the suite in the checkout itself, where Numba's on-disk
@@ -71,7 +71,8 @@ MUTANTS = [
     ("math-sigmoid", "minirnn/cells/_math.py", "ftype(1.0) / (ftype(1.0) + exp(-x, ftype))",
      "ftype(1.0) / (ftype(1.0) + exp(x, ftype))", "sigmoid(x) computed as sigmoid(-x)"),
     # layers
-    ("dense-relu-derivative", "minirnn/layers/core.py", "grad_output = grad_output * (y > 0)", "grad_output = grad_output",
+    ("dense-relu-derivative", "minirnn/layers/core.py", "grad_output = grad_output * (y > 0)",
+     "grad_output = grad_output",
      "Dense: relu's derivative dropped"),
     ("dense-sigmoid-derivative", "minirnn/layers/core.py", "grad_output = grad_output * y * (1 - y)",
      "grad_output = grad_output * (1 - y)", "Dense: sigmoid' written as 1 - y"),
@@ -135,6 +136,29 @@ MUTANTS = [
      "price gaps filled with the next day's price (a look into the future)"),
     ("decimal-comma", "minirnn/data.py", "raw.where(~raw.str.match(_THOUSANDS),", "raw.where(~raw.str.contains(','),",
      "price files: any comma read as a thousands separator ('1,5' -> 15)"),
+    # classification, tasks, schedules (issue 14)
+    ("softmax-backward", "minirnn/layers/core.py",
+     "grad_output = y * (grad_output - (grad_output * y).sum(axis=-1, keepdims=True))", "grad_output = y * grad_output",
+     "Dense softmax: the Jacobian's off-diagonal part dropped"),
+    ("crossentropy-normalisation", "minirnn/losses.py",
+     "grad = ((targets * inside).sum(axis=1, keepdims=True) - weights) / (total * n)", "grad = -weights / (total * n)",
+     "categorical cross-entropy: the gradient of dividing by the sum forgotten"),
+    ("bce-logits-sign", "minirnn/losses.py", "(1 / (1 + np.exp(-y_pred)) - y) / n",
+     "(1 / (1 + np.exp(y_pred)) - y) / n",
+     "binary cross-entropy from logits: sigmoid(-z) for sigmoid(z)"),
+    ("accuracy-argmin", "minirnn/metrics.py", "hits = y_pred.argmax(axis=-1) == y_true\n",
+     "hits = y_pred.argmin(axis=-1) == y_true\n", "accuracy: the least likely class counted"),
+    ("chrono-input-sign", "minirnn/initializers.py", "input_bias[H:2 * H], input_bias[:H] = keep, -keep",
+     "input_bias[H:2 * H], input_bias[:H] = keep, keep", "Chrono: the LSTM input bias not the forget bias' negative"),
+    ("generator-same-batches", "minirnn/model.py", "(checked(epoch * steps + k) for k in range(steps))",
+     "(checked(k) for k in range(steps))", "fit on a batch function: every epoch draws the first epoch's batches"),
+    ("hochreiter-target", "minirnn/tasks.py", "target = 0.5 + (values[rows, first] + values[rows, second]) / 4",
+     "target = 0.5 + (values[rows, first] + values[rows, second]) / 2",
+     "adding problem (Hochreiter): target scaled by 1/2"),
+    ("copy-delimiter", "minirnn/tasks.py", "codes[:, n_symbols + delay - 1] = n_categories + 1",
+     "codes[:, n_symbols + delay] = n_categories + 1", "copy task: the delimiter one step late"),
+    ("lr-scheduler", "minirnn/callbacks.py", "self.model.optimizer.learning_rate = float(rate)", "pass",
+     "LearningRateScheduler: the new rate never set"),
     # saving
     ("saving-iterations", "minirnn/saving.py", 'optimizer.iterations = spec["iterations"]', "optimizer.iterations = 0",
      "load_model: the optimizer's step count not restored"),
@@ -193,11 +217,12 @@ def run(mutant, timeout):
         check = subprocess.run([sys.executable, "-c", "import minirnn; print(minirnn.__file__)"], cwd=root, env=env,
                                capture_output=True, text=True)
         if not check.stdout.startswith(str(root)):
-            raise SystemExit(f"mutant {name}: the copy's minirnn is not the one imported ({check.stdout or check.stderr})")
+            raise SystemExit(f"mutant {name}: the copy's minirnn is not the one imported "
+                             f"({check.stdout or check.stderr})")
         start = time.perf_counter()
         try:
-            done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-rfE", "-p", "no:cacheprovider"], cwd=root,
-                                  env=env, capture_output=True, text=True, timeout=timeout)
+            command = [sys.executable, "-m", "pytest", "-q", "-x", "-rfE", "-p", "no:cacheprovider"]
+            done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return name, "timeout", time.perf_counter() - start, ""
         seconds = time.perf_counter() - start
