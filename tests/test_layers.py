@@ -329,3 +329,16 @@ def test_chrono_initialisation(rng):
         layers.SimpleRNN(3, bias_initializer=initializers.Chrono(10)).build(1)
     with pytest.raises(ValueError, match="t_max"):
         initializers.Chrono(1)
+
+
+def test_dropout_zeroes_a_fraction_and_scales_the_rest(rng):
+    """Inverted dropout: while training, each entry is 0 with probability rate, else x / (1 - rate),
+    so that the expected output is the input; at inference the input passes unchanged."""
+    dropout = layers.Dropout(0.25, seed=1)
+    x = rng.uniform(1, 2, size=(200, 50, 4))
+    y = dropout.forward(x, training=True)
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], x[kept] / 0.75, rtol=1e-15)
+    assert abs(1 - kept.mean() - 0.25) < 0.01
+    np.testing.assert_array_equal(dropout.backward(np.ones_like(x)), np.where(kept, 1 / 0.75, 0))
+    assert dropout.forward(x) is x
