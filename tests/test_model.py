@@ -568,3 +568,23 @@ def test_fit_on_generated_batches_misuse():
         model.fit(*draw(0), steps_per_epoch=2, verbose=0)
     history = model.fit(draw, epochs=2, steps_per_epoch=3, validation_data=draw(99), verbose=0).history
     assert len(history["loss"]) == len(history["val_loss"]) == 2
+
+
+def test_shuffle_changes_the_order_of_the_batches_and_only_that():
+    X, y = sine_windows(n=64)
+
+    def train(shuffle):
+        model = mr.Sequential([layers.SimpleRNN(3, input_shape=(10, 1)), layers.Dense(1)], seed=0)
+        model.compile(mr.optim.SGD(0.1), "mse")
+        seen = []
+
+        class Targets(mr.callbacks.Callback):
+            def on_batch_end(self, batch, logs=None):
+                seen.append(logs["loss"])
+
+        model.fit(X, y, epochs=2, batch_size=16, shuffle=shuffle, callbacks=[Targets()], verbose=0)
+        return seen, model.get_weights()
+
+    (in_order, w_order), (shuffled, w_shuffled) = train(False), train(True)
+    assert in_order != shuffled and not all(np.array_equal(a, b) for a, b in zip(w_order, w_shuffled))
+    assert train(True)[0] == shuffled  # the same seed, the same shuffling
