@@ -59,7 +59,8 @@ def test_clipping():
     np.testing.assert_allclose(clipped["a"], [0.6, 0.8])
     np.testing.assert_allclose(clipped["b"], [0.0, 1.0])
     np.testing.assert_allclose(optim.SGD(clipvalue=3.5).clip(g)["b"], [0.0, 3.5])
-    np.testing.assert_allclose(optim.SGD(clipvalue=3.5).clip({"c": np.array([-5.0, -1.0, 2.0])})["c"], [-3.5, -1.0, 2.0])
+    negative = {"c": np.array([-5.0, -1.0, 2.0])}
+    np.testing.assert_allclose(optim.SGD(clipvalue=3.5).clip(negative)["c"], [-3.5, -1.0, 2.0])
     clipped = optim.SGD(global_clipnorm=6.5).clip(g)  # joint norm sqrt(9 + 16 + 144) = 13
     np.testing.assert_allclose(clipped["a"], [1.5, 2.0])
     np.testing.assert_allclose(clipped["b"], [0.0, 6.0])
