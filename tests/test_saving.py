@@ -158,3 +158,12 @@ def test_the_old_home_of_load_model_still_works(trained, tmp_path):
     from minirnn import saving
     trained[0].save(tmp_path / "m.npz")
     assert saving.load_model is mr.load_model and saving.load_model(tmp_path / "m.npz").count_params() > 0
+
+
+def test_a_float32_model_comes_back_float32(tmp_path, rng):
+    model = mr.Sequential([layers.GRU(3, input_shape=(4, 2)), layers.Dense(1)], seed=0, dtype="float32")
+    x = rng.normal(size=(5, 4, 2)).astype(np.float32)
+    model.save(tmp_path / "m.npz")
+    loaded = mr.load_model(tmp_path / "m.npz")
+    assert loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
