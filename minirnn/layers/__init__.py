@@ -31,6 +31,11 @@ evaluate and predict cast their data to the model's dtype, as Keras does.
 
 A layer whose output overflows to inf or NaN from a finite input raises
 ``FloatingPointError`` naming it.
+
+The recurrent layers name their cell module (``layer.cell``: :mod:`minirnn.cells.lstm`, ...)
+and hand what their last forward pass computed to whoever wants to look
+(``layer.last_caches``, as :mod:`minirnn.diagnostics` does). Their outputs are views of
+those caches, as the cells' are: copy one before writing into it.
 """
 from .core import Dense, Dropout, Input, Layer
 from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
