@@ -176,7 +176,9 @@ class Sequential:
         (Keras defaults); ``loss``: "mse"/"mean_squared_error", "mae", "huber" or a callable
         ``f(y_pred, y_true) -> (value, grad)``; ``metrics``: a list of names from
         :mod:`minirnn.metrics` ("mae", "mse", "rmse", ...) or callables ``f(y_pred, y_true) -> number``,
-        reported by ``fit`` (and ``val_`` ones) and returned by ``evaluate`` after the loss."""
+        reported by ``fit`` (and ``val_`` ones) and returned by ``evaluate`` after the loss. As in
+        Keras, ``fit``'s training metrics are measured on the training batches as the model saw
+        them, dropout on and weights changing; ``val_`` ones and ``evaluate``'s without dropout."""
         self.optimizer = optim.get(optimizer)
         self.loss = losses.get(loss)
         self.loss_name = loss if isinstance(loss, str) else None  # a callable loss cannot be saved
