@@ -25,10 +25,17 @@ def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
     if a.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
-    if finite and not np.isfinite(a).all():
-        index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise ValueError(f"{name} contains NaN or inf: the first at index {index} is {a[index]}")
+    if finite:
+        check_finite(name, a)
     return a
+
+
+def check_finite(name, a, why=""):
+    """A ValueError giving the index and value of ``a``'s first NaN or inf, if it has one (integer
+    and boolean arrays have none); ``why`` is added after 'contains NaN or inf'."""
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"{name} contains NaN or inf{why}: the first at index {index} is {a[index]}")
 
 
 def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
@@ -50,10 +57,8 @@ def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
 
 def check_state(name, state, batch, units, dtype):
     """An initial state (or a state's gradient): None means zeros, else a finite (batch, units) array."""
-    if state is None:
-        return np.zeros((batch, units), dtype=dtype)
-    check_array(name, state, 2, dtype, (batch, units))
-    return np.ascontiguousarray(state)
+    state = check_optional(name, state, batch, units, dtype)
+    return np.zeros((batch, units), dtype=dtype) if state is None else state
 
 
 def check_optional(name, a, batch, units, dtype):

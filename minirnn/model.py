@@ -299,8 +299,7 @@ class Sequential:
 
         return lambda epoch, steps: (checked(epoch * steps + k) for k in range(steps))
 
-    def evaluate(
-self, x, y, batch_size=32, verbose=0, return_dict=False):
+    def evaluate(self, x, y, batch_size=32, verbose=0, return_dict=False):
         """Mean loss over ``x``/``y`` (no dropout); with metrics compiled, ``[loss, *metrics]`` as Keras
         returns them (``return_dict=True``: ``{"loss": .., "mae": ..}``). ``verbose=1`` prints them."""
         if self.loss is None:
@@ -488,18 +487,12 @@ def _as_numbers(name, a, dtype):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__} (convert with np.asarray)")
     if a.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold real numbers (float, int or bool), got dtype {a.dtype}")
-    _check_finite(name, a, "")
+    checks.check_finite(name, a)
     with np.errstate(over="ignore"):  # an overflow is reported below, with its index
         cast = a.astype(dtype, copy=False)
     if cast is not a:
-        _check_finite(name, cast, f" once cast to {np.dtype(dtype)} (a value too large for it)")
+        checks.check_finite(name, cast, f" once cast to {np.dtype(dtype)} (a value too large for it)")
     return cast
-
-
-def _check_finite(name, a, why):
-    if a.dtype.kind == "f" and not np.isfinite(a).all():
-        index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise ValueError(f"{name} contains NaN or inf{why}: the first at index {index} is {a[index]}")
 
 
 def load_model(path):
