@@ -10,6 +10,7 @@ A callback is any object with some of these methods (all optional);
 
 Setting ``model.stop_training = True`` ends training after the current epoch.
 """
+import inspect
 import sys
 import time
 
@@ -91,20 +92,34 @@ class EarlyStopping(Callback):
 
 class LearningRateScheduler(Callback):
     """Keras' scheduler: at the start of each epoch, ``optimizer.learning_rate = schedule(epoch, lr)``
-    (``epoch`` from 0, ``lr`` the current rate). E.g. halve every three epochs:
+    (``epoch`` from 0, ``lr`` the current rate), or ``schedule(epoch)`` for a function of one
+    argument, as Keras also takes. E.g. halve every three epochs:
     ``LearningRateScheduler(lambda epoch, lr: lr / 2 if epoch and epoch % 3 == 0 else lr)``."""
 
     def __init__(self, schedule):
         if not callable(schedule):
             raise TypeError(f"schedule must be a function (epoch, lr) -> lr, got {type(schedule).__name__}")
         self.schedule = schedule
+        self.takes_rate = _positional_count(schedule) != 1
 
     def on_epoch_begin(self, epoch, logs=None):
-        rate = self.schedule(epoch, self.model.optimizer.learning_rate)
+        lr = self.model.optimizer.learning_rate
+        rate = self.schedule(epoch, lr) if self.takes_rate else self.schedule(epoch)
         if not (isinstance(rate, (int, float, np.floating)) and np.isfinite(rate) and rate > 0):
             raise ValueError(f"the schedule returned the learning rate {rate!r} for epoch {epoch}: "
                              "it must be a finite number > 0")
         self.model.optimizer.learning_rate = float(rate)
+
+
+def _positional_count(function):
+    """How many positional arguments ``function`` takes (None when it cannot be told or is unbounded)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
 
 
 class ProgressLine(Callback):

@@ -3,11 +3,17 @@
     minirnn demo [--epochs N] [--seed S] [--out DIR]
     minirnn reproduce ko|ibm|nikkei|ko-changes|ibm-changes [--csv PATH] [--column NAME] [--name LABEL]
                       [--epochs N] [--seed S] [--out DIR]
+    minirnn reproduce arjovsky [--steps N] [--seed S] [--out DIR]
     minirnn probe [--cell rnn|rnn-relu|lstm|gru|all] [--length T] [--units H] [--epochs N] [--out DIR]
+    minirnn task adding|copy|temporal-order [--length T] [--cell rnn|irnn|lstm|gru] [--units H]
+                 [--steps N] [--batch-size B] [--optimizer adam|rmsprop|sgd] [--lr LR] [--clipnorm C]
+                 [--seed S] [--out DIR]
 
 ``demo`` needs no download: GOOG's daily prices 2004-2008 ship with matplotlib.
 ``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.tutorials`), or
-the ``*-changes`` variant that predicts daily changes instead of prices.
+the ``*-changes`` variant that predicts daily changes instead of prices, or Arjovsky et al.'s
+comparison of cells on the long-range tasks; ``task`` trains one cell on one of those tasks
+(see :mod:`minirnn.longrange`).
 
 Every path is checked before any training starts; a user's mistake (a missing or
 malformed file, an unwritable folder, a bad option) is one line on stderr and exit
@@ -31,6 +37,8 @@ EXPERIMENTS = {
                    "KO's split, a GRU(16) predicting the next daily change instead of the price"),
     "ibm-changes": (lambda **kw: tutorials.differences("ibm", **kw), 50, "the same on IBM's split"),
 }
+LONG_RANGE = {"arjovsky": "tanh RNN, IRNN, LSTM and GRU on the adding problem (T = 100, 200, 400) and the copy "
+                          "task (delay 100, 200), as Arjovsky, Shah & Bengio 2016, at CPU scale"}
 COMPILE_TIME = "20-30 s"  # a first demo run on the 2-core machines it was measured on (README)
 
 
@@ -47,16 +55,19 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="train SimpleRNN, LSTM and GRU on GOOG prices (bundled with matplotlib)")
     _common_options(demo, 50)
-    listing = "\n".join(f"  {name:<12} {text} (default {epochs} epochs)"
-                        for name, (_, epochs, text) in EXPERIMENTS.items())
+    listing = "\n".join([*(f"  {name:<12} {text} (default {epochs} epochs)"
+                           for name, (_, epochs, text) in EXPERIMENTS.items()),
+                         *(f"  {name:<12} {text} (--steps, default {arjovsky_steps()} per run)"
+                           for name, text in LONG_RANGE.items())])
     reproduce = commands.add_parser("reproduce", help="run one of the stock-price tutorials",
                                     description=f"Run one of the stock-price tutorials.\n\nexperiments:\n{listing}",
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    reproduce.add_argument("experiment", choices=list(EXPERIMENTS), help="which tutorial (listed above)")
+    reproduce.add_argument("experiment", choices=[*EXPERIMENTS, *LONG_RANGE], help="which experiment (listed above)")
     reproduce.add_argument("--csv", help="price file (without it: a synthetic series, marked as such everywhere)")
     reproduce.add_argument("--column", help="price column to use (default: High; nikkei: closed_price or Close)")
     reproduce.add_argument("--name", help="what to call the series in titles and file names "
                            "(default: the file name up to its first '_')")
+    reproduce.add_argument("--steps", type=int, help="arjovsky: training iterations per run")
     _common_options(reproduce, None, "training epochs (default: the experiment's, listed above)")
     probe = commands.add_parser("probe", help="measure how dL/dh_t vanishes or explodes with the distance from the "
                                 "loss (remember-the-first-input task)")
@@ -65,20 +76,45 @@ def build_parser():
     probe.add_argument("--length", type=int, default=50, help="sequence length T (default 50)")
     probe.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
     _common_options(probe, 0, "training epochs before measuring (default 0: at initialisation)")
+    _task_parser(commands)
     return parser
+
+
+def _task_parser(commands):
+    from . import longrange
+    task = commands.add_parser("task", help="train one cell on a long-range memory task (adding, copy, "
+                               "temporal-order) and plot its learning curve and gradient flow")
+    task.add_argument("name", choices=longrange.TASKS, help="which task")
+    task.add_argument("--length", type=int, default=100,
+                      help="sequence length T; the copy task's delay (default 100)")
+    task.add_argument("--cell", default="lstm", choices=list(longrange.CELLS),
+                      help="rnn (tanh), irnn (relu, identity recurrent kernel), lstm (default), gru")
+    task.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
+    task.add_argument("--steps", type=int, default=2000, help="training iterations (default 2000)")
+    task.add_argument("--batch-size", type=int, default=32, help="sequences per iteration (default 32)")
+    task.add_argument("--optimizer", default="adam", choices=list(longrange.OPTIMIZERS), help="default adam")
+    task.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    task.add_argument("--clipnorm", type=float, default=1.0, help="gradient norm clip (default 1; 0: none)")
+    task.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
+    task.add_argument("--out", default="minirnn-output", help="folder for the figure (default ./minirnn-output)")
+
+
+def arjovsky_steps():
+    from . import longrange
+    return longrange.ARJOVSKY_STEPS
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.epochs is not None and args.epochs < (0 if args.command == "probe" else 1):
+    epochs = getattr(args, "epochs", None)
+    if epochs is not None and epochs < (0 if args.command == "probe" else 1):
         print("minirnn: --epochs must be at least 1 (probe: 0 for 'at initialisation')", file=sys.stderr)
         return 2
     try:
+        _check_options(args)
         tutorials.prepare_output(args.out)
         if getattr(args, "csv", None) is not None and not os.path.isfile(args.csv):
             raise FileNotFoundError(f"price file not found: {args.csv}")
-        if args.command == "probe" and (args.length < 2 or args.units < 1):
-            raise ValueError("--length must be at least 2 and --units at least 1")
         _announce_compiling()
         with warnings.catch_warnings():
             warnings.simplefilter("always")
@@ -96,8 +132,35 @@ def main(argv=None):
     return 0
 
 
+def _check_options(args):
+    """Option values argparse cannot check by type, before anything is built or trained."""
+    if args.command == "probe" and (args.length < 2 or args.units < 1):
+        raise ValueError("--length must be at least 2 and --units at least 1")
+    if args.command == "reproduce":
+        long_range = args.experiment in LONG_RANGE
+        wrong = (["--csv", "--column", "--name", "--epochs"] if long_range else ["--steps"])
+        given = [option for option in wrong if getattr(args, option[2:]) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to "
+                             f"reproduce {args.experiment}")
+        if long_range and args.steps is not None and args.steps < 1:
+            raise ValueError("--steps must be at least 1")
+    if args.command == "task":
+        from . import longrange
+        longrange.Task(args.name, args.length)
+        longrange.check_run_options(args.cell, args.units, args.steps, args.batch_size, args.optimizer, args.lr,
+                                     args.clipnorm, 2000, 25)
+
+
 def _run(args):
-    if args.command == "demo":
+    if args.command == "task":
+        from . import longrange
+        longrange.run(args.name, args.length, args.cell, args.units, args.steps, args.batch_size, args.optimizer,
+                      args.lr, args.clipnorm or None, args.seed, args.out)
+    elif args.command == "reproduce" and args.experiment in LONG_RANGE:
+        from . import longrange
+        longrange.arjovsky(steps=args.steps or longrange.ARJOVSKY_STEPS, seed=args.seed, out=args.out)
+    elif args.command == "demo":
         tutorials.demo(epochs=args.epochs, seed=args.seed, out=args.out)
     elif args.command == "probe":
         from . import probe

@@ -45,7 +45,7 @@ def gradient_norms(target, x, y, loss="mse"):
     ----------
     target : a :class:`~minirnn.Sequential` (its compiled loss is used if it has one) or a
         single recurrent layer (its output is compared with ``y``)
-    x, y : inputs (batch, time, features) and targets
+    x, y : inputs (batch, time, features) and targets (integer labels for a sparse loss)
     loss : loss name when the model is not compiled, or for a single layer
 
     Returns
@@ -72,7 +72,9 @@ def gradient_norms(target, x, y, loss="mse"):
         layer.record_state_grads = True
     try:
         prediction = forward(x)
-        _, grad = loss_fn(prediction, np.asarray(y, dtype=prediction.dtype).reshape(prediction.shape))
+        if not getattr(loss_fn, "sparse_labels", False):  # integer class labels stay as they are
+            y = np.asarray(y, dtype=prediction.dtype).reshape(prediction.shape)
+        _, grad = loss_fn(prediction, y)
         backward(grad.astype(prediction.dtype, copy=False))
     finally:
         for _, layer in recurrent:

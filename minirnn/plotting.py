@@ -75,3 +75,57 @@ def plot_gradient_history(norms, path, title=""):
     ax.set_xlabel("training step")
     ax.set_ylabel("gradient norm")
     return _save(fig, ax, path, title)
+
+
+def plot_task_run(result, title, loss_name, path):
+    """Two panels for one long-range task run (:func:`minirnn.longrange.run`): the learning curve
+    with the no-memory baseline, and ||dC/dh_t|| against t at each iteration measured."""
+    fig, (curve, flow) = plt.subplots(1, 2, figsize=(12, 4.5))
+    history = result["history"]
+    curve.plot(history["iteration"], history["loss"], marker="o", ms=3, label="training batches")
+    curve.plot(history["iteration"], history["val_loss"], marker="o", ms=3, ls="--", label="held-out sequences")
+    curve.axhline(result["baseline"], color="black", ls=":", label=f"no-memory baseline {result['baseline']:.3g}")
+    curve.set_yscale("log")
+    curve.set_xlabel("iteration")
+    curve.set_ylabel(loss_name)
+    curve.set_title("learning curve")
+    curve.grid(alpha=0.3, which="both")
+    curve.legend()
+    for iteration, (t, norms) in sorted(result["gradient_norms"].items()):
+        flow.semilogy(t, norms, label=f"iteration {iteration}")
+    flow.set_xlabel("time step t")
+    flow.set_ylabel("batch mean of ||dC/dh_t||")
+    flow.set_title("gradient reaching each step")
+    flow.grid(alpha=0.3, which="both")
+    flow.legend()
+    fig.suptitle(_wrapped(f"{title}: {result['cell']}, {result['units']} units, seed {result['seed']}"))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_arjovsky(results, titles, path):
+    """Held-out loss against the iteration, one panel per (task, length) in the order of ``titles``,
+    one line per cell, the no-memory baseline dotted (:func:`minirnn.longrange.arjovsky`)."""
+    keys = list(dict.fromkeys((r["task"], r["length"]) for r in results))
+    columns = min(3, len(keys))
+    rows = -(-len(keys) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.8 * rows), squeeze=False)
+    for ax, key, title in zip(axes.flat, keys, titles):
+        runs = [r for r in results if (r["task"], r["length"]) == key]
+        for k, r in enumerate(runs):
+            ax.plot(r["history"]["iteration"], r["history"]["val_loss"], color=f"C{k}", label=r["cell"])
+        ax.axhline(runs[0]["baseline"], color="black", ls=":", label="no memory")
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("MSE" if key[0] == "adding" else "cross-entropy")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -43,6 +43,10 @@ def test_learning_rate_scheduler_sets_the_rate_each_epoch():
     halve = mr.callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2 if epoch and epoch % 2 == 0 else lr)
     model.fit(x, y, epochs=5, callbacks=[halve, Watch()], verbose=0)
     assert seen == [0.08, 0.08, 0.04, 0.04, 0.02]
+    seen.clear()  # a schedule of the epoch alone, as Keras also takes
+    model.fit(x, y, epochs=3, callbacks=[mr.callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1)),
+                                         Watch()], verbose=0)
+    assert seen == pytest.approx([0.1, 0.05, 0.1 / 3])
     with pytest.raises(ValueError, match="learning rate -1"):
         model.fit(x, y, callbacks=[mr.callbacks.LearningRateScheduler(lambda epoch, lr: -1)], verbose=0)
     with pytest.raises(TypeError, match="schedule must be a function"):

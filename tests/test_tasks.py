@@ -17,6 +17,15 @@ def test_adding_problem_arjovsky():
     assert tasks.adding_problem(3, 10, seed=5)[0].tobytes() == tasks.adding_problem(3, 10, seed=5)[0].tobytes()
 
 
+def test_adding_problem_signed():
+    X, y = tasks.adding_problem(50_000, 30, variant="signed", seed=3)
+    markers = X[..., 1]
+    assert (markers[:, :15].sum(axis=1) == 1).all() and (markers[:, 15:].sum(axis=1) == 1).all()
+    np.testing.assert_allclose(y[:, 0], (X[..., 0] * markers).sum(axis=1), rtol=1e-14)
+    assert -1 <= X[..., 0].min() < -0.99 and 0.99 < X[..., 0].max() <= 1
+    assert np.mean(y ** 2) == pytest.approx(tasks.baseline("adding", variant="signed"), abs=0.01)  # predicting 0
+
+
 def test_adding_problem_hochreiter():
     X, y = tasks.adding_problem(50_000, 100, variant="hochreiter", seed=1, dtype=np.float32)
     assert X.dtype == y.dtype == np.float32

@@ -1,0 +1,235 @@
+"""Training runs on the long-range memory tasks: ``minirnn task`` and ``minirnn reproduce arjovsky``.
+
+:func:`run` trains one cell on one task on freshly drawn batches (``fit`` on a batch function),
+reports the final loss on held-out sequences beside the task's no-memory baseline, and draws
+two panels: the learning curve with the baseline, and ||dC/dh_t|| per step at iteration 0 and
+after 100 iterations, the figure Arjovsky, Shah & Bengio (2016) show.
+
+:func:`arjovsky` is that paper's comparison at CPU scale: tanh RNN, IRNN, LSTM and GRU on the
+adding problem and the copy task at several lengths (see the README for what it measured).
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import callbacks, diagnostics, layers, losses, optim, tasks
+from .model import Sequential
+
+CELLS = {
+    "rnn": lambda units, **kw: layers.SimpleRNN(units, **kw),
+    # IRNN (Le, Jaitly & Hinton 2015): relu, recurrent kernel = identity, bias 0
+    "irnn": lambda units, **kw: layers.SimpleRNN(units, activation="relu", recurrent_initializer="identity", **kw),
+    "lstm": lambda units, **kw: layers.LSTM(units, **kw),
+    "gru": lambda units, **kw: layers.GRU(units, **kw),
+}
+OPTIMIZERS = {"adam": optim.Adam, "rmsprop": optim.RMSprop, "sgd": optim.SGD}
+TASKS = ("adding", "copy", "temporal-order")
+GRADIENT_ITERATION = 100  # the second gradient-norm curve is drawn after this many iterations
+
+
+class Task:
+    """What a run needs to know about a task: how to draw it, the model's head and loss, the baseline.
+
+    ``length`` is the sequence length (adding, temporal-order) or the copy task's delay.
+    """
+
+    def __init__(self, name, length):
+        if name not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {name!r}")
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+            raise ValueError(f"length must be an int >= 1, got {length!r}")
+        minimum = {"adding": 2, "copy": 1, "temporal-order": 20}[name]
+        if length < minimum:
+            raise ValueError(f"{name} needs --length >= {minimum}, got {length}")
+        self.name, self.length = name, int(length)
+        if name == "adding":
+            self.features, self.classes, self.sequence_output = 2, None, False
+            self.baseline = tasks.baseline("adding")
+            self.title = f"adding problem, T = {length}"
+        elif name == "copy":
+            self.features, self.classes, self.sequence_output = 10, 9, True
+            self.baseline = tasks.baseline("copy", delay=length)
+            self.title = f"copy task, delay {length} (T = {length + 20})"
+        else:
+            self.features, self.classes, self.sequence_output = 8, 4, False
+            self.baseline = tasks.baseline("temporal_order")
+            self.title = f"temporal order, T = {length}"
+
+    def draw(self, n, seed):
+        """n sequences (x, y); ``seed`` an int, a list of ints or a numpy Generator."""
+        if self.name == "adding":
+            return tasks.adding_problem(n, self.length, seed=seed)
+        if self.name == "copy":
+            return tasks.copy_task(n, self.length, seed=seed)
+        return tasks.temporal_order(n, self.length, seed=seed)
+
+    def loss(self):
+        return "mse" if self.classes is None else losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def head(self):
+        return layers.Dense(1 if self.classes is None else self.classes)
+
+    @property
+    def loss_name(self):
+        return "MSE" if self.classes is None else "cross-entropy"
+
+
+def build_model(task, cell="lstm", units=32, seed=0):
+    """``cell`` (a key of CELLS) with ``units`` units and the task's head, seeded."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    length = task.length + 20 if task.name == "copy" else task.length
+    recurrent = CELLS[cell](units, input_shape=(length, task.features), return_sequences=task.sequence_output)
+    return Sequential([recurrent, task.head()], seed=seed)
+
+
+class _GradientSnapshot(callbacks.Callback):
+    """Measure ||dC/dh_t|| on a fixed batch after the training step numbered ``at``."""
+
+    def __init__(self, at, x, y):
+        self.at, self.x, self.y, self.step, self.norms = at, x, y, 0, None
+
+    def on_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step == self.at:
+            self.norms = _state_gradient_norms(self.model, self.x, self.y)
+
+
+class _Progress(callbacks.Callback):
+    """One line per evaluation: iteration, training loss, validation loss, the baseline, time so far."""
+
+    def __init__(self, steps_per_epoch, total, baseline, echo):
+        self.steps_per_epoch, self.total, self.baseline, self.echo = steps_per_epoch, total, baseline, echo
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = (epoch + 1) * self.steps_per_epoch
+        extra = f"  val accuracy {logs['val_accuracy']:.3f}" if "val_accuracy" in logs else ""
+        self.echo(f"  iteration {step:>6}/{self.total}  loss {logs['loss']:.4g}  val loss {logs['val_loss']:.4g}"
+                  f"{extra}  (baseline {self.baseline:.4g})  {time.perf_counter() - self.start:.1f} s")
+
+
+def _state_gradient_norms(model, x, y):
+    """(t, ||dC/dh_t||) of the recurrent layer, batch mean, t = 0 .. T-1."""
+    states, _ = diagnostics.gradient_norms(model, x, y)
+    h = states[states.state == "h"].sort_values("t")
+    return h.t.to_numpy(), h.norm.to_numpy()
+
+
+def run(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size=32, optimizer="adam", lr=1e-3,
+        clipnorm=1.0, seed=0, out=None, n_test=2000, evaluations=25, echo=print):
+    """Train ``cell`` on ``task`` for ``steps`` iterations of fresh batches and report it.
+
+    The held-out sequences (``n_test`` for the final loss, up to 500 of them for the curve) are
+    drawn from other seeds than the training batches. Returns a dict with ``test_loss``,
+    ``baseline``, ``test_accuracy`` (classification tasks), ``seconds`` (training wall time),
+    ``history`` (``iteration``, ``loss``, ``val_loss`` lists), ``gradient_norms``
+    ({iteration: (t, norms)}) and ``figure`` (the PNG's path, with ``out``).
+    """
+    spec = task if isinstance(task, Task) else Task(task, length)
+    check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm, n_test, evaluations)
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    model = build_model(spec, cell, units, seed)
+    model.compile(OPTIMIZERS[optimizer](lr, clipnorm=clipnorm) if clipnorm else OPTIMIZERS[optimizer](lr),
+                  spec.loss(), metrics=[] if spec.classes is None else ["accuracy"])
+    x_test, y_test = spec.draw(n_test, [seed, 2])
+    x_val, y_val = x_test[:500], y_test[:500]
+    probe_x, probe_y = x_test[:128], y_test[:128]
+    gradient_norms = {0: _state_gradient_norms(model, probe_x, probe_y)}
+    snapshot = _GradientSnapshot(min(GRADIENT_ITERATION, steps), probe_x, probe_y)
+    steps_per_epoch = -(-steps // evaluations)
+    epochs = -(-steps // steps_per_epoch)
+    train_rng = np.random.default_rng([seed, 1])
+    echo(f"{spec.title}: {cell} with {units} units, {model.count_params()} parameters, "
+         f"{epochs * steps_per_epoch} iterations of batch {batch_size}, {optimizer} lr {lr:g}"
+         f"{f', clipnorm {clipnorm:g}' if clipnorm else ''}, seed {seed}")
+    start = time.perf_counter()
+    history = model.fit(lambda step: spec.draw(batch_size, train_rng), steps_per_epoch=steps_per_epoch,
+                        epochs=epochs, validation_data=(x_val, y_val), verbose=0, seed=seed,
+                        callbacks=[snapshot, _Progress(steps_per_epoch, epochs * steps_per_epoch, spec.baseline,
+                                                       echo)])
+    seconds = time.perf_counter() - start
+    gradient_norms[snapshot.at] = snapshot.norms
+    test = model.evaluate(x_test, y_test, batch_size=256, return_dict=True)
+    result = {"task": spec.name, "length": spec.length, "cell": cell, "units": units,
+              "iterations": epochs * steps_per_epoch, "batch_size": batch_size, "seed": seed,
+              "test_loss": test["loss"], "baseline": spec.baseline, "test_accuracy": test.get("accuracy"),
+              "seconds": seconds,
+              "history": {"iteration": [steps_per_epoch * (k + 1) for k in range(len(history.history["loss"]))],
+                          "loss": history.history["loss"], "val_loss": history.history["val_loss"]},
+              "gradient_norms": gradient_norms, "figure": None}
+    accuracy = "" if result["test_accuracy"] is None else f", accuracy {result['test_accuracy']:.3f}"
+    echo(f"test {spec.loss_name} {result['test_loss']:.4g} on {n_test} held-out sequences = "
+         f"{result['test_loss'] / spec.baseline:.3g} x the no-memory baseline {spec.baseline:.4g}{accuracy}; "
+         f"training took {seconds:.1f} s")
+    if out is not None:
+        from . import plotting
+        name = f"task_{spec.name}_{spec.length}_{cell}_seed{seed}.png"
+        result["figure"] = plotting.plot_task_run(result, spec.title, spec.loss_name, Path(out) / name)
+        echo(f"figure: {result['figure']}")
+    return result
+
+
+def check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm, n_test, evaluations):
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    for name, value, minimum in (("units", units, 1), ("steps", steps, 1), ("batch_size", batch_size, 1),
+                                 ("n_test", n_test, 1), ("evaluations", evaluations, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if clipnorm is not None and not (isinstance(clipnorm, (int, float)) and np.isfinite(clipnorm) and clipnorm >= 0):
+        raise ValueError(f"clipnorm must be a finite number >= 0 (0: no clipping), got {clipnorm!r}")
+
+
+# ------------------------------------------------------------------ Arjovsky, Shah & Bengio (2016)
+
+ARJOVSKY_STEPS = 3000  # iterations of batch 32 per run: the paper trains for up to 10^4 - 10^5
+ARJOVSKY_GRID = (("adding", 100), ("adding", 200), ("adding", 400), ("copy", 100), ("copy", 200))
+ARJOVSKY_CELLS = ("rnn", "irnn", "lstm", "gru")
+
+
+def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=ARJOVSKY_GRID, units=32, lr=5e-3,
+             echo=print):
+    """The comparison of Arjovsky, Shah & Bengio (2016), figures 2 and 4, at CPU scale.
+
+    Every cell in ``cells`` (32 units, Adam(lr), clipnorm 1, batch 32, ``steps`` iterations of
+    fresh sequences) on every (task, length) of ``grid``. Prints and returns a DataFrame with
+    one row per run (test loss on 2000 held-out sequences, the baseline, their ratio, seconds);
+    with ``out``, writes it as ``arjovsky.csv`` and draws ``arjovsky.png``: the held-out loss
+    against the iteration, one panel per task and length, one line per cell, the baseline dotted.
+    """
+    import pandas as pd
+
+    if not grid or not cells:
+        raise ValueError("arjovsky needs at least one cell and one (task, length)")
+    for cell in cells:
+        check_run_options(cell, units, steps, 32, "adam", lr, 1.0, 2000, 25)
+    specs = [Task(name, length) for name, length in grid]
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    results = []
+    for spec in specs:
+        for cell in cells:
+            results.append(run(spec, cell=cell, units=units, steps=steps, lr=lr, seed=seed, echo=echo))
+            echo("")
+    table = pd.DataFrame([{"task": r["task"], "length": r["length"], "cell": r["cell"], "test_loss": r["test_loss"],
+                           "baseline": r["baseline"], "loss / baseline": r["test_loss"] / r["baseline"],
+                           "test_accuracy": r["test_accuracy"], "seconds": r["seconds"]} for r in results])
+    echo(f"Arjovsky et al. 2016 at CPU scale: {units} units, {steps} iterations of batch 32, Adam({lr:g}), "
+         f"clipnorm 1, seed {seed}")
+    echo(table.pivot_table(index="cell", columns=["task", "length"], values="loss / baseline", sort=False)
+         .round(3).to_string())
+    echo("(held-out loss / no-memory baseline: below 1 means the cell learned to remember)")
+    echo(f"total training time {table.seconds.sum():.0f} s")
+    if out is not None:
+        from . import plotting
+        table.to_csv(Path(out) / "arjovsky.csv", index=False)
+        figure = plotting.plot_arjovsky(results, [s.title for s in specs], Path(out) / "arjovsky.png")
+        echo(f"table: {Path(out) / 'arjovsky.csv'}\nfigure: {figure}")
+    return table
