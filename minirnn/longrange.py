@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import callbacks, diagnostics, layers, losses, optim, tasks
-from .model import Sequential
+from .model import NonFiniteLossError, Sequential
 
 CELLS = {
     "rnn": lambda units, **kw: layers.SimpleRNN(units, **kw),
@@ -125,7 +125,9 @@ def run(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size
     drawn from other seeds than the training batches. Returns a dict with ``test_loss``,
     ``baseline``, ``test_accuracy`` (classification tasks), ``seconds`` (training wall time),
     ``history`` (``iteration``, ``loss``, ``val_loss`` lists), ``gradient_norms``
-    ({iteration: (t, norms)}) and ``figure`` (the PNG's path, with ``out``).
+    ({iteration: (t, norms)}), ``diverged`` (None, or what stopped training: a run that diverges
+    is reported with the weights from before that step, not raised) and ``figure`` (the PNG's
+    path, with ``out``).
     """
     spec = task if isinstance(task, Task) else Task(task, length)
     check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm, n_test, evaluations)
@@ -145,21 +147,29 @@ def run(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size
     echo(f"{spec.title}: {cell} with {units} units, {model.count_params()} parameters, "
          f"{epochs * steps_per_epoch} iterations of batch {batch_size}, {optimizer} lr {lr:g}"
          f"{f', clipnorm {clipnorm:g}' if clipnorm else ''}, seed {seed}")
-    start = time.perf_counter()
-    history = model.fit(lambda step: spec.draw(batch_size, train_rng), steps_per_epoch=steps_per_epoch,
-                        epochs=epochs, validation_data=(x_val, y_val), verbose=0, seed=seed,
-                        callbacks=[snapshot, _Progress(steps_per_epoch, epochs * steps_per_epoch, spec.baseline,
-                                                       echo)])
+    start, diverged = time.perf_counter(), None
+    try:
+        model.fit(lambda step: spec.draw(batch_size, train_rng), steps_per_epoch=steps_per_epoch, epochs=epochs,
+                  validation_data=(x_val, y_val), verbose=0, seed=seed,
+                  callbacks=[snapshot, _Progress(steps_per_epoch, epochs * steps_per_epoch, spec.baseline, echo)])
+    except NonFiniteLossError as error:
+        diverged = str(error).split(". The weights")[0]
+        echo(f"  {diverged}")
     seconds = time.perf_counter() - start
-    gradient_norms[snapshot.at] = snapshot.norms
-    test = model.evaluate(x_test, y_test, batch_size=256, return_dict=True)
+    losses = model.history.history.get("loss", [])  # per evaluation, up to a divergence
+    if snapshot.norms is not None:
+        gradient_norms[snapshot.at] = snapshot.norms
+    try:
+        test = model.evaluate(x_test, y_test, batch_size=256, return_dict=True)
+    except FloatingPointError:  # weights that make a layer overflow: the loss is as bad as it gets
+        test = {"loss": float("inf")}
     result = {"task": spec.name, "length": spec.length, "cell": cell, "units": units,
               "iterations": epochs * steps_per_epoch, "batch_size": batch_size, "seed": seed,
               "test_loss": test["loss"], "baseline": spec.baseline, "test_accuracy": test.get("accuracy"),
               "seconds": seconds,
-              "history": {"iteration": [steps_per_epoch * (k + 1) for k in range(len(history.history["loss"]))],
-                          "loss": history.history["loss"], "val_loss": history.history["val_loss"]},
-              "gradient_norms": gradient_norms, "figure": None}
+              "history": {"iteration": [steps_per_epoch * (k + 1) for k in range(len(losses))], "loss": losses,
+                          "val_loss": model.history.history.get("val_loss", [])},
+              "gradient_norms": gradient_norms, "diverged": diverged, "figure": None}
     accuracy = "" if result["test_accuracy"] is None else f", accuracy {result['test_accuracy']:.3f}"
     echo(f"test {spec.loss_name} {result['test_loss']:.4g} on {n_test} held-out sequences = "
          f"{result['test_loss'] / spec.baseline:.3g} x the no-memory baseline {spec.baseline:.4g}{accuracy}; "
@@ -192,15 +202,20 @@ def check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm, n
 ARJOVSKY_STEPS = 3000  # iterations of batch 32 per run: the paper trains for up to 10^4 - 10^5
 ARJOVSKY_GRID = (("adding", 100), ("adding", 200), ("adding", 400), ("copy", 100), ("copy", 200))
 ARJOVSKY_CELLS = ("rnn", "irnn", "lstm", "gru")
+# Adam's learning rate per cell. IRNN's identity recurrence with relu grows the state with every
+# step; as in Le et al. (2015) and Arjovsky et al. it gets a smaller rate, or it diverges.
+ARJOVSKY_LR = {"rnn": 5e-3, "irnn": 1e-4, "lstm": 5e-3, "gru": 5e-3}
 
 
-def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=ARJOVSKY_GRID, units=32, lr=5e-3,
-             echo=print):
+def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=ARJOVSKY_GRID, units=32,
+             learning_rates=None, echo=print):
     """The comparison of Arjovsky, Shah & Bengio (2016), figures 2 and 4, at CPU scale.
 
-    Every cell in ``cells`` (32 units, Adam(lr), clipnorm 1, batch 32, ``steps`` iterations of
-    fresh sequences) on every (task, length) of ``grid``. Prints and returns a DataFrame with
-    one row per run (test loss on 2000 held-out sequences, the baseline, their ratio, seconds);
+    Every cell in ``cells`` (``units`` units, Adam with the cell's rate in ``learning_rates``,
+    default ARJOVSKY_LR, clipnorm 1, batch 32, ``steps`` iterations of fresh sequences) on
+    every (task, length) of ``grid``. Prints and returns a DataFrame with one row per run (test
+    loss on 2000 held-out sequences, the baseline, their ratio, seconds, and what stopped a run
+    that diverged: it stays in the table);
     with ``out``, writes it as ``arjovsky.csv`` and draws ``arjovsky.png``: the held-out loss
     against the iteration, one panel per task and length, one line per cell, the baseline dotted.
     """
@@ -208,24 +223,29 @@ def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=
 
     if not grid or not cells:
         raise ValueError("arjovsky needs at least one cell and one (task, length)")
+    rates = {**ARJOVSKY_LR, **(learning_rates or {})}
     for cell in cells:
-        check_run_options(cell, units, steps, 32, "adam", lr, 1.0, 2000, 25)
+        check_run_options(cell, units, steps, 32, "adam", rates.get(cell, 1e-3), 1.0, 2000, 25)
     specs = [Task(name, length) for name, length in grid]
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
     results = []
     for spec in specs:
         for cell in cells:
-            results.append(run(spec, cell=cell, units=units, steps=steps, lr=lr, seed=seed, echo=echo))
+            results.append(run(spec, cell=cell, units=units, steps=steps, lr=rates.get(cell, 1e-3), seed=seed,
+                               echo=echo))
             echo("")
     table = pd.DataFrame([{"task": r["task"], "length": r["length"], "cell": r["cell"], "test_loss": r["test_loss"],
                            "baseline": r["baseline"], "loss / baseline": r["test_loss"] / r["baseline"],
-                           "test_accuracy": r["test_accuracy"], "seconds": r["seconds"]} for r in results])
-    echo(f"Arjovsky et al. 2016 at CPU scale: {units} units, {steps} iterations of batch 32, Adam({lr:g}), "
-         f"clipnorm 1, seed {seed}")
+                           "test_accuracy": r["test_accuracy"], "seconds": r["seconds"],
+                           "diverged": r["diverged"] or ""} for r in results])
+    echo(f"Arjovsky et al. 2016 at CPU scale: {units} units, {steps} iterations of batch 32, Adam (learning rate "
+         f"{', '.join(f'{cell} {rates.get(cell, 1e-3):g}' for cell in cells)}), clipnorm 1, seed {seed}")
     echo(table.pivot_table(index="cell", columns=["task", "length"], values="loss / baseline", sort=False)
          .round(3).to_string())
     echo("(held-out loss / no-memory baseline: below 1 means the cell learned to remember)")
+    for row in table[table.diverged != ""].itertuples():
+        echo(f"{row.cell} on {row.task} {row.length} diverged: {row.diverged}")
     echo(f"total training time {table.seconds.sum():.0f} s")
     if out is not None:
         from . import plotting

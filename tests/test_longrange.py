@@ -44,6 +44,15 @@ def test_the_lstm_learns_a_short_adding_problem_and_the_report_says_so():
     assert sum(line.lstrip().startswith("iteration") for line in lines) == 4
 
 
+def test_a_run_that_diverges_is_reported_not_raised(tmp_path):
+    lines = []
+    result = longrange.run("adding", 50, "irnn", units=16, steps=40, lr=0.5, clipnorm=None, evaluations=4, n_test=64,
+                           out=tmp_path, echo=lines.append)
+    assert result["diverged"].startswith("training diverged at epoch 1") and "10000 times" in result["diverged"]
+    assert result["history"]["loss"] == [] and result["test_loss"] > result["baseline"]
+    assert any("diverged" in line for line in lines) and result["figure"].exists()
+
+
 def test_irnn_starts_with_an_identity_recurrent_kernel_and_relu():
     model = longrange.build_model(longrange.Task("adding", 10), "irnn", units=5)
     rnn = model.layers[0]

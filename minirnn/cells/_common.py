@@ -17,7 +17,7 @@ from .. import checks
 from .._jit import jit
 from . import _gemm
 
-# Up to this many input features a plain loop beats BLAS: a product with an inner
+# Up to this many input features the input projection is a plain loop: a product with an inner
 # dimension of 1-4 is all memory traffic, which BLAS's packing only adds to
 # (univariate series, the common case, have one feature).
 SMALL_INPUT = 4
@@ -86,25 +86,6 @@ def small_input_projection(x, kernel, bias, xp):
                 row[g] += x_ni * kernel_i[g]
 
 
-def all_weight_grads(x_tm, h_prev, dz, kernel, input_grad=True):
-    """dW_x, dW_h, db and dX when x_t and h_{t-1} meet the same dZ (the LSTM).
-
-    ``h_prev`` (T, B, H) is h_{t-1} as the recurrent product saw it. Returns
-    ``dkernel, drecurrent_kernel, dbias, dx``. With more than SMALL_INPUT
-    features [dW_x; dW_h] = [X | H_prev]^T dZ is one GEMM: with the LSTM's
-    4H columns, one bigger product reads dZ once instead of twice, which pays
-    for the copy of [X | H_prev]. With SimpleRNN's H columns the copy costs
-    about what it saves, so SimpleRNN keeps two products.
-    """
-    if x_tm.shape[2] <= SMALL_INPUT:
-        dkernel, dbias, dx = weight_and_input_grads(x_tm, dz, kernel, input_grad)
-        return dkernel, flat(h_prev).T @ flat(dz), dbias, dx
-    dweights = np.concatenate([flat(x_tm), flat(h_prev)], axis=1).T @ flat(dz)
-    I = x_tm.shape[2]
-    dbias, dx = input_grads(dz, kernel, input_grad)
-    return dweights[:I], dweights[I:], dbias, dx
-
-
 def input_grads(dz, kernel, input_grad):
     """db = sum dZ and dX = dZ W_x^T (batch-major, or None without ``input_grad``)."""
     T, B, _ = dz.shape
@@ -127,38 +108,8 @@ def weight_and_input_grads(x_tm, dz, kernel, input_grad=True):
     batch-major (B, T, I), or None when ``input_grad`` is False (the input is
     data, not the output of another layer: one GEMM saved).
     """
-    T, B, I = x_tm.shape
-    dz_flat = flat(dz)
-    if I <= SMALL_INPUT:
-        dkernel = np.empty_like(kernel)
-        dbias = np.empty(kernel.shape[1], dtype=kernel.dtype)
-        dx = np.empty((T * B, I), dtype=kernel.dtype)
-        small_input_grads(flat(x_tm), dz_flat, kernel, input_grad, dkernel, dbias, dx)
-        return dkernel, dbias, batch_major(dx.reshape(T, B, I)) if input_grad else None
     dbias, dx = input_grads(dz, kernel, input_grad)
-    return flat(x_tm).T @ dz_flat, dbias, dx
-
-
-@jit
-def small_input_grads(x, dz, kernel, input_grad, dkernel, dbias, dx):
-    """dkernel = x^T dz, dbias = sum dz, dx = dz kernel^T, row by row, for few input features."""
-    N, I = x.shape
-    G = dz.shape[1]
-    dkernel[:] = 0
-    dbias[:] = 0
-    for n in range(N):
-        dz_n = dz[n]
-        for g in range(G):
-            dbias[g] += dz_n[g]
-        for i in range(I):
-            x_ni, dkernel_i, kernel_i = x[n, i], dkernel[i], kernel[i]
-            for g in range(G):
-                dkernel_i[g] += x_ni * dz_n[g]
-            if input_grad:
-                dx_ni = dz_n[0] - dz_n[0]
-                for g in range(G):
-                    dx_ni += dz_n[g] * kernel_i[g]
-                dx[n, i] = dx_ni
+    return flat(x_tm).T @ flat(dz), dbias, dx
 
 
 @jit

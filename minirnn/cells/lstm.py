@@ -14,7 +14,8 @@ Keras order i, f, c, o (PyTorch's i, f, g, o; we write g for the candidate)::
 
 p_i, p_f, p_o (H,) are the diagonal peephole weights of Gers & Schmidhuber
 (2000), as TensorFlow's ``use_peepholes``: the input and forget gates look at
-c_{t-1}, the output gate at the new c_t. Without peepholes they are zero.
+c_{t-1}, the output gate at the new c_t. Without peepholes the terms with p
+are not computed (the same as p = 0).
 
 Backward, one time step, with dh = dL/dh_t (output gradient at t plus what
 step t+1 sent back) and dc = dL/dc_t from step t+1::
@@ -43,9 +44,9 @@ from .._jit import jit
 from . import _common, _gemm
 from ._math import sigmoid, tanh
 
-Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes with_peepholes mask")
+Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes mask")
 Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H);
-peepholes (3,H), zeros when ``with_peepholes`` is False."""
+peepholes (3,H), or absent (0,H) without them."""
 
 PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
                   "output_gate_peephole_weights")
@@ -56,23 +57,29 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
     """One step. gates_t holds x_t W_x + b on entry and [i|f|g|o] on exit; writes c_t, tanh(c_t), h_t.
 
     ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``;
-    ``peepholes`` is (3, H) with rows p_i, p_f, p_o (zeros for none).
+    ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or absent (0, H) for none.
     Each nonlinearity is its own short loop over one row (sharing it at most
     with the equation that uses it next): that is what lets LLVM vectorise
-    them; one fused loop over all gates does not.
+    them; one fused loop over all gates does not. The peephole terms are passes
+    of their own over the rows, taken or skipped as a whole: a test inside the
+    loops over a row stops LLVM vectorising them.
     """
     _gemm.matmul(h_prev, recurrent_kernel_packed, gates_t, _gemm.ACCUMULATE)  # z = x_t W_x + b + h_{t-1} W_h
     B, H = h_t.shape
     ftype = h_t.dtype.type
-    p_i, p_f, p_o = peepholes[0], peepholes[1], peepholes[2]
+    with_peepholes = _common.present(peepholes)
+    if with_peepholes:  # the input and forget gates look at c_{t-1}
+        p_i, p_f = peepholes[0], peepholes[1]
+        for b in range(B):
+            # Each gate as a view of its own: loops over range(H) from 0 let Numba drop
+            # its negative-index check, which would otherwise block vectorisation.
+            i, f, c_p = gates_t[b, :H], gates_t[b, H:2 * H], c_prev[b]
+            for j in range(H):
+                i[j] += p_i[j] * c_p[j]
+                f[j] += p_f[j] * c_p[j]
     for b in range(B):
-        z, c_p, c, tanh_c, h = gates_t[b], c_prev[b], c_t[b], tanh_c_t[b], h_t[b]
-        # Each gate as a view of its own: loops over range(H) from 0 let Numba drop
-        # its negative-index check, which would otherwise block vectorisation.
-        i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
-        for j in range(H):
-            i[j] += p_i[j] * c_p[j]
-            f[j] += p_f[j] * c_p[j]
+        z, c_p, c = gates_t[b], c_prev[b], c_t[b]
+        i, f, g = z[:H], z[H:2 * H], z[2 * H:3 * H]
         for j in range(H):
             i[j] = sigmoid(i[j], ftype)
         for j in range(H):
@@ -80,8 +87,14 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
         for j in range(H):
             g[j] = tanh(g[j], ftype)
             c[j] = f[j] * c_p[j] + i[j] * g[j]
-        for j in range(H):
-            o[j] += p_o[j] * c[j]
+    if with_peepholes:  # the output gate looks at c_t
+        p_o = peepholes[2]
+        for b in range(B):
+            o, c = gates_t[b, 3 * H:], c_t[b]
+            for j in range(H):
+                o[j] += p_o[j] * c[j]
+    for b in range(B):
+        o, c, tanh_c, h = gates_t[b, 3 * H:], c_t[b], tanh_c_t[b], h_t[b]
         for j in range(H):
             o[j] = sigmoid(o[j], ftype)
         for j in range(H):
@@ -100,10 +113,18 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
     :func:`step_forward`. Unlike the forward step's,
     these equations share one loop: with no exp in it LLVM vectorises it whole,
     and one pass over the rows reads each array once instead of three times.
+    The peephole terms are passes of their own, before and after it, as in
+    :func:`step_forward`.
     """
     B, H = dh.shape
     one = dh.dtype.type(1)
-    p_i, p_f, p_o = peepholes[0], peepholes[1], peepholes[2]
+    with_peepholes = _common.present(peepholes)
+    if with_peepholes:  # dc += dz_o * p_o, with dz_o as the loop below computes it
+        p_o = peepholes[2]
+        for b in range(B):
+            o, dh_b, dc_b, tanh_c = gates_t[b, 3 * H:], dh[b], dc[b], tanh_c_t[b]
+            for j in range(H):
+                dc_b[j] += dh_b[j] * tanh_c[j] * o[j] * (one - o[j]) * p_o[j]
     for b in range(B):
         gate, dz, dh_b, dc_b, c_p, tanh_c = gates_t[b], dz_t[b], dh[b], dc[b], c_prev[b], tanh_c_t[b]
         i, f, g, o = gate[:H], gate[H:2 * H], gate[2 * H:3 * H], gate[3 * H:]
@@ -111,12 +132,18 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
         dc_total = dc_total_t[b]
         for j in range(H):
             dz_o[j] = dh_b[j] * tanh_c[j] * o[j] * (one - o[j])
-            dc_j = dc_b[j] + dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j]) + dz_o[j] * p_o[j]
+            dc_j = dc_b[j] + dh_b[j] * o[j] * (one - tanh_c[j] * tanh_c[j])
             dz_i[j] = dc_j * g[j] * i[j] * (one - i[j])
             dz_f[j] = dc_j * c_p[j] * f[j] * (one - f[j])
             dz_g[j] = dc_j * i[j] * (one - g[j] * g[j])
             dc_total[j] = dc_j
-            dc_b[j] = dc_j * f[j] + dz_i[j] * p_i[j] + dz_f[j] * p_f[j]  # dc_{t-1}
+            dc_b[j] = dc_j * f[j]  # dc_{t-1}, without peepholes
+    if with_peepholes:  # dc_{t-1} += dz_i * p_i + dz_f * p_f
+        p_i, p_f = peepholes[0], peepholes[1]
+        for b in range(B):
+            dz_i, dz_f, dc_b = dz_t[b, :H], dz_t[b, H:2 * H], dc[b]
+            for j in range(H):
+                dc_b[j] += dz_i[j] * p_i[j] + dz_f[j] * p_f[j]
     _gemm.matmul(dz_t, recurrent_kernel_T_packed, dh_prev, _gemm.OVERWRITE)  # dh_{t-1} = dz W_h^T
 
 
@@ -189,19 +216,18 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
     H = recurrent_kernel.shape[0]
     h0 = checks.check_state("h0", h0, B, H, x.dtype)
     c0 = checks.check_state("c0", c0, B, H, x.dtype)
-    with_peepholes = peepholes is not None
-    if with_peepholes:
+    if peepholes is not None:
         checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
         peepholes = np.ascontiguousarray(peepholes)
     else:
-        peepholes = np.zeros((3, H), dtype=x.dtype)  # no peepholes: p_i = p_f = p_o = 0, as the equations say
+        peepholes = _common.absent((H,), x.dtype)
     x_tm = _common.time_major(x)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
     gates = _common.input_projection(x_tm, kernel, bias)
     h, c = _common.sequence_buffer(T + 1, B, H, x.dtype), _common.sequence_buffer(T + 1, B, H, x.dtype)
     tanh_c = _common.sequence_buffer(T, B, H, x.dtype)
     forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, h, c, tanh_c)
-    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, with_peepholes, mask)
+    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, mask)
     return _common.batch_major(h[1:]), cache
 
 
@@ -229,10 +255,10 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     dz = np.empty_like(cache.gates)
     dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates, cache.recurrent_kernel,
                                  cache.peepholes, cache.mask, dh_record, dc_record, dz)
-    dkernel, drecurrent, dbias, dx = _common.all_weight_grads(cache.x, _common.masked_states(h[:-1], cache.mask), dz,
-                                                              cache.kernel, input_grad)
+    dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
+    drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
-    if cache.with_peepholes:
+    if _common.present(cache.peepholes):
         H = h.shape[2]
         dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
         grads["peepholes"] = np.stack([(dz_i * c[:-1]).sum(axis=(0, 1)),
