@@ -68,10 +68,9 @@ def reference_run(module, seed, iterations):
 
 
 def load_reference(path):
-    if not os.path.isfile(path):
-        sys.exit(f"bench_adding: reference script not found: {path} (give --reference PATH)")
     spec = importlib.util.spec_from_file_location("adding_problem_reference", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     return module
 
@@ -87,8 +86,10 @@ def main():
     seeds, reference_seeds = seed_list(args.seeds), seed_list(args.reference_seeds)
     if not seeds or args.iterations < 1:
         parser.error("need at least one minirnn seed and one iteration")
-    module = load_reference(os.path.abspath(args.reference)) if reference_seeds else None
+    if reference_seeds and not os.path.isfile(args.reference):
+        sys.exit(f"bench_adding: reference script not found: {args.reference} (give --reference PATH)")
     reexec_single_threaded(args.keep_openblas_env)
+    module = load_reference(os.path.abspath(args.reference)) if reference_seeds else None
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     print("\n".join(machine_description(1)))
     print(f"adding problem T = {LENGTH}, LSTM({UNITS}), batch {BATCH}, {args.iterations} iterations, float64, "

@@ -1,6 +1,6 @@
 """Weight initialisers, drawn from a ``numpy.random.Generator``: Keras' defaults (glorot_uniform,
 orthogonal, zeros) and those of the long-memory literature (Identity and Orthogonal with a gain,
-Chrono). Each is a function ``f(shape, rng, dtype)``; a layer takes one, or its name."""
+Chrono, RandomNormal for IRNN's small input weights). Each is a function ``f(shape, rng, dtype)``; a layer takes one, or its name."""
 import numpy as np
 
 
@@ -60,6 +60,19 @@ class Orthogonal:
 
     def __call__(self, shape, rng, dtype):
         return (self.gain * orthogonal(shape, rng, np.float64)).astype(dtype)
+
+
+class RandomNormal:
+    """N(mean, stddev^2), as Keras' RandomNormal; IRNN (Le, Jaitly & Hinton 2015) draws its input
+    weights with a small stddev (0.001), so that the identity recurrence starts from a small state."""
+
+    def __init__(self, mean=0.0, stddev=0.05):
+        if not (np.isfinite(mean) and np.isfinite(stddev) and stddev >= 0):
+            raise ValueError(f"RandomNormal needs a finite mean and stddev >= 0, got {mean!r}, {stddev!r}")
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, rng, dtype):
+        return rng.normal(self.mean, self.stddev, size=shape).astype(dtype)
 
 
 class Chrono:

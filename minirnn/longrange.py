@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import callbacks, diagnostics, layers, losses, optim, tasks
+from . import callbacks, diagnostics, initializers, layers, losses, optim, tasks
 from .model import NonFiniteLossError, Sequential
 
 CELLS = {
     "rnn": lambda units, **kw: layers.SimpleRNN(units, **kw),
-    # IRNN (Le, Jaitly & Hinton 2015): relu, recurrent kernel = identity, bias 0
-    "irnn": lambda units, **kw: layers.SimpleRNN(units, activation="relu", recurrent_initializer="identity", **kw),
+    # IRNN (Le, Jaitly & Hinton 2015): relu, recurrent kernel = identity, bias 0, input weights N(0, 0.001^2)
+    "irnn": lambda units, **kw: layers.SimpleRNN(units, activation="relu", recurrent_initializer="identity",
+                                                 kernel_initializer=initializers.RandomNormal(stddev=0.001), **kw),
     "lstm": lambda units, **kw: layers.LSTM(units, **kw),
     "gru": lambda units, **kw: layers.GRU(units, **kw),
 }
@@ -241,8 +242,10 @@ def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=
                            "diverged": r["diverged"] or ""} for r in results])
     echo(f"Arjovsky et al. 2016 at CPU scale: {units} units, {steps} iterations of batch 32, Adam (learning rate "
          f"{', '.join(f'{cell} {rates.get(cell, 1e-3):g}' for cell in cells)}), clipnorm 1, seed {seed}")
-    echo(table.pivot_table(index="cell", columns=["task", "length"], values="loss / baseline", sort=False)
-         .round(3).to_string())
+    shown = table.assign(ratio=[f"{ratio:.3g}" if not diverged else "diverged"
+                                for ratio, diverged in zip(table["loss / baseline"], table.diverged)])
+    echo(shown.pivot_table(index="cell", columns=["task", "length"], values="ratio", aggfunc="first", sort=False)
+         .to_string())
     echo("(held-out loss / no-memory baseline: below 1 means the cell learned to remember)")
     for row in table[table.diverged != ""].itertuples():
         echo(f"{row.cell} on {row.task} {row.length} diverged: {row.diverged}")

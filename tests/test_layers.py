@@ -301,6 +301,13 @@ def test_initializers_of_the_long_memory_literature(rng):
     lstm.build(3)
     W = lstm.params["recurrent_kernel"]  # (6, 24): orthonormal rows, times the gain
     np.testing.assert_allclose(W @ W.T, 4.0 * np.eye(6), atol=1e-12)
+    small = layers.SimpleRNN(400, kernel_initializer=initializers.RandomNormal(stddev=0.001), seed=4)
+    small.build(50)  # IRNN's input weights: 20 000 draws of N(0, 0.001^2)
+    kernel = small.params["kernel"]
+    assert abs(kernel.mean()) < 5e-5 and kernel.std() == pytest.approx(0.001, rel=0.02)
+    assert np.mean(np.abs(kernel) < 0.001) == pytest.approx(0.6827, abs=0.01)  # within one sd: the normal's 68%
+    with pytest.raises(ValueError, match="stddev"):
+        initializers.RandomNormal(stddev=-1)
 
 
 def test_chrono_initialisation(rng):

@@ -125,3 +125,25 @@ def test_reproduce_arjovsky_runs_from_the_command_line(tmp_path, capsys, monkeyp
     assert cli.main(["reproduce", "arjovsky", "--steps", "3", "--out", str(tmp_path)]) == 0
     assert seen == {"steps": 3, "seed": 0, "out": str(tmp_path)}
     assert "held-out loss / no-memory baseline" in capsys.readouterr().out and (tmp_path / "arjovsky.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task, length, below", [("copy", 10, 0.95), ("temporal-order", 30, 0.1)])
+def test_an_lstm_learns_each_classification_task_at_small_scale(task, length, below):
+    result = longrange.run(task, length, "lstm", units=32, steps=1500, lr=5e-3, evaluations=5, n_test=500, echo=quiet)
+    assert result["test_loss"] < below * result["baseline"]
+
+
+@pytest.mark.slow
+def test_the_speed_record_set_up_reaches_its_target_mse():
+    """benchmarks/bench_adding.py's minirnn side, one seed: LSTM(8) on the signed adding problem at
+    T = 100, Adam(5e-3) halved every 1500 iterations, clipnorm 1, 8000 batches of 32."""
+    import minirnn as mr
+
+    model = mr.Sequential([mr.layers.LSTM(8, input_shape=(100, 2)), mr.layers.Dense(1)], seed=0)
+    model.compile(mr.optim.Adam(5e-3, clipnorm=1.0), "mse")
+    rng = np.random.default_rng([0, 1])
+    model.fit(lambda step: tasks.adding_problem(32, 100, variant="signed", seed=rng), steps_per_epoch=500, epochs=16,
+              verbose=0, callbacks=[mr.callbacks.LearningRateScheduler(lambda epoch: 5e-3 * 0.5 ** (epoch // 3))])
+    x_test, y_test = tasks.adding_problem(2000, 100, variant="signed", seed=[0, 2])
+    assert model.evaluate(x_test, y_test, batch_size=500) <= 0.002  # predicting 0 scores 2/3
