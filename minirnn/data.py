@@ -299,6 +299,36 @@ def drift_rmse(train, test):
     return rmse(test, drift_forecast(train, test))
 
 
+def diebold_mariano(y_true, y_pred, y_baseline, horizon=1):
+    """Is ``y_pred`` more accurate than ``y_baseline`` on the same days? Diebold & Mariano (1995)
+    on squared errors, with Harvey, Leybourne & Newbold's (1997) small-sample correction.
+
+    d_t = (y_pred - y_true)^2 - (y_baseline - y_true)^2; the statistic is mean(d) over its standard
+    error (autocovariances up to lag horizon - 1), times the correction, compared with Student's t
+    with n - 1 degrees of freedom. Returns ``(statistic, p)``: a negative statistic means the
+    forecast's errors are smaller; p is two-sided (is there any difference at all).
+    """
+    from scipy import stats
+
+    y_true, y_pred = _pair(y_true, y_pred)
+    _, y_baseline = _pair(y_true, y_baseline)
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+        raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
+    d = (y_pred - y_true) ** 2 - (y_baseline - y_true) ** 2
+    n = len(d)
+    if n < 3:
+        raise ValueError(f"the Diebold-Mariano test needs at least 3 days, got {n}")
+    centred = d - d.mean()
+    variance = np.dot(centred, centred) / n
+    for lag in range(1, horizon):
+        variance += 2 * np.dot(centred[lag:], centred[:-lag]) / n
+    if variance <= 0:
+        return 0.0, 1.0  # identical errors on every day: no difference to test
+    correction = np.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
+    statistic = correction * d.mean() / np.sqrt(variance / n)
+    return float(statistic), float(2 * stats.t.sf(abs(statistic), df=n - 1))
+
+
 def _pair(y_true, y_pred):
     y_true, y_pred = np.asarray(y_true, dtype=float).ravel(), np.asarray(y_pred, dtype=float).ravel()
     if y_true.shape != y_pred.shape:

@@ -259,10 +259,27 @@ def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", e
     learning to say ~0, and beats it only if there is something to learn.
     Split and column as the ``ko`` (test 2016-2017) or ``ibm`` (test 2017) tutorial.
     """
-    test_start, test_end = {"ko": ("2016-01-01", "2017-12-31"), "ibm": ("2017-01-01", "2017-12-31")}[stock]
     prepare_output(out)
     prices = load(csv, column, ("High",), data.synthetic_prices(seed=seed), name, echo)
-    train, test = data.split_by_date(prices.series, test_start, test_end)
+    train, test, result = forecast_changes(prices.series, stock, epochs, seed)
+    period = "2016-2017" if stock == "ko" else "2017"
+    report(title(prices, f"{period}, from the last 10 daily changes", f"{stock.upper()} changes"),
+           slug(prices, f"{stock}-changes"), [result], test.values, test.index,
+           baselines(train.values, test.values), out, echo, units="standardised daily changes")
+    return [result]
+
+
+CHANGES_SPLITS = {"ko": ("2016-01-01", "2017-12-31"), "ibm": ("2017-01-01", "2017-12-31")}  # test periods
+
+
+def forecast_changes(series, split="ko", epochs=50, seed=0):
+    """The model of :func:`differences` on a price ``series``, trained and run on the test period
+    of ``split`` ("ko" or "ibm"). Returns ``(train, test, result)``: the price Series and the
+    :class:`Result` whose ``predictions`` are the test days' prices."""
+    if split not in CHANGES_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(CHANGES_SPLITS)}, got {split!r}")
+    test_start, test_end = CHANGES_SPLITS[split]
+    train, test = data.split_by_date(series, test_start, test_end)
     look_back = 10
     changes = np.diff(np.concatenate([train.values, test.values]))  # changes[i] = price[i + 1] - price[i]
     train_changes = changes[:len(train) - 1]
@@ -279,8 +296,4 @@ def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", e
     predicted = yesterday + predicted_change
     result = Result("GRU(16) on daily changes", model.count_params(), data.rmse(test.values, predicted), seconds,
                     history, predicted)
-    period = "2016-2017" if stock == "ko" else "2017"
-    report(title(prices, f"{period}, from the last 10 daily changes", f"{stock.upper()} changes"),
-           slug(prices, f"{stock}-changes"), [result], test.values, test.index,
-           baselines(train.values, test.values), out, echo, units="standardised daily changes")
-    return [result]
+    return train, test, result

@@ -169,3 +169,22 @@ def test_gzip_latin1_and_yahoo_layouts(tmp_path):
         assert list(series) == expected and series.name == "Close", name
     with pytest.raises(ValueError, match="a folder"):
         data.load_prices(tmp_path)
+
+
+def test_diebold_mariano_by_hand_and_on_clear_cases():
+    from scipy import stats
+    # d = pred^2 - base^2 = [1, 0, 3, -1]: mean 0.75, population variance 2.1875, n = 4, h = 1
+    statistic, p = data.diebold_mariano([0, 0, 0, 0], [1, 0, 2, 0], [0, 0, 1, 1])
+    expected = np.sqrt((4 + 1 - 2) / 4) * 0.75 / np.sqrt(2.1875 / 4)
+    assert statistic == pytest.approx(expected, rel=1e-12) and p == pytest.approx(2 * stats.t.sf(expected, 3))
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=500)
+    better, worse = truth + 0.5 * rng.normal(size=500), truth + rng.normal(size=500)
+    statistic, p = data.diebold_mariano(truth, better, worse)
+    assert statistic < -5 and p < 1e-6
+    assert data.diebold_mariano(truth, worse, better)[0] > 5
+    same = data.diebold_mariano(truth, truth + rng.normal(size=500), truth + rng.normal(size=500), horizon=2)
+    assert abs(same[0]) < 3 and same[1] > 0.001
+    assert data.diebold_mariano(truth, better, better) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="horizon"):
+        data.diebold_mariano(truth, better, worse, horizon=0)

@@ -1,0 +1,195 @@
+"""minirnn/sweep.py and minirnn/experiments.py on a real Dask LocalCluster (worker processes, not a
+mock): rows equal to in-process runs, a worker killed mid-task, a raising task, an interrupted
+sweep resumed from its file, bad grids refused before anything runs; the seed-study statistics."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import cloudpickle
+import numpy as np
+import pandas as pd
+import pytest
+import threadpoolctl
+
+import minirnn
+from minirnn import experiments, sweep
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers get this file's functions by value
+
+TINY = {"task": ["adding"], "length": [10], "cell": ["rnn", "lstm"], "units": [4], "steps": [20], "seed": [0, 1]}
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two single-threaded worker processes, as sweep.run starts them (module-wide: one start-up)."""
+    from distributed import Client
+    with sweep.local_cluster(2) as cluster, Client(cluster) as c:
+        yield c
+
+
+def square(seed, scale=1.0):
+    return {"value": scale * seed ** 2}
+
+
+def fails_on_three(seed):
+    if seed == 3:
+        raise RuntimeError("seed 3 is cursed")
+    return {"value": float(seed)}
+
+
+def dies_once(seed, marker_dir):
+    """The first call for seed 1 kills its own worker process (SIGKILL, no clean-up); later calls work."""
+    marker = Path(marker_dir) / f"died-{seed}"
+    if seed == 1 and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"value": float(seed), "pid": os.getpid()}
+
+
+def test_rows_equal_the_same_runs_in_this_process_bit_for_bit(client):
+    df = sweep.run("task", TINY, scheduler=client, progress=False)
+    assert list(df.columns[:6]) == list(TINY) and (df.status == "ok").all() and len(df) == 4
+    assert df.worker.str.startswith("tcp://").all()
+    minirnn.set_num_threads(1)
+    try:
+        with threadpoolctl.threadpool_limits(1):
+            here = [experiments.task(**point) for point in sweep.grid_points(TINY)]
+    finally:
+        minirnn.set_num_threads(None)
+    for row, expected in zip(df.to_dict("records"), here):
+        for name in ("test_loss", "baseline", "loss_ratio", "diverged"):
+            assert row[name] == expected[name], name  # the same bits, not merely close
+
+
+def test_a_raising_task_is_recorded_and_the_rest_complete(client, tmp_path):
+    df = sweep.run(fails_on_three, {"seed": range(6)}, scheduler=client, out=tmp_path / "r.csv", progress=False)
+    assert list(df.seed) == list(range(6))
+    failed = df[df.status == "failed"]
+    assert list(failed.seed) == [3] and failed.error.iloc[0] == "RuntimeError: seed 3 is cursed"
+    assert list(df[df.status == "ok"].value) == [0.0, 1.0, 2.0, 4.0, 5.0]
+    # the file holds the same rows; a rerun computes only the failed point again
+    on_disk = pd.read_csv(tmp_path / "r.csv")
+    assert sorted(on_disk.seed) == list(range(6))
+    again = sweep.run(fails_on_three, {"seed": range(6)}, scheduler=client, out=tmp_path / "r.csv", progress=False)
+    assert len(pd.read_csv(tmp_path / "r.csv")) == 7 and list(again.status) == ["ok"] * 3 + ["failed"] + ["ok"] * 2
+
+
+def test_a_result_column_that_appears_later_extends_the_file(client, tmp_path):
+    out = tmp_path / "grow.csv"
+    sweep.run(fails_on_three, {"seed": [3]}, scheduler=client, out=out, progress=False)  # a failure: no "value"
+    sweep.run(fails_on_three, {"seed": [3, 4]}, scheduler=client, out=out, progress=False)
+    table = pd.read_csv(out)
+    assert "value" in table.columns and list(table.columns[-4:]) == list(sweep.STATUS)
+    assert table.set_index("seed").loc[4, "value"] == 4.0
+
+
+def test_a_killed_worker_has_its_task_run_again_elsewhere(tmp_path):
+    df = sweep.run(dies_once, {"seed": range(4), "marker_dir": [str(tmp_path)]}, workers=2, retries=1,
+                   progress=False)
+    assert (df.status == "ok").all() and list(df.value) == [0.0, 1.0, 2.0, 3.0]
+    killed = int((tmp_path / "died-1").read_text())
+    assert df.set_index("seed").loc[1, "pid"] != killed  # finished by another process
+    # with no retries the point is recorded as failed, and the others still finish
+    (tmp_path / "died-1").unlink()
+    df = sweep.run(dies_once, {"seed": range(4), "marker_dir": [str(tmp_path)]}, workers=2, retries=0,
+                   progress=False)
+    assert list(df.status) == ["ok", "failed", "ok", "ok"] and "worker died" in df.error.iloc[1]
+
+
+DRIVER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from minirnn import sweep
+
+    def slow(seed, log):
+        with open(log, "a") as f:
+            f.write(f"{seed}\\n")
+        time.sleep(0.4)
+        return {"value": float(seed)}
+
+    if __name__ == "__main__":
+        sweep.run(slow, {"seed": range(int(sys.argv[3])), "log": [sys.argv[2]]}, out=sys.argv[1], workers=2,
+                  progress=False)
+""")
+
+
+def test_an_interrupted_sweep_resumes_from_its_file(tmp_path):
+    script, out, log = tmp_path / "driver.py", tmp_path / "seeds.csv", tmp_path / "calls.log"
+    script.write_text(DRIVER)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))  # the workers import `slow` from the driver script's folder
+    first = subprocess.Popen([sys.executable, str(script), str(out), str(log), "12"], env=env, cwd=tmp_path)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or len(pd.read_csv(out)) < 3):
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)  # Ctrl-C of the driver
+    first.wait(timeout=30)
+    kept = sorted(pd.read_csv(out).seed)
+    assert 3 <= len(kept) < 12
+    log.write_text("")
+    second = subprocess.run([sys.executable, str(script), str(out), str(log), "12"], env=env, cwd=tmp_path,
+                            timeout=120)
+    assert second.returncode == 0
+    computed = sorted(int(line) for line in log.read_text().split())
+    assert computed == sorted(set(range(12)) - set(kept))  # only what the file did not have
+    assert sorted(pd.read_csv(out).seed) == list(range(12))
+
+
+@pytest.mark.parametrize("fn, grid, error, message", [
+    (square, {"seed": []}, ValueError, "grid\\['seed'\\] is an empty list"),
+    (square, {}, ValueError, "the grid is empty"),
+    (square, [], ValueError, "empty list of points"),
+    (square, {"seed": [1], "sigma": [2]}, ValueError, "square\\(\\) has no parameter 'sigma'"),
+    (square, {"scale": [1.0]}, ValueError, "square\\(\\) needs 'seed'"),
+    (square, {"seed": 5}, TypeError, "grid\\['seed'\\] must be a list"),
+    (square, "seed=1", TypeError, "grid must be a dict of lists or a list of dicts"),
+    (42, {"seed": [1]}, TypeError, "fn must be a function"),
+    ("adding", {"seed": [1]}, ValueError, "built-in experiments task, ibm, changes"),
+    ("task", {"seed": [1], "hidden": [8]}, ValueError, "task\\(\\) has no parameter 'hidden'"),
+])
+def test_a_bad_sweep_is_refused_before_anything_is_submitted(fn, grid, error, message, monkeypatch):
+    monkeypatch.setattr(sweep, "_connect", lambda *a: pytest.fail("a cluster was started"))
+    with pytest.raises(error, match=message):
+        sweep.run(fn, grid)
+
+
+def test_bad_options_and_files_are_refused_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "_connect", lambda *a: pytest.fail("a cluster was started"))
+    with pytest.raises(ValueError, match="out must be a .csv file"):
+        sweep.run(square, {"seed": [1]}, out=tmp_path / "r.json")
+    with pytest.raises(FileNotFoundError, match="folder of out"):
+        sweep.run(square, {"seed": [1]}, out=tmp_path / "missing" / "r.csv")
+    (tmp_path / "other.csv").write_text("alpha,status\n1,ok\n")
+    with pytest.raises(ValueError, match="another sweep's results: it has no column 'seed'"):
+        sweep.run(square, {"seed": [1]}, out=tmp_path / "other.csv")
+    with pytest.raises(ValueError, match="retries"):
+        sweep.run(square, {"seed": [1]}, retries=-1)
+    with pytest.raises(TypeError, match="scheduler must be"):
+        sweep.run(square, {"seed": [1]}, scheduler=8786)  # not patched away: checked before connecting
+
+
+def test_summarize_and_compare():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(2.0, 0.3, 30), rng.normal(1.0, 0.3, 20)
+    df = pd.DataFrame({"cell": ["lstm"] * 30 + ["gru"] * 20 + ["gru"], "rmse": [*a, *b, 99.0],
+                       "status": ["ok"] * 50 + ["failed"]})
+    table = sweep.summarize(df, by="cell", metric="rmse").set_index("cell")
+    assert table.loc["gru", "n"] == 20  # the failed row is left out
+    assert table.loc["lstm", "mean"] == pytest.approx(a.mean()) and table.loc["lstm", "sd"] == pytest.approx(a.std(ddof=1))
+    assert table.loc["gru", "median"] == pytest.approx(np.median(b)) and table.loc["gru", "max"] == b.max()
+    se = a.std(ddof=1) / np.sqrt(30)  # the bootstrap interval of the mean is close to mean +- 1.96 se here
+    assert table.loc["lstm", "mean_low"] == pytest.approx(a.mean() - 1.96 * se, abs=0.4 * se)
+    assert table.loc["lstm", "mean_high"] == pytest.approx(a.mean() + 1.96 * se, abs=0.4 * se)
+    result = sweep.compare(df, "rmse", a={"cell": "lstm"}, b={"cell": "gru"})
+    assert result["ratio"] == pytest.approx(a.mean() / b.mean()) and result["n_b"] == 20
+    assert result["ratio_low"] < a.mean() / b.mean() < result["ratio_high"] and result["ratio_low"] > 1.5
+    assert result["mann_whitney_p"] < 1e-6
+    same = sweep.compare(pd.DataFrame({"g": [0] * 25 + [1] * 25, "m": rng.normal(size=50)}), "m", {"g": 0}, {"g": 1})
+    assert same["mann_whitney_p"] > 0.01
+    with pytest.raises(ValueError, match="has 0 finished rows"):
+        sweep.compare(df, "rmse", a={"cell": "lstm"}, b={"cell": "rnn"})
+    with pytest.raises(ValueError, match="no column 'loss'"):
+        sweep.summarize(df, by="cell", metric="loss")
