@@ -1,41 +1,37 @@
 """The IBM tutorial's stacked LSTM (or GRU) over many seeds: minirnn's side of the seed-spread comparison.
 
-    python benchmarks/ibm_seeds.py ../shared/data/djia/IBM_2006-01-01_to_2018-01-01.csv --seeds 0 1 2 [--cell gru]
+    python benchmarks/ibm_seeds.py ../shared/data/djia/IBM_2006-01-01_to_2018-01-01.csv --seeds 0-29
+        [--cell gru] [--epochs 50] [--out ibm_seeds.csv] [--scheduler tcp://host:8786]
 
-Same set-up as ``minirnn reproduce ibm`` (minirnn.tutorials.ibm), without the other model and the
-generated year, so that many seeds fit in a session. Prints the test RMSE per seed and the mean;
-``benchmarks/keras_reference_ibm.py`` prints the same for Keras on TensorFlow.
+A sweep (:mod:`minirnn.sweep`) of :func:`minirnn.experiments.ibm`, the set-up of ``minirnn reproduce
+ibm`` without the other model and the generated year: one seed per task, on all cores (one
+single-threaded worker process each) or on a Dask cluster, the rows kept in ``--out`` so that an
+interrupted run resumes. The same as ``minirnn sweep reproduce ibm --csv FILE --seeds 0-29``.
+Prints the test RMSE per seed and the spread; ``benchmarks/keras_reference_ibm.py`` prints the
+same for Keras on TensorFlow.
 """
 import argparse
-import time
 
-import numpy as np
-
-from minirnn import data, optim, tutorials
+from minirnn import sweep
+from minirnn.sweep_command import seeds
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("csv")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", default="0-2", help="0-29 or 0,3,7 (default 0-2)")
     parser.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
     parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--out", default="ibm_seeds.csv", help="results file (default ./ibm_seeds.csv)")
+    parser.add_argument("--scheduler", help="a Dask scheduler's address (default: all cores here)")
     args = parser.parse_args()
 
-    _, test, scaler, X_train, y_train, X_test = tutorials.ibm_windows(data.load_prices(args.csv, column="High"))
-    cell, optimizer, batch_size = {"lstm": ("LSTM", lambda: "rmsprop", 32),
-                                   "gru": ("GRU", lambda: optim.SGD(0.01, momentum=0.9), 150)}[args.cell]
-    results = []
-    for seed in args.seeds:
-        model = tutorials.stacked(cell, 50, 4, 60, 0.2, seed)
-        start = time.perf_counter()
-        _, history, _, predicted = tutorials.train_and_predict(cell, model, optimizer(), X_train, y_train, X_test,
-                                                               scaler, args.epochs, batch_size, seed)
-        results.append(data.rmse(test.values, predicted))
-        print(f"minirnn, {args.cell}, seed {seed}: RMSE {results[-1]:.3f}, final training loss "
-              f"{history['loss'][-1]:.3g}, {time.perf_counter() - start:.0f} s", flush=True)
-    spread = f" (sd {np.std(results, ddof=1):.3f})" if len(results) > 1 else ""
-    print(f"mean RMSE over {len(results)} seeds: {np.mean(results):.3f}{spread}")
+    df = sweep.run("ibm", {"csv": [args.csv], "seed": seeds(args.seeds), "epochs": [args.epochs],
+                           "cell": [args.cell]}, out=args.out, scheduler=args.scheduler)
+    for row in df.itertuples():
+        print(f"minirnn, {args.cell}, seed {row.seed}: " + (f"RMSE {row.rmse:.3f}, final training loss "
+              f"{row.final_loss:.3g}, {row.train_seconds:.0f} s" if row.status == "ok" else f"failed: {row.error}"))
+    print(sweep.summarize(df, by="cell", metric="rmse").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 if __name__ == "__main__":

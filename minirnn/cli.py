@@ -50,8 +50,8 @@ def _common_options(parser, epochs, epochs_help=None):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="minirnn", description="Recurrent networks from scratch: demos and the "
-                                     "Keras stock-price tutorials.")
+    parser = argparse.ArgumentParser(prog="minirnn", description="Recurrent networks from scratch: demos, the "
+                                     "Keras stock-price tutorials, gradient flow and long-range memory tasks.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="train SimpleRNN, LSTM and GRU on GOOG prices (bundled with matplotlib)")
     _common_options(demo, 50)
@@ -59,8 +59,10 @@ def build_parser():
                            for name, (_, epochs, text) in EXPERIMENTS.items()),
                          *(f"  {name:<12} {text} (--steps, default {arjovsky_steps()} per run)"
                            for name, text in LONG_RANGE.items())])
-    reproduce = commands.add_parser("reproduce", help="run one of the stock-price tutorials",
-                                    description=f"Run one of the stock-price tutorials.\n\nexperiments:\n{listing}",
+    reproduce = commands.add_parser("reproduce", help="run one of the stock-price tutorials, or Arjovsky et al.'s "
+                                    "comparison of cells on the long-range tasks",
+                                    description=f"Run one of the stock-price tutorials or a paper's comparison."
+                                    f"\n\nexperiments:\n{listing}",
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     reproduce.add_argument("experiment", choices=[*EXPERIMENTS, *LONG_RANGE], help="which experiment (listed above)")
     reproduce.add_argument("--csv", help="price file (without it: a synthetic series, marked as such everywhere)")
@@ -77,6 +79,7 @@ def build_parser():
     probe.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
     _common_options(probe, 0, "training epochs before measuring (default 0: at initialisation)")
     _task_parser(commands)
+    _sweep_parser(commands)
     return parser
 
 
@@ -99,6 +102,51 @@ def _task_parser(commands):
     task.add_argument("--out", default="minirnn-output", help="folder for the figure (default ./minirnn-output)")
 
 
+SWEEP_REPRODUCE = {"ibm": "the IBM tutorial's 4 stacked LSTM(50) (--cell lstm,gru: and the GRU variant)",
+                   "ko-changes": "the daily-changes GRU(16), KO's split (test 2016-2017), against persistence",
+                   "ibm-changes": "the same with IBM's split (test 2017)"}
+
+
+def _sweep_parser(commands):
+    from . import longrange
+    sweep = commands.add_parser(
+        "sweep", help="run an experiment over seeds and settings on all cores, or on a Dask cluster",
+        description="Run an experiment over seeds and settings, one task per point, on all cores of this machine "
+                    "(or a Dask cluster with --scheduler); print the spread per group and plot it. Rows are "
+                    "appended to --out as they finish: rerun the same command to resume.")
+    kinds = sweep.add_subparsers(dest="kind", required=True)
+    listing = "\n".join(f"  {name:<12} {text}" for name, text in SWEEP_REPRODUCE.items())
+    reproduce = kinds.add_parser("reproduce", help="a stock-price experiment over seeds (and price files)",
+                                 description=f"experiments:\n{listing}",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    reproduce.add_argument("experiment", choices=list(SWEEP_REPRODUCE))
+    reproduce.add_argument("--csv", required=True, help="price file, or several separated by commas")
+    reproduce.add_argument("--column", default="High", help="price column (default High)")
+    reproduce.add_argument("--cell", default="lstm", help="ibm: lstm, gru, or lstm,gru (default lstm)")
+    reproduce.add_argument("--epochs", type=int, default=50, help="training epochs (default 50)")
+    _sweep_options(reproduce, "reproduce")
+    task = kinds.add_parser("task", help="a long-range memory task over seeds, cells, lengths ...",
+                            description="Comma-separated values sweep that setting, e.g. --length 100,200 "
+                                        "--cell rnn,lstm,gru.")
+    task.add_argument("name", choices=longrange.TASKS)
+    for option, default in (("--length", "100"), ("--cell", "lstm"), ("--units", "32"), ("--steps", "2000"),
+                            ("--lr", "0.001"), ("--batch-size", "32"), ("--optimizer", "adam"),
+                            ("--clipnorm", "1.0")):
+        task.add_argument(option, default=default, help=f"(default {default})")
+    _sweep_options(task, "task")
+
+
+def _sweep_options(parser, kind):
+    parser.add_argument("--seeds", default="0-4", help="seeds, as 0-29 or 0,3,7 (default 0-4)")
+    parser.add_argument("--out", help="results file, .csv (default ./minirnn-output/sweep_<experiment>.csv); "
+                        "the summary figure is written beside it as .png")
+    parser.add_argument("--scheduler", help="address of a Dask scheduler, tcp://host:8786 (default: a local "
+                        "cluster, one worker process per core)")
+    parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+    parser.add_argument("--retries", type=int, default=1, help="times a task whose worker died is run again "
+                        "(default 1)")
+
+
 def arjovsky_steps():
     from . import longrange
     return longrange.ARJOVSKY_STEPS
@@ -112,8 +160,14 @@ def main(argv=None):
         return 2
     try:
         _check_options(args)
-        tutorials.prepare_output(args.out)
-        if getattr(args, "csv", None) is not None and not os.path.isfile(args.csv):
+        if args.command == "sweep":
+            from . import sweep_command
+            args.grid = sweep_command.grid(args)  # the values checked, the price files found
+            args.out = args.out or os.path.join("minirnn-output", f"sweep_{sweep_command.name(args)}.csv")
+            tutorials.prepare_output(os.path.dirname(args.out) or ".")
+        else:
+            tutorials.prepare_output(args.out)
+        if args.command != "sweep" and getattr(args, "csv", None) is not None and not os.path.isfile(args.csv):
             raise FileNotFoundError(f"price file not found: {args.csv}")
         _announce_compiling()
         with warnings.catch_warnings():
@@ -153,7 +207,10 @@ def _check_options(args):
 
 
 def _run(args):
-    if args.command == "task":
+    if args.command == "sweep":
+        from . import sweep_command
+        sweep_command.run(args)
+    elif args.command == "task":
         from . import longrange
         longrange.run(args.name, args.length, args.cell, args.units, args.steps, args.batch_size, args.optimizer,
                       args.lr, args.clipnorm or None, args.seed, args.out)

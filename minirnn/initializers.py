@@ -1,6 +1,7 @@
 """Weight initialisers, drawn from a ``numpy.random.Generator``: Keras' defaults (glorot_uniform,
 orthogonal, zeros) and those of the long-memory literature (Identity and Orthogonal with a gain,
-Chrono, RandomNormal for IRNN's small input weights). Each is a function ``f(shape, rng, dtype)``; a layer takes one, or its name."""
+Chrono, RandomNormal for IRNN's small input weights). Each is a function ``f(shape, rng, dtype)``;
+a layer takes one, or its name."""
 import numpy as np
 
 

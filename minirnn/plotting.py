@@ -5,6 +5,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: the examples run on machines without a screen
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def _wrapped(title):
@@ -129,3 +130,21 @@ def plot_arjovsky(results, titles, path):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_sweep(df, groups, metric, path, title="", reference=None):
+    """The spread of ``metric`` over a sweep's runs: a box per group of ``groups`` with every run as a
+    dot on it; ``reference`` (e.g. 1 for a ratio to a baseline) as a dotted line. Returns ``path``."""
+    parts = list(df.groupby(groups, sort=False))
+    labels = [", ".join(map(str, key)) if isinstance(key, tuple) else str(key) for key, _ in parts]
+    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(parts) + 2), 4.5))
+    values = [part[metric].to_numpy(dtype=float) for _, part in parts]
+    ax.boxplot(values, widths=0.5, showfliers=False)
+    jitter = np.random.default_rng(0)
+    for k, v in enumerate(values, start=1):
+        ax.plot(k + jitter.uniform(-0.12, 0.12, len(v)), v, "o", ms=4, alpha=0.7, color=f"C{k - 1}")
+    ax.set_xticks(range(1, len(parts) + 1), labels, rotation=20 if len(parts) > 4 else 0)
+    if reference is not None:
+        ax.axhline(reference, color="black", ls=":", lw=1)
+    ax.set_ylabel(metric)
+    return _save(fig, ax, path, title, legend=False)

@@ -71,3 +71,14 @@ def random_states(layer, batch, rng, dtype=np.float64):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261122)
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A Dask client of two single-threaded worker processes, as minirnn.sweep.run starts them
+    (one start-up for the whole session; tests that need a fresh cluster start their own)."""
+    from distributed import Client
+
+    from minirnn import sweep
+    with sweep.local_cluster(2) as cluster, Client(cluster) as dask_client:
+        yield dask_client
