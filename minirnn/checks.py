@@ -38,15 +38,17 @@ def check_finite(name, a, why=""):
         raise ValueError(f"{name} contains NaN or inf{why}: the first at index {index} is {a[index]}")
 
 
-def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None):
-    """Check x (B, T, I) against kernel (I, G*H), recurrent_kernel (H, G*H), bias."""
+def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None, diagonal=False):
+    """Check x (B, T, I) against kernel (I, G*H), recurrent_kernel (H, G*H) (``diagonal``: (H,),
+    one recurrent weight per unit, IndRNN's), bias."""
     check_array("x", x, 3)
     B, T, I = x.shape
     if B == 0 or T == 0:
         raise ValueError(f"x must have at least one sequence and one time step, got shape {x.shape}")
-    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype)
+    check_array("recurrent_kernel", recurrent_kernel, 1 if diagonal else 2, x.dtype)
     H = recurrent_kernel.shape[0]
-    check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype, (H, gates * H), finite=False)  # scanned above
+    if not diagonal:
+        check_array("recurrent_kernel", recurrent_kernel, 2, x.dtype, (H, gates * H), finite=False)  # scanned above
     check_array("kernel", kernel, 2, x.dtype)
     if kernel.shape[0] != I:
         raise ValueError(f"x has {I} features but kernel expects {kernel.shape[0]} (kernel shape {kernel.shape})")

@@ -91,7 +91,7 @@ def _task_parser(commands):
     task.add_argument("--length", type=int, default=100,
                       help="sequence length T; the copy task's delay (default 100)")
     task.add_argument("--cell", default="lstm", choices=list(longrange.CELLS),
-                      help="rnn (tanh), irnn (relu, identity recurrent kernel), lstm (default), gru")
+                      help="rnn (tanh), irnn (relu, identity recurrent kernel), lstm (default), gru, indrnn")
     task.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
     task.add_argument("--steps", type=int, default=2000, help="training iterations (default 2000)")
     task.add_argument("--batch-size", type=int, default=32, help="sequences per iteration (default 32)")

@@ -97,7 +97,7 @@ def gradient_norms(target, x, y, loss="mse"):
 def step_jacobians(layer, x):
     """J_t = d state_t / d state_{t-1} for every step of one sequence ``x`` (T, features).
 
-    Returns an array (T, S, S): S = H (h) for SimpleRNN and GRU, S = 2H ((h, c)) for LSTM,
+    Returns an array (T, S, S): S = H (h) for SimpleRNN, GRU and IndRNN, S = 2H ((h, c)) for LSTM,
     with rows indexing state_t and columns state_{t-1}. No dropout. Each cell builds them
     from its own backward step (``step_jacobians`` in its module).
     """
@@ -111,7 +111,7 @@ def jacobian_products(layer, x, lags):
 
     Parameters
     ----------
-    layer : a built SimpleRNN, LSTM or GRU layer
+    layer : a built recurrent layer (SimpleRNN, LSTM, GRU, IndRNN)
     x : (batch, time, features)
     lags : iterable of ints in 1..time
 
@@ -123,7 +123,7 @@ def jacobian_products(layer, x, lags):
     d state_t / d state_{t-k}, where state_{-1} is the initial state.
     """
     if not isinstance(layer, layers_module.Recurrent):
-        raise TypeError(f"jacobian_products takes a SimpleRNN, LSTM or GRU layer, got {type(layer).__name__}")
+        raise TypeError(f"jacobian_products takes a recurrent layer, got {type(layer).__name__}")
     if not layer.built:
         raise ValueError(f"{layer.name} is not built yet: build it or run it on data first")
     x = np.asarray(x)
@@ -162,15 +162,19 @@ def recurrent_spectrum(layer):
     """Eigenvalues, spectral radius and singular values of each gate's block of the recurrent kernel.
 
     Returns ``{gate: {"eigenvalues", "spectral_radius", "singular_values"}}`` with gates
-    "h" (SimpleRNN), "i", "f", "c", "o" (LSTM) or "z", "r", "h" (GRU).
+    "h" (SimpleRNN; IndRNN, whose recurrent matrix is diag(u)), "i", "f", "c", "o" (LSTM) or
+    "z", "r", "h" (GRU).
     """
     if not isinstance(layer, layers_module.Recurrent):
-        raise TypeError(f"recurrent_spectrum takes a SimpleRNN, LSTM or GRU layer, got {type(layer).__name__}")
+        raise TypeError(f"recurrent_spectrum takes a recurrent layer, got {type(layer).__name__}")
     if not layer.built:
         raise ValueError(f"{layer.name} is not built yet")
     names = {1: ("h",), 4: ("i", "f", "c", "o"), 3: ("z", "r", "h")}[layer.gates]
+    kernel = layer.params["recurrent_kernel"].astype(float)
+    if kernel.ndim == 1:  # IndRNN: one weight per unit
+        kernel = np.diag(kernel)
     result = {}
-    for name, block in zip(names, np.split(layer.params["recurrent_kernel"].astype(float), layer.gates, axis=1)):
+    for name, block in zip(names, np.split(kernel, layer.gates, axis=1)):
         eigenvalues = np.linalg.eigvals(block)
         result[name] = {"eigenvalues": eigenvalues, "spectral_radius": float(np.abs(eigenvalues).max()),
                         "singular_values": np.linalg.svd(block, compute_uv=False)}

@@ -1,6 +1,6 @@
 """Weight initialisers, drawn from a ``numpy.random.Generator``: Keras' defaults (glorot_uniform,
 orthogonal, zeros) and those of the long-memory literature (Identity and Orthogonal with a gain,
-Chrono, RandomNormal for IRNN's small input weights). Each is a function ``f(shape, rng, dtype)``;
+Chrono, RandomNormal for IRNN's small input weights, RandomUniform). Each is a function ``f(shape, rng, dtype)``;
 a layer takes one, or its name."""
 import numpy as np
 
@@ -74,6 +74,18 @@ class RandomNormal:
 
     def __call__(self, shape, rng, dtype):
         return rng.normal(self.mean, self.stddev, size=shape).astype(dtype)
+
+
+class RandomUniform:
+    """U(minval, maxval), as Keras' RandomUniform (IndRNN's recurrent weights: U(0, 1))."""
+
+    def __init__(self, minval=-0.05, maxval=0.05):
+        if not (np.isfinite(minval) and np.isfinite(maxval) and minval <= maxval):
+            raise ValueError(f"RandomUniform needs finite minval <= maxval, got {minval!r}, {maxval!r}")
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, rng, dtype):
+        return rng.uniform(self.minval, self.maxval, size=shape).astype(dtype)
 
 
 class Chrono:

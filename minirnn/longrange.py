@@ -23,6 +23,8 @@ CELLS = {
                                                  kernel_initializer=initializers.RandomNormal(stddev=0.001), **kw),
     "lstm": lambda units, **kw: layers.LSTM(units, **kw),
     "gru": lambda units, **kw: layers.GRU(units, **kw),
+    # IndRNN (Li et al. 2018): relu, one recurrent weight per unit, |u| <= 2^(1/T) (see build_model)
+    "indrnn": lambda units, **kw: layers.IndRNN(units, **kw),
 }
 OPTIMIZERS = {"adam": optim.Adam, "rmsprop": optim.RMSprop, "sgd": optim.SGD}
 TASKS = ("adding", "copy", "temporal-order")
@@ -81,7 +83,9 @@ def build_model(task, cell="lstm", units=32, seed=0):
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
     length = task.length + 20 if task.name == "copy" else task.length
-    recurrent = CELLS[cell](units, input_shape=(length, task.features), return_sequences=task.sequence_output)
+    options = {"recurrent_clip": 2 ** (1 / length)} if cell == "indrnn" else {}  # the paper's bound: u^T <= 2
+    recurrent = CELLS[cell](units, input_shape=(length, task.features), return_sequences=task.sequence_output,
+                            **options)
     return Sequential([recurrent, task.head()], seed=seed)
 
 

@@ -347,6 +347,8 @@ class Sequential:
             self._diverged(epoch, batch, "a gradient is NaN or infinite")
         saved = self.get_weights()
         self.optimizer.step(params_and_grads)
+        for layer in self.layers:
+            layer.apply_constraints()
         if not all(np.isfinite(p).all() for p, _ in params_and_grads.values()):
             self.set_weights(saved)
             self._diverged(epoch, batch, "the update made a weight NaN or infinite")

@@ -38,7 +38,8 @@ VERSION = 1
 STALE_SECONDS = 15 * 60  # a temporary file this old is no save in progress, but one that was killed
 FOREIGN_EXTENSIONS = {".keras": "Keras' format", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)",
                       ".pt": "PyTorch's format", ".pth": "PyTorch's format"}
-LAYERS = {cls.__name__: cls for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.Dense, layers.Dropout)}
+LAYERS = {cls.__name__: cls for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.IndRNN, layers.Dense,
+                                        layers.Dropout)}
 
 
 def layer_from_spec(spec):

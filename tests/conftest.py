@@ -48,6 +48,9 @@ VARIANTS = {
     "lstm-peephole": lambda units, **kw: layers.LSTM(units, peephole=True, **kw),
     "gru-reset_after": lambda units, **kw: layers.GRU(units, reset_after=True, **kw),
     "gru-reset_before": lambda units, **kw: layers.GRU(units, reset_after=False, **kw),
+    "indrnn-relu": lambda units, **kw: layers.IndRNN(units, activation="relu", **kw),
+    "indrnn-tanh": lambda units, **kw: layers.IndRNN(units, activation="tanh", **kw),
+    "indrnn-linear": lambda units, **kw: layers.IndRNN(units, activation="linear", **kw),
 }
 
 

@@ -53,6 +53,12 @@ def test_a_run_that_diverges_is_reported_not_raised(tmp_path):
     assert any("diverged" in line for line in lines) and result["figure"].exists()
 
 
+def test_indrnn_gets_the_papers_bound_for_the_task_length():
+    model = longrange.build_model(longrange.Task("adding", 16), "indrnn", units=4)
+    assert model.layers[0].recurrent_clip == pytest.approx(2 ** (1 / 16))
+    assert np.abs(model.layers[0].params["recurrent_kernel"]).max() <= 2 ** (1 / 16)
+
+
 def test_irnn_starts_with_an_identity_recurrent_kernel_and_relu():
     model = longrange.build_model(longrange.Task("adding", 10), "irnn", units=5)
     rnn = model.layers[0]

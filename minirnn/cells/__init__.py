@@ -1,4 +1,4 @@
-"""The three recurrent cells, one file each: :mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`.
+"""The recurrent cells, one file each: :mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`, :mod:`.indrnn`.
 
 Each module has the equations in its docstring and, under them, the same
 equations as code: ``step_forward``/``step_backward`` for one time step, the
@@ -7,9 +7,9 @@ batch-major ``forward``/``backward`` entry points.
 """
 import numba
 
-from . import gru, lstm, rnn
+from . import gru, indrnn, lstm, rnn
 
-__all__ = ["rnn", "lstm", "gru", "compiled"]
+__all__ = ["rnn", "lstm", "gru", "indrnn", "compiled"]
 
 
 def compiled():
@@ -17,7 +17,7 @@ def compiled():
     False when the first use will compile them (or when this Numba cannot tell)."""
     if numba.config.DISABLE_JIT:
         return True
-    loops = [m.forward_sequence for m in (rnn, lstm)] + [gru.forward_sequence_reset_after]
+    loops = [m.forward_sequence for m in (rnn, lstm, indrnn)] + [gru.forward_sequence_reset_after]
     try:
         return all(loop._cache._cache_file._load_index() for loop in loops)
     except (AttributeError, OSError, EOFError, ValueError):

@@ -1,4 +1,4 @@
-"""Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``Dense``, ``Dropout``,
+"""Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``IndRNN``, ``Dense``, ``Dropout``,
 ``Bidirectional``, and ``Input`` to start a ``Sequential`` with.
 
 Every layer speaks one low-level protocol:
@@ -38,7 +38,7 @@ and hand what their last forward pass computed to whoever wants to look
 those caches, as the cells' are: copy one before writing into it.
 """
 from .core import Dense, Dropout, Input, Layer
-from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from .recurrent import GRU, LSTM, IndRNN, Recurrent, SimpleRNN
 from .wrappers import Bidirectional
 
-__all__ = ["Layer", "Input", "Dense", "Dropout", "Recurrent", "SimpleRNN", "LSTM", "GRU", "Bidirectional"]
+__all__ = ["Layer", "Input", "Dense", "Dropout", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional"]

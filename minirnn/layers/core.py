@@ -39,6 +39,10 @@ class Layer:
         self.params = self._make_params(rng)
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
 
+    def apply_constraints(self, params=None):
+        """Hold the weights to the layer's constraints, if it has any (IndRNN's bound on |u|):
+        :class:`~minirnn.Sequential` calls this after every optimizer update."""
+
     def get_config(self):
         """The constructor arguments that rebuild this layer: ``type(layer)(**layer.get_config())``."""
         return {"name": self.name, **{key: getattr(self, key) for key in self.CONFIG}}

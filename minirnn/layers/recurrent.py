@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from .. import checks, initializers, threads
-from ..cells import gru, lstm, rnn
+from ..cells import gru, indrnn, lstm, rnn
 from .core import Layer
 
 
@@ -154,6 +154,50 @@ class Recurrent(Layer):
         dx = grads.pop("x")
         self.grads = grads
         return dx
+
+
+class IndRNN(Recurrent):
+    """Independently recurrent layer (Li et al. 2018): h_t = act(x_t W_x + u * h_{t-1} + b), one
+    recurrent weight per unit (``recurrent_kernel`` has shape (units,)). See :mod:`minirnn.cells.indrnn`.
+
+    activation: "relu" (default, the paper's), "tanh" or "linear". recurrent_initializer: U(0, 1)
+    by default. ``recurrent_clip``: after every optimizer update, u is clipped to [-clip, clip], the
+    paper's bound on |u| (for relu over T steps, 2 ** (1 / T) keeps u^T <= 2); None for no bound.
+    """
+
+    cell = indrnn
+
+    CONFIG = Recurrent.CONFIG + ("recurrent_clip",)
+
+    def __init__(self, units, activation="relu", recurrent_clip=None,
+                 recurrent_initializer=initializers.RandomUniform(0.0, 1.0), **kwargs):
+        super().__init__(units, activation=activation, recurrent_initializer=recurrent_initializer, **kwargs)
+        checks.check_choice("activation", activation, indrnn.ACTIVATIONS)
+        if recurrent_clip is not None and not (isinstance(recurrent_clip, numbers.Real) and np.isfinite(recurrent_clip)
+                                               and recurrent_clip > 0):
+            raise ValueError(f"recurrent_clip must be a finite number > 0 or None, got {recurrent_clip!r}")
+        self.recurrent_clip = None if recurrent_clip is None else float(recurrent_clip)
+
+    def _make_params(self, rng):
+        params = super()._make_params(rng)
+        params["recurrent_kernel"] = self.recurrent_initializer((self.units,), rng, self.dtype)
+        self.apply_constraints(params)
+        return params
+
+    def apply_constraints(self, params=None):
+        """Clip u to [-recurrent_clip, recurrent_clip] (Sequential calls this after every update)."""
+        params = self.params if params is None else params
+        if self.recurrent_clip is not None:
+            np.clip(params["recurrent_kernel"], -self.recurrent_clip, self.recurrent_clip,
+                    out=params["recurrent_kernel"])
+
+    def _run(self, x, states, mask):
+        p = self.params
+        return indrnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation, mask)
+
+    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
+        return indrnn.backward(cache, dh_seq, dh_last, input_grad=input_grad,
+                               record_state_grads=self.record_state_grads)
 
 
 BOUNDED_ACTIVATIONS = ("tanh",)  # h_t in [-1, 1]: finite input and weights cannot overflow it

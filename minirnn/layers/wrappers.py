@@ -45,6 +45,10 @@ class Bidirectional(Layer):
         self.forward_layer.rng = np.random.default_rng(generator.integers(2**63))
         self.backward_layer.rng = np.random.default_rng(generator.integers(2**63))
 
+    def apply_constraints(self, params=None):
+        for layer in (self.forward_layer, self.backward_layer):  # params here are views of theirs
+            layer.apply_constraints()
+
     def get_config(self):
         return {"name": self.name, "merge_mode": self.merge_mode,
                 "layer": {"class": type(self.forward_layer).__name__, "config": self.forward_layer.get_config()}}
