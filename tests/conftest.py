@@ -46,6 +46,7 @@ VARIANTS = {
     "rnn-linear": lambda units, **kw: layers.SimpleRNN(units, activation="linear", **kw),
     "lstm": lambda units, **kw: layers.LSTM(units, **kw),
     "lstm-peephole": lambda units, **kw: layers.LSTM(units, peephole=True, **kw),
+    "lstm-go_backwards": lambda units, **kw: layers.LSTM(units, go_backwards=True, **kw),
     "gru-reset_after": lambda units, **kw: layers.GRU(units, reset_after=True, **kw),
     "gru-reset_before": lambda units, **kw: layers.GRU(units, reset_after=False, **kw),
     "indrnn-relu": lambda units, **kw: layers.IndRNN(units, activation="relu", **kw),

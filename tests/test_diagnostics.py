@@ -24,13 +24,18 @@ def test_step_jacobians_match_finite_differences(variant, rng):
     x = rng.normal(size=(4, 2))
     J = diagnostics.step_jacobians(layer, x)
     S = J.shape[1]
+    # steps count in the order the layer reads x (go_backwards: from the end); `given` turns a
+    # stretch of that order back into the order the layer is given it in
+    read = x[::-1] if layer.go_backwards else x
+    given = (lambda part: part[::-1]) if layer.go_backwards else (lambda part: part)
     # the state before step t=2, then d state_2 / d state_1 by central differences
-    state = run_from_state(layer, x[:2], np.zeros(S))
+    state = run_from_state(layer, given(read[:2]), np.zeros(S))
     numeric = np.empty((S, S))
     for k in range(S):
         e = np.zeros(S)
         e[k] = 1e-6
-        numeric[:, k] = (run_from_state(layer, x[2:3], state + e) - run_from_state(layer, x[2:3], state - e)) / 2e-6
+        step = given(read[2:3])
+        numeric[:, k] = (run_from_state(layer, step, state + e) - run_from_state(layer, step, state - e)) / 2e-6
     np.testing.assert_allclose(J[2], numeric, atol=1e-8)
 
 
@@ -106,7 +111,7 @@ def test_bad_input(rng):
         diagnostics.jacobian_products(layers.LSTM(3), rng.normal(size=(1, 5, 2)), lags=[1])
     with pytest.raises(ValueError, match="no recurrent layer"):
         diagnostics.gradient_norms(mr.Sequential([layers.Dense(2, input_shape=(3,))]), np.ones((2, 3)), np.ones((2, 2)))
-    with pytest.raises(TypeError, match="SimpleRNN, LSTM or GRU"):
+    with pytest.raises(TypeError, match="recurrent_spectrum takes a recurrent layer, got Dense"):
         diagnostics.recurrent_spectrum(layers.Dense(2))
     spectrum = diagnostics.recurrent_spectrum(layer)
     assert set(spectrum) == {"z", "r", "h"} and spectrum["z"]["spectral_radius"] > 0

@@ -198,6 +198,17 @@ def test_bidirectional_gradients_and_counts(variant, count, merge_mode, return_s
     assert max(gradcheck(layer, rng.normal(size=(2, 5, 2))).values()) <= 1e-6
 
 
+def test_go_backwards_reads_the_sequence_from_its_end(rng):
+    x = rng.normal(size=(3, 7, 2))
+    backwards = layers.GRU(4, go_backwards=True, return_sequences=True, seed=1)
+    forwards = layers.GRU(4, return_sequences=True, seed=1)
+    np.testing.assert_array_equal(backwards.forward(x), forwards.forward(x[:, ::-1].copy()))
+    d_out = rng.normal(size=(3, 7, 4))
+    np.testing.assert_allclose(backwards.backward(d_out), forwards.backward(d_out)[:, ::-1], rtol=1e-13)
+    with pytest.raises(ValueError, match="go_backwards=False"):
+        layers.Bidirectional(layers.LSTM(3, go_backwards=True))
+
+
 @pytest.mark.parametrize("activation", [None, "linear", "tanh", "relu", "sigmoid", "softmax"])
 @pytest.mark.parametrize("shape", [(4, 3), (2, 5, 3)], ids=["2-D", "3-D"])
 def test_dense_gradients_every_activation(activation, shape, rng):
@@ -223,8 +234,10 @@ def test_recorded_state_gradients_are_those_of_the_rest_of_the_sequence(variant,
     recorded = {name: grads.copy() for name, grads in layer.state_grads.items()}
     layer.record_state_grads = False
     sequences = {name: getattr(layer.last_caches[0], name) for name in layer.state_names}  # (T+1, B, H), [0] initial
+    read = x[:, ::-1] if layer.go_backwards else x  # steps count in the order the layer reads x
     for t in range(5):
-        layer.forward(x[:, t + 1:], initial_state=[sequences[name][t + 1].copy() for name in layer.state_names])
+        rest = read[:, t + 1:][:, ::-1] if layer.go_backwards else read[:, t + 1:]  # given as the layer takes it
+        layer.forward(rest, initial_state=[sequences[name][t + 1].copy() for name in layer.state_names])
         layer.backward(G[:, t + 1:])
         dh_rest = layer.grad_initial_state[0]
         dh_total = dh_rest + G[:, t]

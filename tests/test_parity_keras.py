@@ -19,13 +19,14 @@ def keras_layer(variant, units):
         "rnn-relu": lambda: keras.layers.SimpleRNN(units, activation="relu", return_sequences=True),
         "rnn-linear": lambda: keras.layers.SimpleRNN(units, activation="linear", return_sequences=True),
         "lstm": lambda: keras.layers.LSTM(units, return_sequences=True),
+        "lstm-go_backwards": lambda: keras.layers.LSTM(units, return_sequences=True, go_backwards=True),
         "gru-reset_after": lambda: keras.layers.GRU(units, reset_after=True, return_sequences=True),
         "gru-reset_before": lambda: keras.layers.GRU(units, reset_after=False, return_sequences=True),
     }[variant]()
 
 
-@pytest.mark.parametrize("variant", ["rnn-tanh", "rnn-relu", "rnn-linear", "lstm", "gru-reset_after",
-                                     "gru-reset_before"])
+@pytest.mark.parametrize("variant", ["rnn-tanh", "rnn-relu", "rnn-linear", "lstm", "lstm-go_backwards",
+                                     "gru-reset_after", "gru-reset_before"])
 def test_outputs_match_keras(variant, rng):
     ours = make_layer(variant, units=6, input_dim=3, rng=rng, return_sequences=True)
     for value in ours.params.values():  # round to float32 so both start from identical weights

@@ -114,7 +114,7 @@ def test_an_interrupted_sweep_resumes_from_its_file(tmp_path):
     script.write_text(DRIVER)
     env = dict(os.environ, PYTHONPATH=str(tmp_path))  # the workers import `slow` from the driver script's folder
     first = subprocess.Popen([sys.executable, str(script), str(out), str(log), "12"], env=env, cwd=tmp_path)
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # the workers warm up first: on a cold Numba cache they compile
     while time.time() < deadline and (not out.exists() or len(pd.read_csv(out)) < 3):
         time.sleep(0.05)
     first.send_signal(signal.SIGINT)  # Ctrl-C of the driver

@@ -22,12 +22,15 @@ class Recurrent(Layer):
     gates = 1
     state_names = ("h",)
     PER_SEQUENCE_GRADS = ("x", "h0", "c0", "dh", "dc")  # one row per sequence; the rest are summed
-    CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout")
+    CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout", "go_backwards")
 
     def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 recurrent_dropout=0.0, **kwargs):
+                 recurrent_dropout=0.0, go_backwards=False, **kwargs):
         super().__init__(**kwargs)
+        # Keras' go_backwards: read the sequence from its last step to its first; the returned
+        # sequence is in that order too (its step t is the input's step T-1-t).
+        self.go_backwards = bool(go_backwards)
         self.units = checks.check_positive_int("units", units)
         if not (isinstance(recurrent_dropout, numbers.Real) and 0 <= recurrent_dropout < 1):
             raise ValueError(f"recurrent_dropout must be a number in [0, 1), got {recurrent_dropout!r}")
@@ -76,6 +79,8 @@ class Recurrent(Layer):
 
     def forward(self, x, training=False, initial_state=None):
         x = self._check_input(x, ndim=(3,), finite=False)  # the cell checks the rest (empty, NaN)
+        if self.go_backwards:
+            x = x[:, ::-1]
         B, T, I = x.shape
         states = self._initial_states(initial_state, B)
         mask = self._recurrent_mask(B, training)
@@ -153,7 +158,7 @@ class Recurrent(Layer):
                             if self.record_state_grads else None)
         dx = grads.pop("x")
         self.grads = grads
-        return dx
+        return dx[:, ::-1] if self.go_backwards and dx is not None else dx
 
 
 class IndRNN(Recurrent):
