@@ -111,6 +111,14 @@ class LearningRateScheduler(Callback):
         self.model.optimizer.learning_rate = float(rate)
 
 
+class ResetStates(Callback):
+    """Reset the model's stateful layers at the start of every epoch (each epoch reads the series
+    from its beginning again)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.reset_states()
+
+
 def _positional_count(function):
     """How many positional arguments ``function`` takes (None when it cannot be told or is unbounded)."""
     try:

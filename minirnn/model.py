@@ -244,6 +244,7 @@ class Sequential:
             if hasattr(layer, "rng"):
                 layer.rng = np.random.default_rng(rng.integers(2**63))
         if not generated:
+            self._check_stateful_batches(len(x), batch_size, shuffle)
             steps = -(-len(x) // batch_size)
             batches = _array_batches(x, y, batch_size, shuffle, rng)
         history = callbacks_module.History()
@@ -266,7 +267,11 @@ class Sequential:
                 self._call(hooks, "on_batch_end", batch, {"loss": loss, "size": len(x_batch)})
             logs = {"loss": total / samples, **running.results()}
             if x_val is not None:
+                carried = [getattr(layer, "states", None) for layer in self.layers]
                 val_logs = self._evaluate(x_val, y_val, batch_size)
+                for layer, states in zip(self.layers, carried):  # validation leaves training's states as they were
+                    if getattr(layer, "stateful", False):
+                        layer.states = states
                 logs.update({"val_" + name: value for name, value in val_logs.items()})
             self._call(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
@@ -328,6 +333,26 @@ class Sequential:
         return y
 
     # ------------------------------------------------------------------ internals
+
+    def reset_states(self):
+        """Forget every stateful layer's carried states (Keras' ``model.reset_states()``)."""
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    def _check_stateful_batches(self, samples, batch_size, shuffle):
+        """Stateful layers carry sample i of one batch into sample i of the next: the order of the
+        samples is the data, and every batch must have the same size."""
+        stateful = [layer.name for layer in self.layers if getattr(layer, "stateful", False)]
+        if not stateful:
+            return
+        if shuffle:
+            raise ValueError(f"{', '.join(stateful)} {'is' if len(stateful) == 1 else 'are'} stateful: the batches "
+                             "continue each other, so fit them with shuffle=False")
+        if samples % batch_size:
+            raise ValueError(f"{', '.join(stateful)} {'is' if len(stateful) == 1 else 'are'} stateful and need every "
+                             f"batch of the same size: {samples} samples are not a multiple of batch_size="
+                             f"{batch_size}")
 
     def _train_step(self, x, y, epoch, batch):
         """One optimizer step on a batch; returns its loss and the prediction it was computed from."""

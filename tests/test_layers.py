@@ -362,3 +362,83 @@ def test_dropout_zeroes_a_fraction_and_scales_the_rest(rng):
     assert abs(1 - kept.mean() - 0.25) < 0.01
     np.testing.assert_array_equal(dropout.backward(np.ones_like(x)), np.where(kept, 1 / 0.75, 0))
     assert dropout.forward(x) is x
+
+
+@pytest.mark.parametrize("variant", ["rnn-tanh", "lstm-peephole", "gru-reset_after", "gru-reset_before", "indrnn-relu"])
+def test_a_stateful_run_over_chunks_equals_one_run_over_the_whole_sequence(variant, rng):
+    whole = make_layer(variant, 3, 2, rng, return_sequences=True)
+    chunked = VARIANTS[variant](3, return_sequences=True, stateful=True)
+    chunked.build(2)
+    chunked.set_weights(whole.get_weights())
+    x = rng.normal(size=(4, 12, 2))
+    expected = whole.forward(x).copy()
+    got = np.concatenate([chunked.forward(x[:, k:k + 4]).copy() for k in (0, 4, 8)], axis=1)
+    np.testing.assert_array_equal(got, expected)
+    chunked.reset_states()  # back to zeros: the first chunk again
+    np.testing.assert_array_equal(chunked.forward(x[:, :4]), expected[:, :4])
+    with pytest.raises(ValueError, match="holds states for batches of 4, got a batch of 3"):
+        chunked.forward(x[:3, 4:8])
+
+
+def test_stateful_gradients_are_truncated_bptt_by_finite_differences(rng):
+    """Backward on the second chunk stops at the state carried in: the gradient is that of the
+    chunk's loss with its initial state held constant (central differences, every weight)."""
+    layer = make_layer("lstm", 3, 2, rng, return_sequences=True, stateful=True)
+    x, G = rng.normal(size=(2, 10, 2)), rng.normal(size=(2, 5, 3))
+    layer.forward(x[:, :5])
+    carried = [s.copy() for s in layer.states]
+    layer.forward(x[:, 5:])
+    layer.backward(G)
+    fresh = layers.LSTM(3, return_sequences=True)
+    fresh.build(2)
+
+    def chunk_loss():
+        return float(np.sum(G * fresh.forward(x[:, 5:], initial_state=carried)))
+
+    for name, value in layer.params.items():
+        fresh.params[name] = value.copy()
+    for name in layer.params:
+        numeric = np.zeros_like(layer.params[name])
+        for index in np.ndindex(numeric.shape):
+            keep = fresh.params[name][index]
+            fresh.params[name][index] = keep + 1e-6
+            up = chunk_loss()
+            fresh.params[name][index] = keep - 1e-6
+            numeric[index] = (up - chunk_loss()) / 2e-6
+            fresh.params[name][index] = keep
+        np.testing.assert_allclose(layer.grads[name], numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_fitting_stateful_layers(rng, tmp_path):
+    import minirnn as mr
+    model = mr.Sequential([layers.GRU(4, stateful=True, input_shape=(5, 1)), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse")
+    x, y = rng.normal(size=(12, 5, 1)), rng.normal(size=(12, 1))
+    with pytest.raises(ValueError, match="shuffle=False"):
+        model.fit(x, y, batch_size=4, verbose=0)
+    with pytest.raises(ValueError, match="12 samples are not a multiple of batch_size=5"):
+        model.fit(x, y, batch_size=5, shuffle=False, verbose=0)
+    seen = []
+
+    class Watch(mr.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(model.layers[0].states)
+
+    model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0, callbacks=[Watch()])
+    assert seen[0] is None and seen[1] is not None  # epoch 2 continues from where epoch 1 ended
+    seen.clear()
+    model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0,
+              callbacks=[mr.callbacks.ResetStates(), Watch()])
+    assert seen == [None, None]
+    # validation during fit leaves the states where training left them
+    final = {}
+    for validation in (None, (x[:8], y[:8])):
+        twin = mr.Sequential([layers.GRU(4, stateful=True, input_shape=(5, 1)), layers.Dense(1)], seed=0)
+        twin.compile("adam", "mse")
+        twin.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0, validation_data=validation)
+        final[validation is None] = twin.layers[0].states[0]
+    np.testing.assert_array_equal(final[True], final[False])
+    twin.save(tmp_path / "stateful.npz")
+    assert mr.load_model(tmp_path / "stateful.npz").layers[0].stateful
+    with pytest.raises(ValueError, match="stateful=True"):
+        layers.Bidirectional(layers.GRU(3, stateful=True))

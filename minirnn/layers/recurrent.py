@@ -22,12 +22,18 @@ class Recurrent(Layer):
     gates = 1
     state_names = ("h",)
     PER_SEQUENCE_GRADS = ("x", "h0", "c0", "dh", "dc")  # one row per sequence; the rest are summed
-    CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout", "go_backwards")
+    CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout", "go_backwards",
+              "stateful")
 
     def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 recurrent_dropout=0.0, go_backwards=False, **kwargs):
+                 recurrent_dropout=0.0, go_backwards=False, stateful=False, **kwargs):
         super().__init__(**kwargs)
+        # Keras' stateful: each call starts from the final states of the call before (sample i of
+        # this batch continues sample i of the last one) until reset_states(). Backward stops at
+        # the carried states: training over consecutive chunks is truncated BPTT.
+        self.stateful = bool(stateful)
+        self.states = None
         # Keras' go_backwards: read the sequence from its last step to its first; the returned
         # sequence is in that order too (its step t is the input's step T-1-t).
         self.go_backwards = bool(go_backwards)
@@ -82,6 +88,11 @@ class Recurrent(Layer):
         if self.go_backwards:
             x = x[:, ::-1]
         B, T, I = x.shape
+        if initial_state is None and self.stateful and self.states is not None:
+            if self.states[0].shape[0] != B:
+                raise ValueError(f"{self.name} is stateful and holds states for batches of {self.states[0].shape[0]}, "
+                                 f"got a batch of {B}: keep the batch size fixed, or call reset_states() first")
+            initial_state = self.states
         states = self._initial_states(initial_state, B)
         mask = self._recurrent_mask(B, training)
         # Sequences are independent: parts of the batch may run on other cores (minirnn.threads).
@@ -98,8 +109,14 @@ class Recurrent(Layer):
         self._output_shape = h_seq.shape
         if self.activation not in BOUNDED_ACTIVATIONS:
             self._check_output(h_seq)
+        if self.stateful:  # copies: the caches, which backward reads, stay as they are
+            self.states = [state.copy() for state in final_states]
         output = h_seq if self.return_sequences else final_states[0]
         return [output, *final_states] if self.return_state else output
+
+    def reset_states(self):
+        """Forget the carried states: the next call starts from zeros (stateful layers)."""
+        self.states = None
 
     def _final_state(self, cache, k):
         return getattr(cache, self.state_names[k])[-1]

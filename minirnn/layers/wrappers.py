@@ -23,6 +23,8 @@ class Bidirectional(Layer):
             raise TypeError(f"Bidirectional wraps a SimpleRNN, LSTM or GRU layer, got {type(layer).__name__}")
         if layer.return_state:
             raise ValueError("Bidirectional does not support return_state=True")
+        if layer.stateful:
+            raise ValueError("Bidirectional does not support stateful=True")
         if layer.go_backwards:
             raise ValueError("Bidirectional runs its layer forwards and a copy backwards itself: give it a layer "
                              "with go_backwards=False")
