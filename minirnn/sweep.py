@@ -177,8 +177,8 @@ def run(fn, grid, *, scheduler=None, out=None, retries=1, progress=True, workers
     grid : dict of lists (their cartesian product) or list of dicts
     scheduler : None (a LocalCluster on this machine), an address ``"tcp://host:8786"``, or a
         ``distributed.Client``
-    out : a ``.csv`` file: rows are appended as they finish; points with an "ok" row there are
-        not run again
+    out : a ``.csv`` file (or ``.parquet``, with pyarrow): rows are added as they finish; points
+        with an "ok" row there are not run again
     retries : how many times a task whose worker died is started again elsewhere
     progress : print done/total, failures and the estimated time left (stderr)
     workers : worker processes of the LocalCluster (default: one per core)
@@ -358,28 +358,47 @@ class Progress:
 
 
 class Results:
-    """The ``out`` CSV file: read what is there, append each row as it arrives."""
+    """The ``out`` file: read what is there, add each row as it arrives.
+
+    A ``.csv`` file gets each row appended (and synced), so a crash loses nothing finished and
+    the file can be read while the sweep runs. A ``.parquet`` file (with pyarrow) is written
+    anew, to a temporary file renamed over the old one, at every row: just as safe, slower for
+    sweeps of many thousands of points.
+    """
 
     def __init__(self, path, names):
         self.path, self.names = Path(path), names
-        if self.path.suffix.lower() != ".csv":
-            raise ValueError(f"out must be a .csv file, got {str(path)!r}")
+        self.parquet = self.path.suffix.lower() == ".parquet"
+        if self.path.suffix.lower() not in (".csv", ".parquet"):
+            raise ValueError(f"out must be a .csv (or, with pyarrow, .parquet) file, got {str(path)!r}")
+        if self.parquet:
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise ValueError(f"out={str(path)!r} needs pyarrow (pip install pyarrow); or give a .csv file") \
+                    from None
         if self.path.parent and not self.path.parent.is_dir():
             raise FileNotFoundError(f"the folder of out does not exist: {str(self.path.parent)!r}")
         self.columns = None
         if self.path.exists() and self.path.stat().st_size > 0:
-            self.columns = list(pd.read_csv(self.path, nrows=0).columns)
+            self.columns = list(self._read().columns)
             missing = [name for name in names + ["status"] if name not in self.columns]
             if missing:
                 raise ValueError(f"{str(path)!r} holds another sweep's results: it has no column "
                                  f"{', '.join(map(repr, missing))}")
 
+    def _read(self, text=False):
+        """The file as a DataFrame; ``text``: every value as the text a point's key is made of."""
+        if self.parquet:
+            frame = pd.read_parquet(self.path)
+            return frame.astype(str) if text else frame
+        return pd.read_csv(self.path, dtype=str, keep_default_na=False) if text else pd.read_csv(self.path)
+
     def finished(self):
         """{key: row} of the points with an "ok" row in the file."""
         if self.columns is None:
             return {}
-        text = pd.read_csv(self.path, dtype=str, keep_default_na=False)
-        typed = pd.read_csv(self.path).fillna({"error": "", "worker": ""})
+        text, typed = self._read(text=True), self._read().fillna({"error": "", "worker": ""})
         rows = {}
         for k in range(len(text)):
             if text.at[k, "status"] == "ok":
@@ -390,15 +409,21 @@ class Results:
         new = [c for c in row if self.columns is None or c not in self.columns]
         if self.columns is None:
             self.columns = self.names + [c for c in row if c not in self.names and c not in STATUS] + list(STATUS)
-            self._write([row], "w")
         elif new:  # a result this file has no column for yet (the first success after failures)
-            old = pd.read_csv(self.path, dtype=str, keep_default_na=False).to_dict("records")
             self.columns = self.columns[:-len(STATUS)] + new + list(STATUS)
+        if self.parquet:
+            old = [self._read()] if self.path.exists() else []
+            frame = pd.concat(old + [pd.DataFrame([row])], ignore_index=True).reindex(columns=self.columns)
+            temporary = self.path.with_suffix(".parquet.tmp")
+            frame.to_parquet(temporary, index=False)
+            os.replace(temporary, self.path)
+        elif new and self.path.exists() and self.path.stat().st_size > 0:
+            old = pd.read_csv(self.path, dtype=str, keep_default_na=False).to_dict("records")
             temporary = self.path.with_suffix(".csv.tmp")
             self._write(old + [row], "w", temporary)
             os.replace(temporary, self.path)
         else:
-            self._write([row], "a")
+            self._write([row], "a" if self.path.exists() and self.path.stat().st_size > 0 else "w")
 
     def _write(self, rows, mode, path=None):
         with open(path or self.path, mode, newline="") as f:

@@ -70,6 +70,18 @@ def test_a_raising_task_is_recorded_and_the_rest_complete(client, tmp_path):
     assert len(pd.read_csv(tmp_path / "r.csv")) == 7 and list(again.status) == ["ok"] * 3 + ["failed"] + ["ok"] * 2
 
 
+def test_parquet_results_resume_as_csv_ones_do(client, tmp_path):
+    pytest.importorskip("pyarrow", reason="pyarrow not installed: .parquet results not checked")
+    out = tmp_path / "r.parquet"
+    first = sweep.run(fails_on_three, {"seed": range(3, 5)}, scheduler=client, out=out, progress=False)
+    assert list(first.status) == ["failed", "ok"]
+    df = sweep.run(fails_on_three, {"seed": range(6)}, scheduler=client, out=out, progress=False)
+    on_disk = pd.read_parquet(out)
+    assert len(on_disk) == 2 + 5  # seeds 3, 4 first; then 3 again (it failed) and 0, 1, 2, 5
+    assert list(df.seed) == list(range(6)) and df.set_index("seed").loc[4, "value"] == 4.0
+    assert list(on_disk.columns[-4:]) == list(sweep.STATUS)
+
+
 def test_a_result_column_that_appears_later_extends_the_file(client, tmp_path):
     out = tmp_path / "grow.csv"
     sweep.run(fails_on_three, {"seed": [3]}, scheduler=client, out=out, progress=False)  # a failure: no "value"
@@ -150,7 +162,7 @@ def test_a_bad_sweep_is_refused_before_anything_is_submitted(fn, grid, error, me
 
 def test_bad_options_and_files_are_refused_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "_connect", lambda *a: pytest.fail("a cluster was started"))
-    with pytest.raises(ValueError, match="out must be a .csv file"):
+    with pytest.raises(ValueError, match="out must be a .csv \\(or, with pyarrow, .parquet\\) file"):
         sweep.run(square, {"seed": [1]}, out=tmp_path / "r.json")
     with pytest.raises(FileNotFoundError, match="folder of out"):
         sweep.run(square, {"seed": [1]}, out=tmp_path / "missing" / "r.csv")
