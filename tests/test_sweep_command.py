@@ -45,11 +45,12 @@ def test_sweep_changes_reports_diebold_mariano_per_price_file(client, tmp_path, 
     (["sweep", "task", "adding", "--out", "results.txt"], "--out must be a .csv (or, with pyarrow, .parquet) file"),
     (["sweep", "task", "adding", "--retries", "-1"], "--retries must be at least 0"),
     (["sweep", "reproduce", "ibm", "--csv", "missing.csv"], "price file not found: missing.csv"),
-    (["sweep", "reproduce", "ibm", "--csv", "{ko}", "--cell", "rnn"], "--cell must be lstm, gru"),
+    (["sweep", "reproduce", "ibm", "--csv", "{prices}", "--cell", "rnn"], "--cell must be lstm, gru"),
 ])
-def test_bad_options_are_one_line_before_any_worker_starts(argv, message, capsys, monkeypatch):
+def test_bad_options_are_one_line_before_any_worker_starts(argv, message, capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(sweep, "_connect", lambda *a: pytest.fail("a cluster was started"))
-    assert cli.main([a.format(ko=KO) for a in argv]) == 1
+    (tmp_path / "prices.csv").write_text("Date,High\n2017-01-03,1.0\n")  # a file that exists: the option is wrong
+    assert cli.main([a.format(prices=tmp_path / "prices.csv") for a in argv]) == 1
     err = capsys.readouterr().err
     assert err.startswith("minirnn: ") and message in err and len(err.strip().splitlines()) == 1
 
