@@ -346,13 +346,12 @@ class Sequential:
         stateful = [layer.name for layer in self.layers if getattr(layer, "stateful", False)]
         if not stateful:
             return
+        names, (is_, needs) = ", ".join(stateful), (("is", "needs") if len(stateful) == 1 else ("are", "need"))
         if shuffle:
-            raise ValueError(f"{', '.join(stateful)} {'is' if len(stateful) == 1 else 'are'} stateful: the batches "
-                             "continue each other, so fit them with shuffle=False")
+            raise ValueError(f"{names} {is_} stateful: the batches continue each other, so fit with shuffle=False")
         if samples % batch_size:
-            raise ValueError(f"{', '.join(stateful)} {'is' if len(stateful) == 1 else 'are'} stateful and need every "
-                             f"batch of the same size: {samples} samples are not a multiple of batch_size="
-                             f"{batch_size}")
+            raise ValueError(f"{names} {is_} stateful and {needs} every batch of the same size: {samples} samples "
+                             f"are not a multiple of batch_size={batch_size}")
 
     def _train_step(self, x, y, epoch, batch):
         """One optimizer step on a batch; returns its loss and the prediction it was computed from."""

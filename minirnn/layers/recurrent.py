@@ -201,8 +201,9 @@ class IndRNN(Recurrent):
         self.recurrent_clip = None if recurrent_clip is None else float(recurrent_clip)
 
     def _make_params(self, rng):
-        params = super()._make_params(rng)
-        params["recurrent_kernel"] = self.recurrent_initializer((self.units,), rng, self.dtype)
+        params = {"kernel": self.kernel_initializer((self.input_dim, self.units), rng, self.dtype),
+                  "recurrent_kernel": self.recurrent_initializer((self.units,), rng, self.dtype),  # u, a vector
+                  "bias": self._make_bias(rng)}
         self.apply_constraints(params)
         return params
 
