@@ -13,11 +13,12 @@ __all__ = ["rnn", "lstm", "gru", "indrnn", "compiled"]
 
 
 def compiled():
-    """True when Numba's on-disk cache holds every cell's time loops for the current sources;
-    False when the first use will compile them (or when this Numba cannot tell)."""
+    """True when Numba's on-disk cache holds the time loops of the Keras cells (SimpleRNN, LSTM,
+    GRU: what the demo and the tutorials run) for the current sources; False when the first use
+    will compile them (or when this Numba cannot tell). IndRNN's compile on its first use."""
     if numba.config.DISABLE_JIT:
         return True
-    loops = [m.forward_sequence for m in (rnn, lstm, indrnn)] + [gru.forward_sequence_reset_after]
+    loops = [m.forward_sequence for m in (rnn, lstm)] + [gru.forward_sequence_reset_after]
     try:
         return all(loop._cache._cache_file._load_index() for loop in loops)
     except (AttributeError, OSError, EOFError, ValueError):
