@@ -1,13 +1,15 @@
 """minirnn: recurrent networks from scratch, readable and fast.
 
-- :mod:`minirnn.cells`: the math, one file per cell (rnn, lstm, gru)
-- :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense
+- :mod:`minirnn.cells`: the math, one file per cell (rnn, lstm, gru, indrnn)
+- :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense, and IndRNN
 - :class:`minirnn.Sequential`: compile / fit / evaluate / predict / summary
 - :mod:`minirnn.optim` (also as Keras' :mod:`minirnn.optimizers`), :mod:`minirnn.losses`,
   :mod:`minirnn.metrics`, :mod:`minirnn.callbacks`
 - :mod:`minirnn.interop`: weights to and from PyTorch and Keras
 - :func:`minirnn.gradcheck`: finite-difference checks of any layer or function
 - :func:`minirnn.set_num_threads`: how many cores a recurrent layer may use (:mod:`minirnn.threads`)
+- :mod:`minirnn.tasks`, :mod:`minirnn.longrange`: the long-range memory tasks and runs on them (imported on their own)
+- :mod:`minirnn.sweep`: many seeds and settings on all cores or a Dask cluster (imported on its own)
 """
 from . import callbacks, cells, interop, layers, losses, metrics, optim, optimizers, saving, threads
 from .gradcheck import gradcheck
