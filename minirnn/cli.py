@@ -138,7 +138,8 @@ def _sweep_parser(commands):
 
 def _sweep_options(parser, kind):
     parser.add_argument("--seeds", default="0-4", help="seeds, as 0-29 or 0,3,7 (default 0-4)")
-    parser.add_argument("--out", help="results file, .csv or .parquet (default ./minirnn-output/sweep_<experiment>.csv); "
+    parser.add_argument("--out", help="results file, .csv or .parquet "
+                        "(default ./minirnn-output/sweep_<experiment>.csv); "
                         "the summary figure is written beside it as .png")
     parser.add_argument("--scheduler", help="address of a Dask scheduler, tcp://host:8786 (default: a local "
                         "cluster, one worker process per core)")

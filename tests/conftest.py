@@ -47,6 +47,8 @@ VARIANTS = {
     "lstm": lambda units, **kw: layers.LSTM(units, **kw),
     "lstm-peephole": lambda units, **kw: layers.LSTM(units, peephole=True, **kw),
     "lstm-go_backwards": lambda units, **kw: layers.LSTM(units, go_backwards=True, **kw),
+    "lstm-layer_norm": lambda units, **kw: layers.LSTM(units, layer_norm=True, **kw),
+    "lstm-layer_norm-peephole": lambda units, **kw: layers.LSTM(units, layer_norm=True, peephole=True, **kw),
     "gru-reset_after": lambda units, **kw: layers.GRU(units, reset_after=True, **kw),
     "gru-reset_before": lambda units, **kw: layers.GRU(units, reset_after=False, **kw),
     "indrnn-relu": lambda units, **kw: layers.IndRNN(units, activation="relu", **kw),

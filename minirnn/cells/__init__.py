@@ -1,4 +1,5 @@
-"""The recurrent cells, one file each: :mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`, :mod:`.indrnn`.
+"""The recurrent cells, one file each: :mod:`.rnn`, :mod:`.lstm` (and :mod:`.lnlstm`, its
+layer-normalised variant), :mod:`.gru`, :mod:`.indrnn`.
 
 Each module has the equations in its docstring and, under them, the same
 equations as code: ``step_forward``/``step_backward`` for one time step, the
@@ -7,9 +8,9 @@ batch-major ``forward``/``backward`` entry points.
 """
 import numba
 
-from . import gru, indrnn, lstm, rnn
+from . import gru, indrnn, lnlstm, lstm, rnn
 
-__all__ = ["rnn", "lstm", "gru", "indrnn", "compiled"]
+__all__ = ["rnn", "lstm", "lnlstm", "gru", "indrnn", "compiled"]
 
 
 def compiled():

@@ -44,7 +44,8 @@ RELU, TANH, LINEAR = 0, 1, 2
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "linear": LINEAR}
 
 Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation mask")
-Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H), h[0] = h_0; u = recurrent_kernel (H,)."""
+Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H), h[0] = h_0;
+u = recurrent_kernel (H,)."""
 
 
 @jit

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from .. import checks, initializers, threads
-from ..cells import gru, indrnn, lstm, rnn
+from ..cells import gru, indrnn, lnlstm, lstm, rnn
 from .core import Layer
 
 
@@ -272,26 +272,42 @@ class LSTM(Recurrent):
     peephole: add diagonal peephole weights ``input_gate_peephole_weights``,
         ``forget_gate_peephole_weights`` (looking at c_{t-1}) and
         ``output_gate_peephole_weights`` (looking at c_t), initialised like the kernel.
+    layer_norm: normalise the input and recurrent pre-activations and the cell state that h_t reads
+        (Ba, Kiros & Hinton 2016; :mod:`minirnn.cells.lnlstm`), with a gain and a bias each, named
+        as Keras' LayerNormalization weights: ``input_layer_norm_gamma``/``_beta`` (4H),
+        ``recurrent_layer_norm_gamma``/``_beta`` (4H), ``cell_layer_norm_gamma``/``_beta`` (H);
+        gains start at 1, biases at 0.
     """
-
-    cell = lstm  # the cell module: its forward, backward and step_jacobians
 
     gates = 4
     state_names = ("h", "c")
-    CONFIG = Recurrent.CONFIG + ("unit_forget_bias", "peephole")
+    CONFIG = Recurrent.CONFIG + ("unit_forget_bias", "peephole", "layer_norm")
 
-    def __init__(self, units, activation="tanh", unit_forget_bias=True, peephole=False, **kwargs):
+    def __init__(self, units, activation="tanh", unit_forget_bias=True, peephole=False, layer_norm=False,
+                 **kwargs):
         if activation != "tanh":
             raise ValueError(f"LSTM supports activation='tanh' only, got {activation!r}")
         super().__init__(units, activation=activation, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.peephole = bool(peephole)
+        self.layer_norm = bool(layer_norm)
+
+    @property
+    def cell(self):
+        """The cell module: its forward, backward and step_jacobians."""
+        return lnlstm if self.layer_norm else lstm
+
+    def _layer_norm_names(self):
+        return [(f"{norm}_layer_norm_gamma", f"{norm}_layer_norm_beta") for norm in lnlstm.NORMS]
 
     def _make_params(self, rng):
         params = super()._make_params(rng)
         if self.peephole:
             for name in lstm.PEEPHOLE_NAMES:
                 params[name] = self.kernel_initializer((self.units,), rng, self.dtype)
+        if self.layer_norm:
+            for (gamma, beta), n in zip(self._layer_norm_names(), (4 * self.units, 4 * self.units, self.units)):
+                params[gamma], params[beta] = np.ones(n, dtype=self.dtype), np.zeros(n, dtype=self.dtype)
         return params
 
     def _make_bias(self, rng):
@@ -303,14 +319,23 @@ class LSTM(Recurrent):
     def _run(self, x, states, mask):
         p = self.params
         peepholes = np.stack([p[name] for name in lstm.PEEPHOLE_NAMES]) if self.peephole else None
+        if self.layer_norm:
+            gammas = [p[gamma] for gamma, _ in self._layer_norm_names()]
+            betas = [p[beta] for _, beta in self._layer_norm_names()]
+            return lnlstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], gammas, betas, states[0],
+                                  states[1], peepholes, mask)
         return lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1], peepholes,
                             mask)
 
     def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
-        grads = lstm.backward(cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
-                              record_state_grads=self.record_state_grads)
+        grads = self.cell.backward(cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
+                                   record_state_grads=self.record_state_grads)
         if self.peephole:
             grads.update(zip(lstm.PEEPHOLE_NAMES, grads.pop("peepholes")))
+        if self.layer_norm:
+            dgammas, dbetas = grads.pop("gammas"), grads.pop("betas")
+            for (gamma, beta), dgamma, dbeta in zip(self._layer_norm_names(), dgammas, dbetas):
+                grads[gamma], grads[beta] = dgamma, dbeta
         return grads
 
 

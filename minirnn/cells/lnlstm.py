@@ -1,0 +1,303 @@
+"""Layer-normalised LSTM (Ba, Kiros & Hinton 2016): the LSTM of :mod:`.lstm` with its input and
+recurrent pre-activations and its cell state normalised over the units.
+
+Layer normalisation of a row v (n numbers), with gain gamma and bias beta (n each)::
+
+    LN(v) = gamma * v_hat + beta,    v_hat = (v - mean(v)) * s,    s = 1 / sqrt(var(v) + eps)
+
+Forward, one time step, x_t (B, I), h_{t-1}, c_{t-1} (B, H)::
+
+    a_x = LN_x(x_t W_x)                      over the 4H gate columns (all steps before the loop)
+    a_h = LN_h(h_{t-1} W_h)                  over the 4H gate columns
+    z   = a_x + a_h + b                      z = [z_i | z_f | z_g | z_o]
+    i   = sigma(z_i + p_i * c_{t-1})
+    f   = sigma(z_f + p_f * c_{t-1})
+    g   = tanh(z_g)
+    c_t = f * c_{t-1} + i * g
+    o   = sigma(z_o + p_o * c_t)
+    h_t = o * tanh(LN_c(c_t))                over the H units
+
+Peepholes (p, zero without) and recurrent dropout (h_{t-1} times a mask m before W_h) as in
+:mod:`.lstm`. The cell state c_t itself is not normalised; only what h_t reads of it.
+
+Backward of LN, for an upstream gradient dy (one row): with u = dy * gamma::
+
+    dv      = s * (u - mean(u) - v_hat * mean(u * v_hat))
+    dgamma += dy * v_hat,    dbeta += dy
+
+Backward, one step, dh = dL/dh_t, dc = what step t+1 sent back along c::
+
+    k        = tanh(LN_c(c_t))
+    dz_o     = dh * k * o (1 - o)
+    dc      += LN_c'(dh * o * (1 - k^2)) + dz_o * p_o
+    dz_i     = dc * g * i (1 - i);  dz_f = dc * c_{t-1} * f (1 - f);  dz_g = dc * i (1 - g^2)
+    dc_{t-1} = dc * f + dz_i * p_i + dz_f * p_f
+    dh_{t-1} = LN_h'(dz) W_h^T                    (times m with recurrent dropout)
+
+After the loop: dW_x = X^T LN_x'(dZ), dW_h = (m * H_prev)^T LN_h'(dZ), db = sum dZ, dX = LN_x'(dZ) W_x^T,
+and the gains and biases of the three normalisations summed over steps and sequences.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .. import checks
+from .._jit import jit
+from . import _common
+from ._math import sigmoid, tanh
+
+EPSILON = 1e-3  # Keras' LayerNormalization default
+NORMS = ("input", "recurrent", "cell")  # LN_x, LN_h, LN_c: each has a gamma and a beta
+
+Cache = namedtuple("Cache", "x x_hat x_scale h c k gates r_hat r_scale c_hat c_scale kernel recurrent_kernel "
+                            "gammas peepholes mask")
+Cache.__doc__ = """Time-major x (T,B,I); x_hat (T,B,4H) and x_scale (T,B): LN_x's normalised rows and 1/std;
+h, c (T+1,B,H); k = tanh(LN_c(c_t)) (T,B,H); gates [i|f|g|o] (T,B,4H); r_hat, r_scale: LN_h's;
+c_hat, c_scale: LN_c's; gammas: (gamma_x, gamma_h, gamma_c)."""
+
+
+@jit
+def normalise_rows(v, gamma, beta, v_hat, scale, out):
+    """out = gamma * v_hat + beta for every row of v (N, n); v_hat and scale (N,) kept for backward."""
+    n = v.shape[1]
+    ftype = v.dtype.type
+    for row in range(v.shape[0]):
+        mean = ftype(0)
+        for j in range(n):
+            mean += v[row, j]
+        mean /= n
+        var = ftype(0)
+        for j in range(n):
+            var += (v[row, j] - mean) * (v[row, j] - mean)
+        s = ftype(1) / np.sqrt(var / n + ftype(EPSILON))
+        scale[row] = s
+        for j in range(n):
+            v_hat[row, j] = (v[row, j] - mean) * s
+            out[row, j] = gamma[j] * v_hat[row, j] + beta[j]
+
+
+@jit
+def normalise_rows_backward(dy, v_hat, scale, gamma, dv, dgamma, dbeta):
+    """dv for every row (see the module docstring); adds to dgamma, dbeta."""
+    n = dy.shape[1]
+    ftype = dy.dtype.type
+    for row in range(dy.shape[0]):
+        mean_u = ftype(0)
+        mean_u_hat = ftype(0)
+        for j in range(n):
+            u = dy[row, j] * gamma[j]
+            mean_u += u
+            mean_u_hat += u * v_hat[row, j]
+            dgamma[j] += dy[row, j] * v_hat[row, j]
+            dbeta[j] += dy[row, j]
+        mean_u /= n
+        mean_u_hat /= n
+        for j in range(n):
+            dv[row, j] = scale[row] * (dy[row, j] * gamma[j] - mean_u - v_hat[row, j] * mean_u_hat)
+
+
+@jit
+def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, gammas, betas, peepholes, r_hat, r_scale,
+                 c_hat, c_scale, c_t, k_t, h_t):
+    """One step. gates_t holds a_x + b on entry and [i|f|g|o] on exit; writes c_t, k_t, h_t and
+    what backward needs of LN_h (r_hat, r_scale) and LN_c (c_hat, c_scale)."""
+    B, H = h_t.shape
+    ftype = h_t.dtype.type
+    r = np.dot(h_prev, recurrent_kernel)                        # h_{t-1} W_h
+    a_h = np.empty_like(r)
+    normalise_rows(r, gammas[1], betas[1], r_hat, r_scale, a_h)  # a_h = LN_h(h_{t-1} W_h)
+    with_peepholes = _common.present(peepholes)
+    for b in range(B):
+        z, a, c_p, c = gates_t[b], a_h[b], c_prev[b], c_t[b]
+        for j in range(4 * H):
+            z[j] += a[j]                                        # z = a_x + b + a_h
+        i, f, g = z[:H], z[H:2 * H], z[2 * H:3 * H]
+        if with_peepholes:
+            for j in range(H):
+                i[j] += peepholes[0, j] * c_p[j]
+                f[j] += peepholes[1, j] * c_p[j]
+        for j in range(H):
+            i[j] = sigmoid(i[j], ftype)
+            f[j] = sigmoid(f[j], ftype)
+            g[j] = tanh(g[j], ftype)
+            c[j] = f[j] * c_p[j] + i[j] * g[j]
+    normalise_rows(c_t, gammas[2], betas[2], c_hat, c_scale, k_t)  # k_t holds LN_c(c_t) for now
+    for b in range(B):
+        o, c, k, h = gates_t[b, 3 * H:], c_t[b], k_t[b], h_t[b]
+        if with_peepholes:
+            for j in range(H):
+                o[j] += peepholes[2, j] * c[j]
+        for j in range(H):
+            o[j] = sigmoid(o[j], ftype)
+            k[j] = tanh(k[j], ftype)                            # k = tanh(LN_c(c_t))
+            h[j] = o[j] * k[j]
+
+
+@jit
+def step_backward(dh, dc, c_prev, gates_t, k_t, c_hat, c_scale, r_hat, r_scale, recurrent_kernel_T, gammas,
+                  peepholes, dgammas, dbetas, dz_t, dr_t, dh_prev, dc_total_t):
+    """One step back: writes dz_t (dL/dz), dr_t (dL/d(h_{t-1} W_h)), dh_prev, and turns dc into
+    the c-path part of dL/dc_{t-1}; adds to LN_h's and LN_c's dgamma, dbeta."""
+    B, H = dh.shape
+    one = dh.dtype.type(1)
+    with_peepholes = _common.present(peepholes)
+    dk_in = np.empty_like(dh)                                   # dL/d LN_c(c_t)
+    for b in range(B):
+        o, k, dh_b, dz_o = gates_t[b, 3 * H:], k_t[b], dh[b], dz_t[b, 3 * H:]
+        for j in range(H):
+            dz_o[j] = dh_b[j] * k[j] * o[j] * (one - o[j])
+            dk_in[b, j] = dh_b[j] * o[j] * (one - k[j] * k[j])
+    dc_ln = np.empty_like(dh)
+    normalise_rows_backward(dk_in, c_hat, c_scale, gammas[2], dc_ln, dgammas[2], dbetas[2])
+    for b in range(B):
+        gate, dz, dc_b, c_p, dc_total = gates_t[b], dz_t[b], dc[b], c_prev[b], dc_total_t[b]
+        i, f, g = gate[:H], gate[H:2 * H], gate[2 * H:3 * H]
+        dz_i, dz_f, dz_g, dz_o = dz[:H], dz[H:2 * H], dz[2 * H:3 * H], dz[3 * H:]
+        for j in range(H):
+            dc_j = dc_b[j] + dc_ln[b, j]
+            if with_peepholes:
+                dc_j += dz_o[j] * peepholes[2, j]
+            dz_i[j] = dc_j * g[j] * i[j] * (one - i[j])
+            dz_f[j] = dc_j * c_p[j] * f[j] * (one - f[j])
+            dz_g[j] = dc_j * i[j] * (one - g[j] * g[j])
+            dc_total[j] = dc_j
+            dc_b[j] = dc_j * f[j]                               # dc_{t-1}
+            if with_peepholes:
+                dc_b[j] += dz_i[j] * peepholes[0, j] + dz_f[j] * peepholes[1, j]
+    normalise_rows_backward(dz_t, r_hat, r_scale, gammas[1], dr_t, dgammas[1], dbetas[1])
+    np.dot(dr_t, recurrent_kernel_T, dh_prev)                   # dh_{t-1} = LN_h'(dz) W_h^T
+
+
+@jit
+def forward_sequence(gates, h0, c0, recurrent_kernel, gammas, betas, peepholes, mask, h, c, k, r_hat, r_scale,
+                     c_hat, c_scale):
+    """Run step_forward over all T steps (``gates`` holds a_x + b on entry, [i|f|g|o] on exit)."""
+    h[0] = h0
+    c[0] = c0
+    h_masked = np.empty_like(h0)
+    for t in range(gates.shape[0]):
+        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        step_forward(gates[t], h_in, c[t], recurrent_kernel, gammas, betas, peepholes, r_hat[t], r_scale[t],
+                     c_hat[t], c_scale[t], c[t + 1], k[t], h[t + 1])
+
+
+@jit
+def backward_sequence(dh_seq, dh_last, dc_last, c, k, gates, c_hat, c_scale, r_hat, r_scale, recurrent_kernel_T,
+                      gammas, peepholes, mask, dgammas, dbetas, dh_record, dc_record, dz, dr):
+    """Carry dh, dc back from step T to 1, filling dz and dr (T, B, 4H). Returns dh_0, dc_0."""
+    T = gates.shape[0]
+    dh = dh_last.copy()
+    dc = dc_last.copy()
+    dh_prev = np.empty_like(dh)
+    dc_total = np.empty_like(dc)
+    for t in range(T - 1, -1, -1):
+        if _common.present(dh_seq):
+            dh += dh_seq[t]
+        if _common.present(dh_record):
+            dh_record[t] = dh
+        step_backward(dh, dc, c[t], gates[t], k[t], c_hat[t], c_scale[t], r_hat[t], r_scale[t], recurrent_kernel_T,
+                      gammas, peepholes, dgammas, dbetas, dz[t], dr[t], dh_prev, dc_total)
+        if _common.present(dc_record):
+            dc_record[t] = dc_total
+        if _common.present(mask):
+            _common.multiply_into(dh_prev, mask, dh_prev)
+        dh, dh_prev = dh_prev, dh
+    return dh, dc
+
+
+def forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0=None, c0=None, peepholes=None,
+            recurrent_mask=None):
+    """Run the layer-normalised LSTM over a batch-major sequence.
+
+    ``gammas``, ``betas``: (gamma, beta) of LN_x (4H), LN_h (4H), LN_c (H), in that order; the
+    rest as :func:`minirnn.cells.lstm.forward`. Returns ``h_seq`` (B, T, H) and the cache.
+    """
+    checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=4)
+    B, T, _ = x.shape
+    H = recurrent_kernel.shape[0]
+    for name, values in (("gammas", gammas), ("betas", betas)):
+        if len(values) != 3:
+            raise ValueError(f"{name} must hold three vectors (input, recurrent, cell), got {len(values)}")
+        for norm, v, n in zip(NORMS, values, (4 * H, 4 * H, H)):
+            checks.check_array(f"{name} ({norm})", v, 1, x.dtype, (n,))
+    h0 = checks.check_state("h0", h0, B, H, x.dtype)
+    c0 = checks.check_state("c0", c0, B, H, x.dtype)
+    if peepholes is not None:
+        checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
+        peepholes = np.ascontiguousarray(peepholes)
+    else:
+        peepholes = _common.absent((H,), x.dtype)
+    gammas = tuple(np.ascontiguousarray(g) for g in gammas)
+    betas = tuple(np.ascontiguousarray(b) for b in betas)
+    x_tm = _common.time_major(x)
+    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
+    projection = _common.flat(x_tm) @ kernel                    # x_t W_x, all steps
+    x_hat, x_scale = np.empty_like(projection), np.empty(T * B, dtype=x.dtype)
+    gates = np.empty_like(projection)
+    normalise_rows(projection, gammas[0], betas[0], x_hat, x_scale, gates)
+    gates += bias                                               # a_x + b
+    gates = gates.reshape(T, B, 4 * H)
+    buffer = lambda *shape: np.empty(shape, dtype=x.dtype)  # noqa: E731
+    h, c, k = buffer(T + 1, B, H), buffer(T + 1, B, H), buffer(T, B, H)
+    r_hat, r_scale, c_hat, c_scale = buffer(T, B, 4 * H), buffer(T, B), buffer(T, B, H), buffer(T, B)
+    forward_sequence(gates, h0, c0, np.ascontiguousarray(recurrent_kernel), gammas, betas, peepholes, mask, h, c, k,
+                     r_hat, r_scale, c_hat, c_scale)
+    cache = Cache(x_tm, x_hat, x_scale, h, c, k, gates, r_hat, r_scale, c_hat, c_scale, kernel, recurrent_kernel,
+                  gammas, peepholes, mask)
+    return _common.batch_major(h[1:]), cache
+
+
+def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, record_state_grads=False):
+    """Backpropagate through time; as :func:`minirnn.cells.lstm.backward`, and the gradients of the
+    three normalisations' gains and biases as ``gammas``/``betas`` (lists of three)."""
+    h, c = cache.h, cache.c
+    T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
+    dc_last = checks.check_state("dc_last", dc_last, B, H, h.dtype)
+    dh_record = _common.state_grad_record(h, record_state_grads)
+    dc_record = _common.state_grad_record(h, record_state_grads)
+    dgammas = [np.zeros_like(g) for g in cache.gammas]
+    dbetas = [np.zeros_like(g) for g in cache.gammas]
+    dz, dr = np.empty_like(cache.gates), np.empty_like(cache.gates)
+    dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.k, cache.gates, cache.c_hat, cache.c_scale,
+                                 cache.r_hat, cache.r_scale, np.ascontiguousarray(cache.recurrent_kernel.T),
+                                 cache.gammas, cache.peepholes, cache.mask, tuple(dgammas), tuple(dbetas),
+                                 dh_record, dc_record, dz, dr)
+    dz_flat = _common.flat(dz)
+    dprojection = np.empty_like(dz_flat)                        # LN_x'(dZ): dL/d(x_t W_x)
+    normalise_rows_backward(dz_flat, cache.x_hat, cache.x_scale, cache.gammas[0], dprojection, dgammas[0],
+                            dbetas[0])
+    dkernel = _common.flat(cache.x).T @ dprojection
+    drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dr)
+    dx = _common.batch_major((dprojection @ cache.kernel.T).reshape(T, B, -1)) if input_grad else None
+    grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent,
+             "bias": _common.column_sums(dz_flat), "gammas": dgammas, "betas": dbetas}
+    if _common.present(cache.peepholes):
+        dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
+        grads["peepholes"] = np.stack([(dz_i * c[:-1]).sum(axis=(0, 1)), (dz_f * c[:-1]).sum(axis=(0, 1)),
+                                       (dz_o * c[1:]).sum(axis=(0, 1))])
+    if record_state_grads:
+        grads["dh"], grads["dc"] = _common.batch_major(dh_record), _common.batch_major(dc_record)
+    return grads
+
+
+def step_jacobians(cache, sample=0):
+    """J_t = d(h_t, c_t) / d(h_{t-1}, c_{t-1}) for every step of sequence ``sample``: (T, 2H, 2H),
+    from :func:`step_backward` fed 2H unit gradients (first on h_t, then on c_t), as in :mod:`.lstm`."""
+    _common.check_no_dropout(cache)
+    T, H, dtype = cache.gates.shape[0], cache.h.shape[2], cache.h.dtype
+    recurrent_kernel_T = np.ascontiguousarray(cache.recurrent_kernel.T)
+    eye, zeros = np.eye(H, dtype=dtype), np.zeros((H, H), dtype=dtype)
+    jacobians = np.empty((T, 2 * H, 2 * H), dtype=dtype)
+    dz, dr = np.empty((2 * H, 4 * H), dtype), np.empty((2 * H, 4 * H), dtype)
+    dh_prev, dc_total = np.empty((2 * H, H), dtype), np.empty((2 * H, H), dtype)
+    scratch = tuple(np.zeros_like(g) for g in cache.gammas)
+    for t in range(T):
+        dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])
+        rows = [_common.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.k, cache.c_hat)]
+        scales = [np.full(2 * H, a[t, sample], dtype=dtype) for a in (cache.c_scale, cache.r_scale)]
+        r_hat = _common.unit_batch(cache.r_hat[t], sample, 2 * H)
+        step_backward(dh, dc, rows[0], rows[1], rows[2], rows[3], scales[0], r_hat, scales[1], recurrent_kernel_T,
+                      cache.gammas, cache.peepholes, scratch, scratch, dz, dr, dh_prev, dc_total)
+        jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
+    return jacobians
