@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import callbacks, diagnostics, initializers, layers, losses, optim, tasks
+from . import callbacks, checks, diagnostics, initializers, layers, losses, optim, tasks
 from .model import NonFiniteLossError, Sequential
 
 CELLS = {
@@ -40,8 +40,7 @@ class Task:
     def __init__(self, name, length):
         if name not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {name!r}")
-        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-            raise ValueError(f"length must be an int >= 1, got {length!r}")
+        checks.check_int("length", length, 1)
         minimum = {"adding": 2, "copy": 1, "temporal-order": 20}[name]
         if length < minimum:
             raise ValueError(f"{name} needs --length >= {minimum}, got {length}")
@@ -192,10 +191,9 @@ def check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm, n
         raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    for name, value, minimum in (("units", units, 1), ("steps", steps, 1), ("batch_size", batch_size, 1),
-                                 ("n_test", n_test, 1), ("evaluations", evaluations, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    for name, value in (("units", units), ("steps", steps), ("batch_size", batch_size), ("n_test", n_test),
+                        ("evaluations", evaluations)):
+        checks.check_int(name, value, 1)
     if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     if clipnorm is not None and not (isinstance(clipnorm, (int, float)) and np.isfinite(clipnorm) and clipnorm >= 0):

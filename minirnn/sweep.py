@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import checks
+
 STATUS = ("seconds", "worker", "status", "error")
 THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                      "NUMBA_NUM_THREADS", "MINIRNN_NUM_THREADS")}
@@ -189,10 +191,9 @@ def run(fn, grid, *, scheduler=None, out=None, retries=1, progress=True, workers
     function = _resolve(fn)
     points = grid_points(grid)
     _check_parameters(function, points)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be an int >= 0, got {retries!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive int or None, got {workers!r}")
+    checks.check_int("retries", retries, 0)
+    if workers is not None:
+        checks.check_int("workers", workers, 1)
     if scheduler is not None and not isinstance(scheduler, str) and type(scheduler).__name__ != "Client":
         raise TypeError(f"scheduler must be None, an address 'tcp://host:port' or a distributed.Client, "
                         f"got {type(scheduler).__name__}")
@@ -387,18 +388,17 @@ class Results:
                 raise ValueError(f"{str(path)!r} holds another sweep's results: it has no column "
                                  f"{', '.join(map(repr, missing))}")
 
-    def _read(self, text=False):
-        """The file as a DataFrame; ``text``: every value as the text a point's key is made of."""
-        if self.parquet:
-            frame = pd.read_parquet(self.path)
-            return frame.astype(str) if text else frame
-        return pd.read_csv(self.path, dtype=str, keep_default_na=False) if text else pd.read_csv(self.path)
+    def _read(self):
+        return pd.read_parquet(self.path) if self.parquet else pd.read_csv(self.path)
 
     def finished(self):
         """{key: row} of the points with an "ok" row in the file."""
         if self.columns is None:
             return {}
-        text, typed = self._read(text=True), self._read().fillna({"error": "", "worker": ""})
+        typed = self._read()
+        # each value as the text a point's key is made of: a CSV's own text, a parquet file's str()
+        text = typed.astype(str) if self.parquet else pd.read_csv(self.path, dtype=str, keep_default_na=False)
+        typed = typed.fillna({"error": "", "worker": ""})
         rows = {}
         for k in range(len(text)):
             if text.at[k, "status"] == "ok":

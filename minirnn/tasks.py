@@ -13,6 +13,8 @@ that lies far back, which every report should print beside the model's (:func:`b
 """
 import numpy as np
 
+from . import checks
+
 
 def _rng(seed):
     return np.random.default_rng(seed)
@@ -20,8 +22,7 @@ def _rng(seed):
 
 def _check_counts(**counts):
     for name, (value, minimum) in counts.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        checks.check_int(name, value, minimum)
 
 
 def adding_problem(n, length, variant="arjovsky", seed=None, dtype=np.float64):
