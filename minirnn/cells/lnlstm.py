@@ -58,7 +58,8 @@ c_hat, c_scale: LN_c's; gammas: (gamma_x, gamma_h, gamma_c)."""
 
 @jit
 def normalise_rows(v, gamma, beta, v_hat, scale, out):
-    """out = gamma * v_hat + beta for every row of v (N, n); v_hat and scale (N,) kept for backward."""
+    """out = gamma * v_hat + beta for every row of v (N, n); v_hat and scale (N,) kept for backward.
+    ``out`` may be ``v`` itself (each number is read before it is written)."""
     n = v.shape[1]
     ftype = v.dtype.type
     for row in range(v.shape[0]):
@@ -78,7 +79,7 @@ def normalise_rows(v, gamma, beta, v_hat, scale, out):
 
 @jit
 def normalise_rows_backward(dy, v_hat, scale, gamma, dv, dgamma, dbeta):
-    """dv for every row (see the module docstring); adds to dgamma, dbeta."""
+    """dv for every row (see the module docstring); adds to dgamma, dbeta. ``dv`` may be ``dy``."""
     n = dy.shape[1]
     ftype = dy.dtype.type
     for row in range(dy.shape[0]):
@@ -98,14 +99,14 @@ def normalise_rows_backward(dy, v_hat, scale, gamma, dv, dgamma, dbeta):
 
 @jit
 def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, gammas, betas, peepholes, r_hat, r_scale,
-                 c_hat, c_scale, c_t, k_t, h_t):
+                 c_hat, c_scale, c_t, k_t, h_t, a_h):
     """One step. gates_t holds a_x + b on entry and [i|f|g|o] on exit; writes c_t, k_t, h_t and
-    what backward needs of LN_h (r_hat, r_scale) and LN_c (c_hat, c_scale)."""
+    what backward needs of LN_h (r_hat, r_scale) and LN_c (c_hat, c_scale). ``a_h`` (B, 4H) is
+    scratch space, allocated once per sequence."""
     B, H = h_t.shape
     ftype = h_t.dtype.type
-    r = np.dot(h_prev, recurrent_kernel)                        # h_{t-1} W_h
-    a_h = np.empty_like(r)
-    normalise_rows(r, gammas[1], betas[1], r_hat, r_scale, a_h)  # a_h = LN_h(h_{t-1} W_h)
+    np.dot(h_prev, recurrent_kernel, a_h)                        # h_{t-1} W_h
+    normalise_rows(a_h, gammas[1], betas[1], r_hat, r_scale, a_h)  # a_h = LN_h(h_{t-1} W_h), in place
     with_peepholes = _common.present(peepholes)
     for b in range(B):
         z, a, c_p, c = gates_t[b], a_h[b], c_prev[b], c_t[b]
@@ -135,20 +136,19 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, gammas, betas, peeph
 
 @jit
 def step_backward(dh, dc, c_prev, gates_t, k_t, c_hat, c_scale, r_hat, r_scale, recurrent_kernel_T, gammas,
-                  peepholes, dgammas, dbetas, dz_t, dr_t, dh_prev, dc_total_t):
+                  peepholes, dgammas, dbetas, dz_t, dr_t, dh_prev, dc_total_t, dc_ln):
     """One step back: writes dz_t (dL/dz), dr_t (dL/d(h_{t-1} W_h)), dh_prev, and turns dc into
-    the c-path part of dL/dc_{t-1}; adds to LN_h's and LN_c's dgamma, dbeta."""
+    the c-path part of dL/dc_{t-1}; adds to LN_h's and LN_c's dgamma, dbeta. ``dc_ln`` (B, H) is
+    scratch space, allocated once per sequence."""
     B, H = dh.shape
     one = dh.dtype.type(1)
     with_peepholes = _common.present(peepholes)
-    dk_in = np.empty_like(dh)                                   # dL/d LN_c(c_t)
     for b in range(B):
         o, k, dh_b, dz_o = gates_t[b, 3 * H:], k_t[b], dh[b], dz_t[b, 3 * H:]
         for j in range(H):
             dz_o[j] = dh_b[j] * k[j] * o[j] * (one - o[j])
-            dk_in[b, j] = dh_b[j] * o[j] * (one - k[j] * k[j])
-    dc_ln = np.empty_like(dh)
-    normalise_rows_backward(dk_in, c_hat, c_scale, gammas[2], dc_ln, dgammas[2], dbetas[2])
+            dc_ln[b, j] = dh_b[j] * o[j] * (one - k[j] * k[j])  # dL/d LN_c(c_t) for now
+    normalise_rows_backward(dc_ln, c_hat, c_scale, gammas[2], dc_ln, dgammas[2], dbetas[2])  # its path into c_t
     for b in range(B):
         gate, dz, dc_b, c_p, dc_total = gates_t[b], dz_t[b], dc[b], c_prev[b], dc_total_t[b]
         i, f, g = gate[:H], gate[H:2 * H], gate[2 * H:3 * H]
@@ -175,10 +175,11 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, gammas, betas, peepholes, 
     h[0] = h0
     c[0] = c0
     h_masked = np.empty_like(h0)
+    a_h = np.empty_like(gates[0])
     for t in range(gates.shape[0]):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(gates[t], h_in, c[t], recurrent_kernel, gammas, betas, peepholes, r_hat[t], r_scale[t],
-                     c_hat[t], c_scale[t], c[t + 1], k[t], h[t + 1])
+                     c_hat[t], c_scale[t], c[t + 1], k[t], h[t + 1], a_h)
 
 
 @jit
@@ -190,13 +191,14 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, k, gates, c_hat, c_scale, r_h
     dc = dc_last.copy()
     dh_prev = np.empty_like(dh)
     dc_total = np.empty_like(dc)
+    dc_ln = np.empty_like(dc)
     for t in range(T - 1, -1, -1):
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
             dh_record[t] = dh
         step_backward(dh, dc, c[t], gates[t], k[t], c_hat[t], c_scale[t], r_hat[t], r_scale[t], recurrent_kernel_T,
-                      gammas, peepholes, dgammas, dbetas, dz[t], dr[t], dh_prev, dc_total)
+                      gammas, peepholes, dgammas, dbetas, dz[t], dr[t], dh_prev, dc_total, dc_ln)
         if _common.present(dc_record):
             dc_record[t] = dc_total
         if _common.present(mask):
@@ -290,7 +292,7 @@ def step_jacobians(cache, sample=0):
     eye, zeros = np.eye(H, dtype=dtype), np.zeros((H, H), dtype=dtype)
     jacobians = np.empty((T, 2 * H, 2 * H), dtype=dtype)
     dz, dr = np.empty((2 * H, 4 * H), dtype), np.empty((2 * H, 4 * H), dtype)
-    dh_prev, dc_total = np.empty((2 * H, H), dtype), np.empty((2 * H, H), dtype)
+    dh_prev, dc_total, dc_ln = (np.empty((2 * H, H), dtype) for _ in range(3))
     scratch = tuple(np.zeros_like(g) for g in cache.gammas)
     for t in range(T):
         dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])
@@ -298,6 +300,6 @@ def step_jacobians(cache, sample=0):
         scales = [np.full(2 * H, a[t, sample], dtype=dtype) for a in (cache.c_scale, cache.r_scale)]
         r_hat = _common.unit_batch(cache.r_hat[t], sample, 2 * H)
         step_backward(dh, dc, rows[0], rows[1], rows[2], rows[3], scales[0], r_hat, scales[1], recurrent_kernel_T,
-                      cache.gammas, cache.peepholes, scratch, scratch, dz, dr, dh_prev, dc_total)
+                      cache.gammas, cache.peepholes, scratch, scratch, dz, dr, dh_prev, dc_total, dc_ln)
         jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
     return jacobians
