@@ -26,17 +26,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_step import machine_description, reexec_single_threaded  # noqa: E402
 
+from minirnn import sweep_command  # noqa: E402
+
 DEFAULT_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "anchors",
                                  "adding_problem.py")
 LENGTH, UNITS, BATCH, LR, HALVE_EVERY = 100, 8, 32, 5e-3, 1500
-
-
-def seed_list(text):
-    """'0-4' or '0,3,7' -> a list of ints."""
-    if "-" in text:
-        first, last = text.split("-")
-        return list(range(int(first), int(last) + 1))
-    return [int(s) for s in text.split(",") if s != ""]
 
 
 def minirnn_run(seed, iterations):
@@ -83,7 +77,11 @@ def main():
     parser.add_argument("--reference", default=DEFAULT_REFERENCE, help="path of adding_problem.py")
     parser.add_argument("--keep-openblas-env", action="store_true")
     args = parser.parse_args()
-    seeds, reference_seeds = seed_list(args.seeds), seed_list(args.reference_seeds)
+    try:
+        seeds = sweep_command.seeds(args.seeds)
+        reference_seeds = sweep_command.seeds(args.reference_seeds) if args.reference_seeds else []
+    except ValueError as error:
+        parser.error(str(error))
     if not seeds or args.iterations < 1:
         parser.error("need at least one minirnn seed and one iteration")
     if reference_seeds and not os.path.isfile(args.reference):
