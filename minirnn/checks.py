@@ -71,6 +71,19 @@ def check_optional(name, a, batch, units, dtype):
     return np.ascontiguousarray(a)
 
 
+def check_sequence_mask(name, mask, batch, steps):
+    """Keras' sequence mask: a bool (batch, steps) array, True where a step is data, False where it
+    is padding."""
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of bools (batch, time), got {type(mask).__name__}")
+    if mask.dtype != np.bool_:
+        raise TypeError(f"{name} must have dtype bool (True where a step is data, False where it is padding), "
+                        f"got {mask.dtype}: use mask.astype(bool) if it holds 0s and 1s")
+    if mask.shape != (batch, steps):
+        raise ValueError(f"{name} must have shape (batch, time) = {(batch, steps)}, got {mask.shape}")
+    return mask
+
+
 def check_choice(name, value, choices):
     """``choices[value]``, or a ValueError listing the choices."""
     if value not in choices:

@@ -129,8 +129,9 @@ def check_directions(fn, arrays, directions=3, eps=1e-4, seed=0):
     return worst
 
 
-def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0):
-    """Check every gradient of a layer: each parameter, the input and each initial state.
+def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0, mask=None):
+    """Check every gradient of a layer: each parameter, the input and each initial state
+    (``mask``: a sequence mask handed to every forward pass).
 
     The loss is ``sum_k <output_k, G_k>`` with fixed random ``G_k`` (one per
     output, so ``return_state`` outputs are checked too); its gradient w.r.t.
@@ -146,6 +147,8 @@ def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0):
                                                  (initial_state if isinstance(initial_state, (list, tuple))
                                                   else [initial_state])]
     kwargs = {} if states is None else {"initial_state": states}
+    if mask is not None:
+        kwargs["mask"] = mask
     outputs = layer.forward(x, **kwargs)
     multiple = isinstance(outputs, list)
     weights = [rng.normal(size=o.shape) for o in (outputs if multiple else [outputs])]
@@ -165,15 +168,15 @@ def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0):
     return {name: relative_error(analytic[name], numeric_gradient(loss, a, eps, order)) for name, a in arrays.items()}
 
 
-def gradcheck(target, inputs, initial_state=None, eps=None, order=4, seed=0):
+def gradcheck(target, inputs, initial_state=None, eps=None, order=4, seed=0, mask=None):
     """Finite-difference check of a layer or of a function of named arrays.
 
-    ``gradcheck(layer, x, initial_state=None)`` runs :func:`check_layer`;
+    ``gradcheck(layer, x, initial_state=None, mask=None)`` runs :func:`check_layer`;
     ``gradcheck(fn, {"name": array, ...})`` runs :func:`check_function`.
     Returns ``{name: relative error}``.
     """
     if hasattr(target, "params") and hasattr(target, "backward"):
-        return check_layer(target, inputs, initial_state=initial_state, eps=eps, order=order, seed=seed)
+        return check_layer(target, inputs, initial_state=initial_state, eps=eps, order=order, seed=seed, mask=mask)
     if callable(target):
         if not isinstance(inputs, dict):
             raise TypeError("gradcheck(fn, arrays): arrays must be a dict of name -> float64 array")

@@ -158,14 +158,19 @@ class Sequential:
     # ------------------------------------------------------------------ running
 
     def forward(self, x, training=False):
-        """Run the layers in order. An activation that overflows to inf or NaN raises
-        :class:`NonFiniteLossError` naming the layer (the weights have diverged)."""
+        """Run the layers in order, each handing the next its sequence mask (a ``Masking`` layer
+        starts one; the output's is kept in ``output_mask``). An activation that overflows to inf
+        or NaN raises :class:`NonFiniteLossError` naming the layer (the weights have diverged)."""
+        mask = None
         for layer in self.layers:
             try:
-                x = layer.forward(x, training=training)
+                x, mask = layer.forward(x, training=training, mask=mask), layer.compute_mask(x, mask)
             except FloatingPointError as error:
                 raise NonFiniteLossError(str(error)) from None
+        self.output_mask = mask
         return x
+
+    output_mask = None  # the last forward's: (batch, time) bools for a sequence output, or None
 
     def backward(self, grad):
         for k in range(len(self.layers) - 1, -1, -1):
@@ -187,6 +192,9 @@ class Sequential:
     def fit(self, x, y=None, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
             callbacks=None, verbose=1, seed=None, on_divergence="raise", steps_per_epoch=None):
         """Train; returns a :class:`~minirnn.callbacks.History` (``.history["loss"]``, ``["val_loss"]``).
+
+        A model that starts with ``Masking`` leaves the masked steps of a sequence output out of the
+        loss and the metrics, as Keras does: the loss is the mean over the unmasked steps.
 
         Data: arrays ``x``, ``y``; or, as Keras takes a generator, freshly drawn batches: ``x`` an
         iterator of ``(x_batch, y_batch)`` pairs or a function ``batch(step) -> (x_batch, y_batch)``
@@ -263,7 +271,7 @@ class Sequential:
             for batch, (x_batch, y_batch) in zip(range(steps), batches(epoch, steps)):
                 loss, pred = self._train_step(x_batch, y_batch, epoch, batch)
                 total, samples = total + loss * len(x_batch), samples + len(x_batch)
-                running.add(pred, y_batch)
+                running.add(*_unmasked(pred, y_batch, self.output_mask))
                 self._call(hooks, "on_batch_end", batch, {"loss": loss, "size": len(x_batch)})
             logs = {"loss": total / samples, **running.results()}
             if x_val is not None:
@@ -359,7 +367,7 @@ class Sequential:
             pred = self.forward(x, training=True)
         except NonFiniteLossError as error:
             self._diverged(epoch, batch, str(error))
-        loss, grad = self._loss_and_grad(pred, y)
+        loss, grad = self._loss_and_grad(pred, y, self.output_mask)
         if np.isfinite(loss):
             self._check_growth(loss, epoch, batch)
             self.backward(grad.astype(self.dtype, copy=False))
@@ -378,8 +386,16 @@ class Sequential:
             self._diverged(epoch, batch, "the update made a weight NaN or infinite")
         return loss, pred
 
-    def _loss_and_grad(self, pred, y):
-        """The compiled loss, held to its contract: (a number, an array shaped like the prediction)."""
+    def _loss_and_grad(self, pred, y, mask=None):
+        """The compiled loss, held to its contract: (a number, an array shaped like the prediction).
+        With a sequence mask, the loss of the unmasked steps only (0 if all are masked), and no
+        gradient into the masked ones."""
+        if mask is not None and pred.ndim == 3:
+            grad = np.zeros_like(pred)
+            if not mask.any():
+                return 0.0, grad
+            value, grad[mask] = self._loss_and_grad(pred[mask], y[mask])
+            return value, grad
         result = self.loss(pred, y)
         contract = (f"a loss function must return (value, grad): the mean loss as a number and its gradient "
                     f"w.r.t. y_pred as an array of y_pred's shape {pred.shape}")
@@ -422,9 +438,9 @@ class Sequential:
         running = metrics_module.Running(self.metrics)
         for i in range(0, len(x), batch_size):
             pred, y_batch = self.forward(x[i:i + batch_size]), y[i:i + batch_size]
-            value, _ = self._loss_and_grad(pred, y_batch)
+            value, _ = self._loss_and_grad(pred, y_batch, self.output_mask)
             total += value * len(y_batch)
-            running.add(pred, y_batch)
+            running.add(*_unmasked(pred, y_batch, self.output_mask))
         return {"loss": total / len(x), **running.results()}
 
     def _require_built(self, what):
@@ -533,6 +549,14 @@ def load_model(path):
         raise ValueError(f"{path}: the model description does not match its contents ({error!r})") from None
     saving.restore(model, config, arrays, path)
     return model
+
+
+def _unmasked(pred, y, mask):
+    """The prediction and targets at the unmasked steps of a sequence output ((n, features) and
+    y's rows), for the metrics; as they are when there is no mask."""
+    if mask is None or pred.ndim != 3:
+        return pred, y
+    return pred[mask], y[mask]
 
 
 def _is_batch_source(x):

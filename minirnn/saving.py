@@ -39,7 +39,7 @@ STALE_SECONDS = 15 * 60  # a temporary file this old is no save in progress, but
 FOREIGN_EXTENSIONS = {".keras": "Keras' format", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)",
                       ".pt": "PyTorch's format", ".pth": "PyTorch's format"}
 LAYERS = {cls.__name__: cls for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.IndRNN, layers.Dense,
-                                        layers.Dropout)}
+                                        layers.Dropout, layers.Masking)}
 
 
 def layer_from_spec(spec):

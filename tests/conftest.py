@@ -57,6 +57,13 @@ VARIANTS = {
 }
 
 
+def mixed_mask(steps=7):
+    """A sequence mask (6, steps) with every kind of row: no padding, padding after 3 steps of data,
+    a single step, all padding, padding before the last 2 steps, and holes in the middle."""
+    t = np.arange(steps)
+    return np.stack([t < steps, t < 3, t < 1, t < 0, t >= steps - 2, t % 3 != 1])
+
+
 def randomize(layer, rng, scale=0.5):
     """Overwrite every parameter (biases included) with N(0, scale^2) values."""
     for value in layer.params.values():

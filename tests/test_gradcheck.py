@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from minirnn import gradcheck
 from minirnn.gradcheck import check_directions, check_function, relative_error
 
-from conftest import VARIANTS, make_layer, random_states
+from conftest import VARIANTS, make_layer, mixed_mask, random_states
 
 TOL = 1e-6
 
@@ -195,3 +195,16 @@ def test_float32_gradients_agree_with_float64(variant, rng):
     errors = {name: relative_error(grads[np.float32][name], grads[np.float64][name]) for name in grads[np.float64]}
     assert set(errors) == set(layer64.params) | {"x"} | {f"s{k}" for k in range(len(states))}
     assert max(errors.values()) <= 2e-5, errors
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_gradients_with_masked_steps(variant, return_sequences, rng):
+    """Sequences of every length in one batch (conftest.mixed_mask: full, padded after or before the
+    data, length 1, all padding, holes), from non-zero initial states."""
+    mask = mixed_mask()
+    layer = make_layer(variant, units=3, input_dim=2, rng=rng, return_sequences=return_sequences)
+    x = rng.normal(size=(*mask.shape, 2))
+    errors = gradcheck(layer, x, initial_state=random_states(layer, len(x), rng), mask=mask)
+    assert set(errors) == set(layer.params) | {"x"} | {f"initial_state[{k}]" for k in range(len(layer.state_names))}
+    assert max(errors.values()) <= TOL, errors

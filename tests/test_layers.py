@@ -4,7 +4,7 @@ import pytest
 
 from minirnn import layers
 
-from conftest import VARIANTS, make_layer, randomize
+from conftest import VARIANTS, make_layer, mixed_mask, random_states, randomize
 
 
 @pytest.mark.parametrize("layer, input_dim, expected", [
@@ -444,3 +444,113 @@ def test_fitting_stateful_layers(rng, tmp_path):
     assert mr.load_model(tmp_path / "stateful.npz").layers[0].stateful
     with pytest.raises(ValueError, match="stateful=True"):
         layers.Bidirectional(layers.GRU(3, stateful=True))
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_masked_steps_are_skipped(variant, rng):
+    """Every sequence of a masked batch (conftest.mixed_mask) gives what the same layer gives on its
+    unmasked steps alone: the same outputs there, the last output repeated at masked steps (zeros
+    before the first unmasked one, as Keras), its final states; with a length of 0, the initial
+    states. No gradient reaches a masked step's input."""
+    mask = mixed_mask()
+    layer = make_layer(variant, 3, 2, rng, return_sequences=True, return_state=True)
+    x = rng.normal(size=(*mask.shape, 2))
+    initial = random_states(layer, len(x), rng)
+    output, *states = (a.copy() for a in layer.forward(x, initial_state=initial, mask=mask))
+    G = rng.normal(size=output.shape)
+    dx = layer.backward([G] + [None] * len(states))
+    for b, steps in enumerate(mask):
+        kept = steps[::-1] if layer.go_backwards else steps  # go_backwards: output step t is input step T-1-t
+        alone = [initial[k][b:b + 1] for k in range(len(states))]
+        if steps.any():
+            alone_output, *alone = layer.forward(x[b:b + 1, steps], initial_state=alone)
+            seen = np.cumsum(kept) - 1  # the output each step repeats: the last unmasked one's
+            expected = np.where(seen[:, None] >= 0, alone_output[0][np.maximum(seen, 0)], 0)
+            np.testing.assert_allclose(output[b], expected, rtol=0, atol=1e-14)
+        else:
+            np.testing.assert_array_equal(output[b], 0)
+        for k, state in enumerate(states):
+            np.testing.assert_allclose(state[b], alone[k][0], rtol=0, atol=1e-14)
+    assert not dx[~mask].any()
+    assert dx[mask].any()  # (not every entry: a dead relu unit passes none either)
+
+
+def test_masked_steps_at_the_end_change_nothing_before_them(rng):
+    """Padding after the data: the outputs at the data steps are the unmasked layer's, whatever the
+    padding holds, and the many-to-one output is the last data step's."""
+    layer = make_layer("lstm", 4, 2, rng, return_sequences=True)
+    x = rng.normal(size=(3, 6, 2))
+    mask = np.arange(6)[None, :] < np.array([[6], [4], [2]])
+    plain = layer.forward(x).copy()
+    noisy = np.where(mask[..., None], x, rng.normal(size=x.shape) * 100)
+    masked = layer.forward(noisy, mask=mask)
+    np.testing.assert_array_equal(masked[mask], plain[mask])
+    last = make_layer("lstm", 4, 2, np.random.default_rng(0))
+    last.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(last.forward(noisy, mask=mask), plain[[0, 1, 2], [5, 3, 1]])
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_bidirectional_with_padding_after_or_before_the_data(return_sequences, rng):
+    """Each direction reads only the data steps, so padding after the data or before it gives the
+    same numbers at the data steps (and the same many-to-one output); masked steps output zeros."""
+    layer = layers.Bidirectional(layers.GRU(3, return_sequences=return_sequences))
+    layer.build(2)
+    randomize(layer.forward_layer, rng)
+    randomize(layer.backward_layer, rng)
+    lengths, T = np.array([5, 3, 1]), 5
+    data = rng.normal(size=(3, T, 2))
+    post = np.arange(T)[None, :] < lengths[:, None]
+    pre = post[:, ::-1]
+    x_post = np.where(post[..., None], data, 0.0)
+    x_pre = np.stack([np.roll(x_post[b], T - n, axis=0) for b, n in enumerate(lengths)])
+    out_post, out_pre = layer.forward(x_post, mask=post).copy(), layer.forward(x_pre, mask=pre).copy()
+    for b, n in enumerate(lengths):
+        alone = layer.forward(data[b:b + 1, :n])
+        if return_sequences:
+            np.testing.assert_allclose(out_post[b, :n], alone[0], rtol=0, atol=1e-14)
+            np.testing.assert_allclose(out_pre[b, T - n:], alone[0], rtol=0, atol=1e-14)
+            assert not out_post[b, n:].any() and not out_pre[b, :T - n].any()
+        else:
+            np.testing.assert_allclose(out_post[b], alone[0], rtol=0, atol=1e-14)
+            np.testing.assert_allclose(out_pre[b], alone[0], rtol=0, atol=1e-14)
+
+
+def test_masking_layer(rng):
+    x = rng.normal(size=(2, 4, 3))
+    x[0, 1] = -1.0                     # every feature is the mask value: masked
+    x[1, 2, 0] = -1.0                  # one feature only: not masked
+    masking = layers.Masking(mask_value=-1.0)
+    out = masking.forward(x)
+    expected_mask = np.array([[True, False, True, True], [True, True, True, True]])
+    np.testing.assert_array_equal(masking.compute_mask(x), expected_mask)
+    np.testing.assert_array_equal(out[~expected_mask], 0)
+    np.testing.assert_array_equal(out[expected_mask], x[expected_mask])
+    np.testing.assert_array_equal(masking.backward(np.ones_like(x)), np.where(expected_mask[..., None], 1.0, 0.0) + 0 * x)
+    assert masking.count_params() == 0
+    with pytest.raises(ValueError, match="mask_value must be a finite number"):
+        layers.Masking(float("nan"))
+
+
+@pytest.mark.parametrize("mask, error, match", [
+    (np.ones((2, 4), dtype=int), TypeError, "mask must have dtype bool"),
+    (np.ones((2, 5), dtype=bool), ValueError, r"mask must have shape \(batch, time\) = \(2, 4\), got \(2, 5\)"),
+    (np.ones(4, dtype=bool), ValueError, "shape"),
+    ([[True] * 4] * 2, TypeError, "mask must be a numpy.ndarray"),
+])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_bad_masks(mask, error, match, wrapped, rng):
+    layer = make_layer("lstm", 3, 2, rng)
+    if wrapped:
+        layer = layers.Bidirectional(layer)
+    with pytest.raises(error, match=match):
+        layer.forward(rng.normal(size=(2, 4, 2)), mask=mask)
+
+
+def test_compute_mask_follows_keras(rng):
+    mask = np.array([[True, False]])
+    assert layers.LSTM(2, return_sequences=True).compute_mask(None, mask) is mask
+    assert layers.LSTM(2).compute_mask(None, mask) is None
+    assert layers.Bidirectional(layers.GRU(2)).compute_mask(None, mask) is None
+    assert layers.Dense(2).compute_mask(None, mask) is mask
+    assert layers.Dropout(0.5).compute_mask(None, mask) is mask

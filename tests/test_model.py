@@ -588,3 +588,66 @@ def test_shuffle_changes_the_order_of_the_batches_and_only_that():
     (in_order, w_order), (shuffled, w_shuffled) = train(False), train(True)
     assert in_order != shuffled and not all(np.array_equal(a, b) for a, b in zip(w_order, w_shuffled))
     assert train(True)[0] == shuffled  # the same seed, the same shuffling
+
+
+def masked_copy_batch(rng):
+    """Sequences of 6 steps padded with zeros after 6, 4, 2 and 0 steps of data, one-hot inputs,
+    integer labels per step; the padding's labels are arbitrary."""
+    lengths = np.array([6, 4, 2, 0])
+    mask = np.arange(6)[None, :] < lengths[:, None]
+    labels = rng.integers(0, 3, size=(4, 6))
+    x = np.where(mask[..., None], np.eye(3)[labels], 0.0)
+    return x, labels, mask
+
+
+def test_loss_and_metrics_leave_masked_steps_out(rng):
+    """Keras' rule: the mean over the unmasked steps only. Labels at masked steps change nothing (loss,
+    accuracy, gradients), and the loss is the cross-entropy of the unmasked steps, computed here by hand."""
+    x, labels, mask = masked_copy_batch(rng)
+    model = mr.Sequential([layers.Masking(input_shape=(6, 3)), layers.LSTM(4, return_sequences=True),
+                           layers.Dense(3, activation="softmax")], seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    p = model.predict(x)
+    expected_loss = -np.mean(np.log(p[mask, labels[mask]]))
+    expected_accuracy = np.mean(p[mask].argmax(axis=-1) == labels[mask])
+    loss, accuracy = model.evaluate(x, labels)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    assert accuracy == pytest.approx(expected_accuracy, rel=1e-12)
+    relabelled = np.where(mask, labels, (labels + 1) % 3)
+    assert model.evaluate(x, relabelled) == [loss, accuracy]
+    grads = []
+    for y in (labels, relabelled):
+        pred = model.forward(x, training=True)
+        value, grad = model._loss_and_grad(pred, y, model.output_mask)
+        assert not grad[~mask].any()
+        model.backward(grad)
+        grads.append([layer.grads[name].copy() for layer in model.layers for name in layer.params])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_batch_of_padding_only_has_loss_zero(rng):
+    x, labels, mask = masked_copy_batch(rng)
+    model = mr.Sequential([layers.Masking(input_shape=(6, 3)), layers.GRU(4, return_sequences=True),
+                           layers.Dense(3)], seed=0)
+    model.compile("adam", "mse")
+    before = model.get_weights()
+    history = model.fit(np.zeros_like(x), rng.normal(size=(4, 6, 3)), batch_size=4, verbose=0)
+    assert history.history["loss"] == [0.0]
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_summary_and_saving_with_masking(rng, tmp_path):
+    x, labels, mask = masked_copy_batch(rng)
+    model = mr.Sequential([layers.Masking(-1.0, input_shape=(6, 3)), layers.GRU(4, return_sequences=True),
+                           layers.Dense(3)], seed=0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "masking (Masking)" in lines[0] and "(None, 6, 3)" in lines[0]
+    model.compile("adam", "mse")
+    model.save(tmp_path / "masked.npz")
+    loaded = mr.load_model(tmp_path / "masked.npz")
+    assert loaded.layers[0].mask_value == -1.0
+    x[~mask] = -1.0
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

@@ -112,3 +112,95 @@ def test_training_with_dropout_matches_keras(rng):
     np.testing.assert_allclose(got, expected, rtol=1e-5)
     for a, b in zip(ours.get_weights(), theirs.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+@pytest.fixture
+def keras_in_float64():
+    """Keras builds float64 layers under a float64 dtype policy, but on its torch backend
+    ``keras.ops.matmul`` multiplies float64 arrays in float32 (its type promotion maps float64 to
+    float32 on every backend but TensorFlow; Keras 3.15), which would cap agreement at ~1e-7.
+    Here matmul is torch.matmul, as Keras' own LSTM fast path uses, for the length of a test."""
+    import torch
+    from keras.src.backend.torch import core, numpy as keras_numpy
+    matmul, policy, floatx = keras_numpy.matmul, keras.config.dtype_policy(), keras.config.floatx()
+    keras_numpy.matmul = lambda a, b: torch.matmul(core.convert_to_tensor(a), core.convert_to_tensor(b))
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    yield
+    keras_numpy.matmul = matmul
+    keras.config.set_floatx(floatx)
+    keras.config.set_dtype_policy(policy)
+
+
+@pytest.fixture(params=["float32", "float64"])
+def keras_dtype(request):
+    if request.param == "float64":
+        request.getfixturevalue("keras_in_float64")
+    return request.param
+
+
+def masked_batch(rng, dtype, steps=7, features=3):
+    """x (6, steps, features) padded with zeros by conftest.mixed_mask's rows (after, before, holes,
+    all padding), and the mask."""
+    from conftest import mixed_mask
+    mask = mixed_mask(steps)
+    x = np.where(mask[..., None], rng.normal(size=(*mask.shape, features)), 0.0)
+    return x.astype(dtype), mask
+
+
+def test_masked_stacked_model_matches_keras(keras_dtype, rng):
+    """Masking, LSTM, Bidirectional GRU, SimpleRNN, Dense per step: outputs and every weight's
+    gradient as Keras' (torch autograd), on sequences of every length in one batch; 1e-6 of the
+    scale in float32, 1e-12 in float64."""
+    import torch
+
+    import minirnn as mr
+    from minirnn import layers
+    x, mask = masked_batch(rng, keras_dtype)
+    T, F = x.shape[1:]
+    theirs = keras.Sequential([keras.Input((T, F)), keras.layers.Masking(0.0),
+                               keras.layers.LSTM(5, return_sequences=True),
+                               keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True)),
+                               keras.layers.SimpleRNN(3, return_sequences=True), keras.layers.Dense(2)])
+    theirs.set_weights([w + rng.normal(scale=0.3, size=w.shape).astype(w.dtype) for w in theirs.get_weights()])
+    ours = mr.Sequential([layers.Masking(0.0, input_shape=(T, F)), layers.LSTM(5, return_sequences=True),
+                          layers.Bidirectional(layers.GRU(4, return_sequences=True)),
+                          layers.SimpleRNN(3, return_sequences=True), layers.Dense(2)], dtype=keras_dtype)
+    ours.set_weights(theirs.get_weights())
+    expected = theirs(torch.tensor(x))
+    G = rng.normal(size=tuple(expected.shape)).astype(keras_dtype)
+    (expected * torch.tensor(G)).sum().backward()
+    expected_grads = [v.value.grad.numpy() for v in theirs.trainable_weights]
+    got = ours.forward(x, training=True)
+    tol = TOL if keras_dtype == "float32" else 1e-12
+    expected = expected.detach().numpy()
+    assert np.max(np.abs(got - expected)) <= tol * max(1.0, np.max(np.abs(expected)))
+    np.testing.assert_array_equal(ours.output_mask, mask)
+    ours.backward(G)
+    got_grads = [layer.grads[name] for layer in ours.layers for name in layer.params]
+    assert len(got_grads) == len(expected_grads) == 14
+    for a, b in zip(got_grads, expected_grads):
+        assert np.max(np.abs(a - b)) <= tol * max(1.0, np.max(np.abs(b)))
+
+
+def test_training_on_masked_sequences_matches_keras(rng):
+    """The loss and the metrics of a sequence output leave the masked steps out, as Keras' do: the
+    same history (loss and mae) and weights after three epochs."""
+    import minirnn as mr
+    from minirnn import layers
+    x, mask = masked_batch(rng, "float32", steps=8, features=2)
+    x, mask = np.concatenate([x, x[::-1] * 0.5]), np.concatenate([mask, mask[::-1]])
+    y = rng.normal(size=(len(x), 8, 1)).astype(np.float32)
+    theirs = keras.Sequential([keras.Input((8, 2)), keras.layers.Masking(0.0),
+                               keras.layers.GRU(4, return_sequences=True), keras.layers.Dense(1)])
+    theirs.compile(optimizer="adam", loss="mean_squared_error", metrics=["mae"])
+    ours = mr.Sequential([layers.Masking(0.0, input_shape=(8, 2)), layers.GRU(4, return_sequences=True),
+                          layers.Dense(1)], dtype="float32")
+    ours.set_weights(theirs.get_weights())
+    ours.compile("adam", "mse", metrics=["mae"])
+    expected = theirs.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history
+    got = ours.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(got["loss"], expected["loss"], rtol=1e-5)
+    np.testing.assert_allclose(got["mae"], expected["mae"], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)

@@ -172,6 +172,48 @@ def absent(shape, dtype):
     return np.empty((0, *shape), dtype=dtype)
 
 
+def valid_steps(sequence_mask, batch, steps):
+    """Keras' sequence mask (B, T), True where a step is data, checked and made time-major:
+    ``valid`` (T, B). Absent, (0, B), for None or a mask with no padding (the plain loop runs)."""
+    if sequence_mask is None:
+        return absent((batch,), np.bool_)
+    checks.check_sequence_mask("sequence_mask", sequence_mask, batch, steps)
+    if sequence_mask.all():
+        return absent((batch,), np.bool_)
+    return np.ascontiguousarray(sequence_mask.T)
+
+
+# Masked (padding) steps, Keras' semantics: the step leaves the states as they were. Forward, each
+# cell runs the step on the whole batch and then copies the previous state over the new one in the
+# rows of the masked sequences. Backward, a masked step is the identity: the gradient arriving at
+# its states is held aside and the step runs on zeros in those rows (so it sends nothing into its
+# gates, weights and input), then handed on unchanged to the step before.
+
+@jit
+def carry_masked_rows(valid_t, previous, new):
+    """new[b] = previous[b] for every sequence b whose step is masked (valid_t[b] False)."""
+    for b in range(valid_t.shape[0]):
+        if not valid_t[b]:
+            new[b] = previous[b]
+
+
+@jit
+def hold_masked_rows(valid_t, grad, held):
+    """Move the rows of the masked sequences from grad into held, leaving zeros in grad."""
+    zero = grad.dtype.type(0)
+    for b in range(valid_t.shape[0]):
+        if not valid_t[b]:
+            held[b] = grad[b]
+            grad[b] = zero
+
+
+def identity_at_masked_steps(jacobians, valid, sample):
+    """A masked step's Jacobian is the identity: set it so for sequence ``sample``."""
+    if present(valid):
+        jacobians[~valid[:, sample]] = np.eye(jacobians.shape[1], dtype=jacobians.dtype)
+    return jacobians
+
+
 def dropout_mask(mask, batch, units, dtype):
     """A recurrent-dropout mask (batch, units), checked; absent for None (no dropout)."""
     mask = checks.check_optional("recurrent_mask", mask, batch, units, dtype)

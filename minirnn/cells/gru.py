@@ -34,6 +34,9 @@ sent back); a_z, a_r, a_h are the pre-activations of z, r, hh::
     da_r       = d(reset_h) * h_{t-1} * r (1 - r)
     dh_{t-1}   = dh * z + d(reset_h) * r + [da_z | da_r] [W_hz | W_hr]^T
 
+Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1} in those sequences; backward,
+dh_{t-1} = dh there and dA = dR = 0.
+
 Recurrent dropout: with a mask m (B, H), drawn once per batch, every product
 with W_h takes m * h_{t-1} in place of h_{t-1} (the z * h_{t-1} term keeps the
 true state, as in Keras); backward, the gradient through those products is
@@ -53,9 +56,10 @@ from .._jit import jit
 from . import _common, _gemm
 from ._math import sigmoid, tanh
 
-Cache = namedtuple("Cache", "x h gates u_h reset_h kernel recurrent_kernel reset_after mask")
+Cache = namedtuple("Cache", "x h gates u_h reset_h kernel recurrent_kernel reset_after mask valid")
 Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), and (T,B,H) either
-u_h = h_{t-1} W_hh + b_hh (reset_after=True) or reset_h = r * h_{t-1} (reset_after=False), the other None."""
+u_h = h_{t-1} W_hh + b_hh (reset_after=True) or reset_h = r * h_{t-1} (reset_after=False), the other None;
+valid (T,B), False at masked steps, or absent (0,B)."""
 
 
 # Inside the step functions every gate is a view of its own (z = gate[:H], ...):
@@ -197,7 +201,7 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_
 
 
 @jit
-def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, mask, h, u_h):
+def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, mask, valid, h, u_h):
     """gates (T, B, 3H): x_t W_x + b_x in, [z|r|hh] out. Fills h (T+1, B, H) and u_h (T, B, H)."""
     T, B, G = gates.shape
     hw = np.empty((B, G), dtype=gates.dtype)
@@ -208,29 +212,35 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel_packed, recurrent_bias, hw, u_h[t],
                                  h[t + 1])
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
 
 
 @jit
-def backward_sequence_reset_after(dh_seq, dh_last, h, gates, u_h, recurrent_kernel, mask, dh_record, da, dr):
+def backward_sequence_reset_after(dh_seq, dh_last, h, gates, u_h, recurrent_kernel, mask, valid, dh_record, da, dr):
     """Fills dA (T, B, 3H) and dR (T, B, 3H); returns dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
     recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
     dh = dh_last.copy()
-    dh_prev = np.empty_like(dh)
+    dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
             dh_record[t] = dh
+        if _common.present(valid):
+            _common.hold_masked_rows(valid[t], dh, dh_held)
         step_backward_reset_after(dh, h[t], gates[t], u_h[t], recurrent_kernel_T_packed, mask, da[t], dr[t],
                                   dh_prev)
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh
 
 
 @jit
-def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, reset_h):
+def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, valid, h, reset_h):
     """gates (T, B, 3H): x_t W_x + b in, [z|r|hh] out. Fills h (T+1, B, H) and reset_h = r * h_{t-1} (T, B, H)."""
     T, B, G = gates.shape
     H = G // 3
@@ -243,10 +253,12 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, reset_h)
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw,
                                   reset_h[t], h[t + 1])
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
 
 
 @jit
-def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, mask, dh_record, da):
+def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, mask, valid, dh_record, da):
     """Fills dA (T, B, 3H); returns dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
@@ -254,7 +266,7 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
     recurrent_kernel_zr_T_packed = _gemm.pack(recurrent_kernel[:, :2 * H].T, B)
     recurrent_kernel_h_T_packed = _gemm.pack(recurrent_kernel[:, 2 * H:].T, B)
     dh = dh_last.copy()
-    dh_prev = np.empty_like(dh)
+    dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     da_zr = np.empty((B, 2 * dh.shape[1]), dtype=dh.dtype)
     da_h, d_reset_h, h_masked = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
@@ -262,14 +274,18 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
             dh += dh_seq[t]
         if _common.present(dh_record):
             dh_record[t] = dh
+        if _common.present(valid):
+            _common.hold_masked_rows(valid[t], dh, dh_held)
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T_packed,
                                    recurrent_kernel_h_T_packed, mask, da[t], da_zr, da_h, d_reset_h, dh_prev)
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurrent_mask=None):
+def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurrent_mask=None, sequence_mask=None):
     """Run the GRU over a batch-major sequence.
 
     Parameters
@@ -279,6 +295,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
     bias : (2, 3H) [input bias; recurrent bias] if reset_after else (3H,)
     h0 : (B, H) or None for zeros
     recurrent_mask : (B, H) recurrent-dropout mask, or None
+    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
 
     Returns
     -------
@@ -293,15 +310,17 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
     x_tm = _common.time_major(x)
     T = x_tm.shape[0]
+    valid = _common.valid_steps(sequence_mask, B, T)
     h = _common.sequence_buffer(T + 1, B, H, x.dtype)
     u_h = reset_h = None
     if reset_after:
         gates, u_h = _common.input_projection(x_tm, kernel, bias[0]), _common.sequence_buffer(T, B, H, x.dtype)
-        forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask, h, u_h)
+        forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask, valid, h,
+                                     u_h)
     else:
         gates, reset_h = _common.input_projection(x_tm, kernel, bias), _common.sequence_buffer(T, B, H, x.dtype)
-        forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, h, reset_h)
-    cache = Cache(x_tm, h, gates, u_h, reset_h, kernel, recurrent_kernel, bool(reset_after), mask)
+        forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, valid, h, reset_h)
+    cache = Cache(x_tm, h, gates, u_h, reset_h, kernel, recurrent_kernel, bool(reset_after), mask, valid)
     return _common.batch_major(h[1:]), cache
 
 
@@ -327,15 +346,16 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     dh_record = _common.state_grad_record(h, record_state_grads)
     if cache.reset_after:
         da, dr = np.empty_like(cache.gates), np.empty_like(cache.gates)
-        dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.u_h, R, cache.mask, dh_record,
-                                            da, dr)
+        dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.u_h, R, cache.mask, cache.valid,
+                                            dh_record, da, dr)
         dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         dr = _common.flat(dr)
         drecurrent = h_prev.T @ dr
         dbias = np.stack([dbias_x, _common.column_sums(dr)])
     else:
         da = np.empty_like(cache.gates)
-        dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, dh_record, da)
+        dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, cache.valid, dh_record,
+                                             da)
         dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
         da = _common.flat(da)
         drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.reset_h).T @ da[:, 2 * H:]],
@@ -361,7 +381,7 @@ def step_jacobians(cache, sample=0):
                                       _common.unit_batch(cache.gates[t], sample, H),
                                       _common.unit_batch(cache.u_h[t], sample, H), recurrent_kernel_T_packed,
                                       no_mask, da, dr, jacobians[t])
-        return jacobians
+        return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
     zr_T_packed, h_T_packed = _gemm.pack(R[:, :2 * H].T, H), _gemm.pack(R[:, 2 * H:].T, H)
     da_zr, da_h, d_reset_h = np.empty((H, 2 * H), dtype), np.empty((H, H), dtype), np.empty((H, H), dtype)
     for t in range(T):
@@ -369,4 +389,4 @@ def step_jacobians(cache, sample=0):
         gates = _common.unit_batch(cache.gates[t], sample, H)
         step_backward_reset_before(np.eye(H, dtype=dtype), h_prev, h_prev, gates, zr_T_packed, h_T_packed, no_mask,
                                    da, da_zr, da_h, d_reset_h, jacobians[t])
-    return jacobians
+    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)

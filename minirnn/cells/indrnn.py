@@ -27,6 +27,9 @@ and after the loop, over all steps::
     dW_x = sum_t x_t^T dz_t    du = sum_t,batch dz_t * h_{t-1}    db = sum_t,batch dz_t
     dx_t = dz_t W_x^T
 
+Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1} in those sequences; backward,
+dh_{t-1} = dh_t there and dz_t = 0.
+
 Recurrent dropout: with a mask m (B, H) drawn once per batch, u * h_{t-1}
 becomes u * (m * h_{t-1}); backward, dh_{t-1} = dz_t * u * m and du sums
 dz_t * m * h_{t-1}.
@@ -43,9 +46,9 @@ from ._math import tanh
 RELU, TANH, LINEAR = 0, 1, 2
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "linear": LINEAR}
 
-Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation mask")
+Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation mask valid")
 Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H), h[0] = h_0;
-u = recurrent_kernel (H,)."""
+u = recurrent_kernel (H,); valid (T, B), False at masked steps, or absent (0, B)."""
 
 
 @jit
@@ -92,20 +95,23 @@ def step_backward(dh, h_t, recurrent_kernel, activation, dz_t, dh_prev):
 
 
 @jit
-def forward_sequence(xp, h0, recurrent_kernel, activation, mask, h):
+def forward_sequence(xp, h0, recurrent_kernel, activation, mask, valid, h):
     """Run step_forward over xp (T, B, H), filling h (T+1, B, H) with h[0] = h0.
 
-    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none.
+    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none; ``valid`` (T, B) is
+    False at masked steps, or (0, B) for none.
     """
     h[0] = h0
     h_masked = np.empty_like(h0)
     for t in range(xp.shape[0]):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(xp[t], h_in, recurrent_kernel, activation, h[t + 1])
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, mask, dh_record, dz):
+def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, mask, valid, dh_record, dz):
     """Carry dh back from step T to 1, filling dz (T, B, H). Returns dh_0.
 
     ``dh_seq`` (T, B, H) holds output gradients per step, or is (0, B, H) when the loss
@@ -113,20 +119,24 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, mask, dh
     step, or is (0, B, H) to skip that.
     """
     dh = dh_last.copy()
-    dh_prev = np.empty_like(dh)
+    dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     for t in range(h.shape[0] - 2, -1, -1):
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
             dh_record[t] = dh
+        if _common.present(valid):
+            _common.hold_masked_rows(valid[t], dh, dh_held)
         step_backward(dh, h[t + 1], recurrent_kernel, activation, dz[t], dh_prev)
         if _common.present(mask):
             _common.multiply_into(dh_prev, mask, dh_prev)
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="relu", recurrent_mask=None):
+def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="relu", recurrent_mask=None, sequence_mask=None):
     """Run the cell over a batch-major sequence.
 
     Parameters
@@ -136,6 +146,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="relu", recur
     h0 : (B, H) or None for zeros
     activation : "relu", "tanh" or "linear"
     recurrent_mask : (B, H) recurrent-dropout mask, or None
+    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
 
     Returns
     -------
@@ -150,9 +161,10 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="relu", recur
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _common.valid_steps(sequence_mask, B, T)
     h = _common.sequence_buffer(T + 1, B, H, x.dtype)
-    forward_sequence(xp, h0, np.ascontiguousarray(recurrent_kernel), code, mask, h)
-    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, mask)
+    forward_sequence(xp, h0, np.ascontiguousarray(recurrent_kernel), code, mask, valid, h)
+    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, mask, valid)
 
 
 def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_grads=False):
@@ -175,7 +187,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     dh_record = _common.state_grad_record(h, record_state_grads)
     dz = np.empty_like(h[1:])
     u = np.ascontiguousarray(cache.recurrent_kernel)
-    dh0 = backward_sequence(dh_seq_tm, dh_last, h, u, cache.activation, cache.mask, dh_record, dz)
+    dh0 = backward_sequence(dh_seq_tm, dh_last, h, u, cache.activation, cache.mask, cache.valid, dh_record, dz)
     dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
     drecurrent = (dz * _common.masked_states(h[:-1], cache.mask)).sum(axis=(0, 1))  # du = sum dz * h_{t-1}
     grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
@@ -195,4 +207,4 @@ def step_jacobians(cache, sample=0):
     for t in range(T):
         step_backward(np.eye(H, dtype=cache.h.dtype), _common.unit_batch(cache.h[t + 1], sample, H), u,
                       cache.activation, dz, jacobians[t])
-    return jacobians
+    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)

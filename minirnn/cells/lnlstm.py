@@ -17,8 +17,8 @@ Forward, one time step, x_t (B, I), h_{t-1}, c_{t-1} (B, H)::
     o   = sigma(z_o + p_o * c_t)
     h_t = o * tanh(LN_c(c_t))                over the H units
 
-Peepholes (p, zero without) and recurrent dropout (h_{t-1} times a mask m before W_h) as in
-:mod:`.lstm`. The cell state c_t itself is not normalised; only what h_t reads of it.
+Peepholes (p, zero without), recurrent dropout (h_{t-1} times a mask m before W_h) and masked
+steps (the states carried through) as in :mod:`.lstm`. The cell state c_t itself is not normalised; only what h_t reads of it.
 
 Backward of LN, for an upstream gradient dy (one row): with u = dy * gamma::
 
@@ -50,10 +50,10 @@ EPSILON = 1e-3  # Keras' LayerNormalization default
 NORMS = ("input", "recurrent", "cell")  # LN_x, LN_h, LN_c: each has a gamma and a beta
 
 Cache = namedtuple("Cache", "x x_hat x_scale h c k gates r_hat r_scale c_hat c_scale kernel recurrent_kernel "
-                            "gammas peepholes mask")
+                            "gammas peepholes mask valid")
 Cache.__doc__ = """Time-major x (T,B,I); x_hat (T,B,4H) and x_scale (T,B): LN_x's normalised rows and 1/std;
 h, c (T+1,B,H); k = tanh(LN_c(c_t)) (T,B,H); gates [i|f|g|o] (T,B,4H); r_hat, r_scale: LN_h's;
-c_hat, c_scale: LN_c's; gammas: (gamma_x, gamma_h, gamma_c)."""
+c_hat, c_scale: LN_c's; gammas: (gamma_x, gamma_h, gamma_c); valid (T,B) or absent, as in :mod:`.lstm`."""
 
 
 @jit
@@ -169,8 +169,8 @@ def step_backward(dh, dc, c_prev, gates_t, k_t, c_hat, c_scale, r_hat, r_scale, 
 
 
 @jit
-def forward_sequence(gates, h0, c0, recurrent_kernel, gammas, betas, peepholes, mask, h, c, k, r_hat, r_scale,
-                     c_hat, c_scale):
+def forward_sequence(gates, h0, c0, recurrent_kernel, gammas, betas, peepholes, mask, valid, h, c, k, r_hat,
+                     r_scale, c_hat, c_scale):
     """Run step_forward over all T steps (``gates`` holds a_x + b on entry, [i|f|g|o] on exit)."""
     h[0] = h0
     c[0] = c0
@@ -180,35 +180,45 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, gammas, betas, peepholes, 
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(gates[t], h_in, c[t], recurrent_kernel, gammas, betas, peepholes, r_hat[t], r_scale[t],
                      c_hat[t], c_scale[t], c[t + 1], k[t], h[t + 1], a_h)
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
+            _common.carry_masked_rows(valid[t], c[t], c[t + 1])
 
 
 @jit
 def backward_sequence(dh_seq, dh_last, dc_last, c, k, gates, c_hat, c_scale, r_hat, r_scale, recurrent_kernel_T,
-                      gammas, peepholes, mask, dgammas, dbetas, dh_record, dc_record, dz, dr):
+                      gammas, peepholes, mask, valid, dgammas, dbetas, dh_record, dc_record, dz, dr):
     """Carry dh, dc back from step T to 1, filling dz and dr (T, B, 4H). Returns dh_0, dc_0."""
     T = gates.shape[0]
     dh = dh_last.copy()
     dc = dc_last.copy()
-    dh_prev = np.empty_like(dh)
-    dc_total = np.empty_like(dc)
+    dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
+    dc_total, dc_held = np.empty_like(dc), np.empty_like(dc)
     dc_ln = np.empty_like(dc)
     for t in range(T - 1, -1, -1):
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
             dh_record[t] = dh
+        if _common.present(valid):
+            _common.hold_masked_rows(valid[t], dh, dh_held)
+            _common.hold_masked_rows(valid[t], dc, dc_held)
         step_backward(dh, dc, c[t], gates[t], k[t], c_hat[t], c_scale[t], r_hat[t], r_scale[t], recurrent_kernel_T,
                       gammas, peepholes, dgammas, dbetas, dz[t], dr[t], dh_prev, dc_total, dc_ln)
-        if _common.present(dc_record):
-            dc_record[t] = dc_total
         if _common.present(mask):
             _common.multiply_into(dh_prev, mask, dh_prev)
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
+            _common.carry_masked_rows(valid[t], dc_held, dc)
+            _common.carry_masked_rows(valid[t], dc_held, dc_total)
+        if _common.present(dc_record):
+            dc_record[t] = dc_total
         dh, dh_prev = dh_prev, dh
     return dh, dc
 
 
 def forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0=None, c0=None, peepholes=None,
-            recurrent_mask=None):
+            recurrent_mask=None, sequence_mask=None):
     """Run the layer-normalised LSTM over a batch-major sequence.
 
     ``gammas``, ``betas``: (gamma, beta) of LN_x (4H), LN_h (4H), LN_c (H), in that order; the
@@ -233,6 +243,7 @@ def forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0=None, c0=None, 
     betas = tuple(np.ascontiguousarray(b) for b in betas)
     x_tm = _common.time_major(x)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _common.valid_steps(sequence_mask, B, T)
     projection = _common.flat(x_tm) @ kernel                    # x_t W_x, all steps
     x_hat, x_scale = np.empty_like(projection), np.empty(T * B, dtype=x.dtype)
     gates = np.empty_like(projection)
@@ -242,10 +253,10 @@ def forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0=None, c0=None, 
     buffer = lambda *shape: np.empty(shape, dtype=x.dtype)  # noqa: E731
     h, c, k = buffer(T + 1, B, H), buffer(T + 1, B, H), buffer(T, B, H)
     r_hat, r_scale, c_hat, c_scale = buffer(T, B, 4 * H), buffer(T, B), buffer(T, B, H), buffer(T, B)
-    forward_sequence(gates, h0, c0, np.ascontiguousarray(recurrent_kernel), gammas, betas, peepholes, mask, h, c, k,
-                     r_hat, r_scale, c_hat, c_scale)
+    forward_sequence(gates, h0, c0, np.ascontiguousarray(recurrent_kernel), gammas, betas, peepholes, mask, valid, h, c,
+                     k, r_hat, r_scale, c_hat, c_scale)
     cache = Cache(x_tm, x_hat, x_scale, h, c, k, gates, r_hat, r_scale, c_hat, c_scale, kernel, recurrent_kernel,
-                  gammas, peepholes, mask)
+                  gammas, peepholes, mask, valid)
     return _common.batch_major(h[1:]), cache
 
 
@@ -263,7 +274,7 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     dz, dr = np.empty_like(cache.gates), np.empty_like(cache.gates)
     dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.k, cache.gates, cache.c_hat, cache.c_scale,
                                  cache.r_hat, cache.r_scale, np.ascontiguousarray(cache.recurrent_kernel.T),
-                                 cache.gammas, cache.peepholes, cache.mask, tuple(dgammas), tuple(dbetas),
+                                 cache.gammas, cache.peepholes, cache.mask, cache.valid, tuple(dgammas), tuple(dbetas),
                                  dh_record, dc_record, dz, dr)
     dz_flat = _common.flat(dz)
     dprojection = np.empty_like(dz_flat)                        # LN_x'(dZ): dL/d(x_t W_x)
@@ -302,4 +313,4 @@ def step_jacobians(cache, sample=0):
         step_backward(dh, dc, rows[0], rows[1], rows[2], rows[3], scales[0], r_hat, scales[1], recurrent_kernel_T,
                       cache.gammas, cache.peepholes, scratch, scratch, dz, dr, dh_prev, dc_total, dc_ln)
         jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
-    return jacobians
+    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)

@@ -28,6 +28,9 @@ step t+1 sent back) and dc = dL/dc_t from step t+1::
     dc_{t-1} = dc * f + dz_i * p_i + dz_f * p_f
     dh_{t-1} = dz W_h^T                          dz = [dz_i | dz_f | dz_g | dz_o]
 
+Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1}, c_t = c_{t-1} in those
+sequences; backward, dh_{t-1} = dh, dc_{t-1} = dc there and dz = 0.
+
 Recurrent dropout: with a mask m (B, H), drawn once per batch, h_{t-1} W_h
 becomes (m * h_{t-1}) W_h for all four gates; backward, dh_{t-1} = (dz W_h^T) * m.
 
@@ -44,9 +47,9 @@ from .._jit import jit
 from . import _common, _gemm
 from ._math import sigmoid, tanh
 
-Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes mask")
+Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes mask valid")
 Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H);
-peepholes (3,H), or absent (0,H) without them."""
+peepholes (3,H), or absent (0,H) without them; valid (T,B), False at masked steps, or absent (0,B)."""
 
 PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
                   "output_gate_peephole_weights")
@@ -148,12 +151,13 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
 
 
 @jit
-def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, h, c, tanh_c):
+def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, valid, h, c, tanh_c):
     """Run step_forward over all T steps, filling h, c (T+1, B, H) and tanh_c (T, B, H).
 
     ``gates`` (T, B, 4H) holds x_t W_x + b on entry and the gate activations
     [i|f|g|o] on exit: one buffer instead of two halves the memory traffic.
-    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none.
+    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none; ``valid`` (T, B) is
+    False at masked steps, or (0, B) for none.
     """
     T, B = gates.shape[0], gates.shape[1]
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
@@ -163,11 +167,14 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, h, c, tan
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(gates[t], h_in, c[t], recurrent_kernel_packed, peepholes, c[t + 1], tanh_c[t], h[t + 1])
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
+            _common.carry_masked_rows(valid[t], c[t], c[t + 1])
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel, peepholes, mask, dh_record,
-                      dc_record, dz):
+def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kernel, peepholes, mask, valid,
+                      dh_record, dc_record, dz):
     """Carry dh, dc back from step T to 1, filling dz (T, B, 4H). Returns dh_0, dc_0.
 
     ``dh_seq`` is (T, B, H), or (0, B, H) when only the last step has a loss.
@@ -178,24 +185,32 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
     dh = dh_last.copy()
     dc = dc_last.copy()
-    dh_prev = np.empty_like(dh)
-    dc_total = np.empty_like(dc)
+    dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
+    dc_total, dc_held = np.empty_like(dc), np.empty_like(dc)
     for t in range(T - 1, -1, -1):
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
             dh_record[t] = dh
+        if _common.present(valid):
+            _common.hold_masked_rows(valid[t], dh, dh_held)
+            _common.hold_masked_rows(valid[t], dc, dc_held)
         step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T_packed, peepholes, dz[t], dh_prev,
                       dc_total)
-        if _common.present(dc_record):
-            dc_record[t] = dc_total
         if _common.present(mask):
             _common.multiply_into(dh_prev, mask, dh_prev)
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
+            _common.carry_masked_rows(valid[t], dc_held, dc)
+            _common.carry_masked_rows(valid[t], dc_held, dc_total)
+        if _common.present(dc_record):
+            dc_record[t] = dc_total
         dh, dh_prev = dh_prev, dh
     return dh, dc
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None, recurrent_mask=None):
+def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None, recurrent_mask=None,
+            sequence_mask=None):
     """Run the LSTM over a batch-major sequence.
 
     Parameters
@@ -205,6 +220,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
     h0, c0 : (B, H) or None for zeros
     peepholes : None, or (3, H) with rows p_i, p_f, p_o
     recurrent_mask : (B, H) recurrent-dropout mask, or None
+    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
 
     Returns
     -------
@@ -223,11 +239,12 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
         peepholes = _common.absent((H,), x.dtype)
     x_tm = _common.time_major(x)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _common.valid_steps(sequence_mask, B, T)
     gates = _common.input_projection(x_tm, kernel, bias)
     h, c = _common.sequence_buffer(T + 1, B, H, x.dtype), _common.sequence_buffer(T + 1, B, H, x.dtype)
     tanh_c = _common.sequence_buffer(T, B, H, x.dtype)
-    forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, h, c, tanh_c)
-    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, mask)
+    forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, valid, h, c, tanh_c)
+    cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, mask, valid)
     return _common.batch_major(h[1:]), cache
 
 
@@ -254,7 +271,7 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     dc_record = _common.state_grad_record(h, record_state_grads)
     dz = np.empty_like(cache.gates)
     dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates, cache.recurrent_kernel,
-                                 cache.peepholes, cache.mask, dh_record, dc_record, dz)
+                                 cache.peepholes, cache.mask, cache.valid, dh_record, dc_record, dz)
     dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
     drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
@@ -284,4 +301,4 @@ def step_jacobians(cache, sample=0):
         c_prev, gates, tanh_c = (_common.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.tanh_c))
         step_backward(dh, dc, c_prev, gates, tanh_c, recurrent_kernel_T_packed, cache.peepholes, dz, dh_prev, dc_total)
         jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
-    return jacobians
+    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)

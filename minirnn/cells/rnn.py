@@ -17,6 +17,9 @@ and after the loop, one GEMM each over all steps::
     dW_x = sum_t x_t^T dz_t    dW_h = sum_t h_{t-1}^T dz_t    db = sum_t,batch dz_t
     dx_t = dz_t W_x^T          dh_0 = what the loop carries out of step 1
 
+Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1} in those sequences; backward,
+dh_{t-1} = dh_t there and dz_t = 0 (no gradient into a masked step's input or the weights).
+
 Recurrent dropout (Gal & Ghahramani 2016): with a mask m (B, H) of zeros and
 1/(1 - rate), drawn once per batch and kept for every step, h_{t-1} W_h
 becomes (m * h_{t-1}) W_h; backward, dh_{t-1} = (dz_t W_h^T) * m and dW_h
@@ -38,8 +41,9 @@ from ._math import tanh
 TANH, RELU, LEAKY_RELU, LINEAR = 0, 1, 2, 3
 ACTIVATIONS = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "linear": LINEAR}
 
-Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation alpha mask")
-Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H), h[0] = h_0."""
+Cache = namedtuple("Cache", "x h kernel recurrent_kernel activation alpha mask valid")
+Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H), h[0] = h_0; valid (T, B),
+False at masked steps, or absent (0, B)."""
 
 
 @jit
@@ -95,10 +99,11 @@ def step_backward(dh, h_t, recurrent_kernel_T_packed, activation, alpha, dz_t, d
 
 
 @jit
-def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask, h):
+def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask, valid, h):
     """Run step_forward over xp (T, B, H), filling h (T+1, B, H) with h[0] = h0.
 
-    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none.
+    ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none; ``valid`` (T, B) is
+    False at masked steps, or (0, B) for none.
     """
     T, B = xp.shape[0], xp.shape[1]
     h[0] = h0
@@ -107,10 +112,12 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask, h):
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
         step_forward(xp[t], h_in, recurrent_kernel_packed, activation, alpha, h[t + 1])
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
 
 
 @jit
-def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, mask, dh_record, dz):
+def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, mask, valid, dh_record, dz):
     """Carry dh back from step T to 1, filling dz (T, B, H). Returns dh_0.
 
     ``dh_seq`` (T, B, H) holds output gradients per step, or is (0, B, H) when
@@ -121,20 +128,25 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
     T, B = h.shape[0] - 1, h.shape[1]
     recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
     dh = dh_last.copy()
-    dh_prev = np.empty_like(dh)
+    dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
             dh_record[t] = dh
+        if _common.present(valid):
+            _common.hold_masked_rows(valid[t], dh, dh_held)
         step_backward(dh, h[t + 1], recurrent_kernel_T_packed, activation, alpha, dz[t], dh_prev)
         if _common.present(mask):
             _common.multiply_into(dh_prev, mask, dh_prev)
+        if _common.present(valid):
+            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
         dh, dh_prev = dh_prev, dh
     return dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha=0.3, recurrent_mask=None):
+def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha=0.3, recurrent_mask=None,
+            sequence_mask=None):
     """Run the cell over a batch-major sequence.
 
     Parameters
@@ -145,6 +157,7 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     activation : "tanh", "relu", "leaky_relu" or "linear"
     alpha : slope of leaky_relu for negative inputs
     recurrent_mask : (B, H) recurrent-dropout mask, or None
+    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
 
     Returns
     -------
@@ -160,9 +173,10 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _common.valid_steps(sequence_mask, B, x_tm.shape[0])
     h = _common.sequence_buffer(x_tm.shape[0] + 1, B, H, x.dtype)
-    forward_sequence(xp, h0, recurrent_kernel, code, alpha, mask, h)
-    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask)
+    forward_sequence(xp, h0, recurrent_kernel, code, alpha, mask, valid, h)
+    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask, valid)
 
 
 def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_grads=False):
@@ -185,7 +199,7 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     dh_record = _common.state_grad_record(h, record_state_grads)
     dz = np.empty_like(h[1:])
     dh0 = backward_sequence(dh_seq_tm, dh_last, h, cache.recurrent_kernel, cache.activation, cache.alpha, cache.mask,
-                            dh_record, dz)
+                            cache.valid, dh_record, dz)
     dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
     drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
     grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
@@ -207,4 +221,4 @@ def step_jacobians(cache, sample=0):
     for t in range(T):
         step_backward(np.eye(H, dtype=cache.h.dtype), _common.unit_batch(cache.h[t + 1], sample, H),
                       recurrent_kernel_T_packed, cache.activation, cache.alpha, dz, jacobians[t])
-    return jacobians
+    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)

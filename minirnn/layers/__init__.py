@@ -1,13 +1,17 @@
 """Keras-style layers over the cells: ``SimpleRNN``, ``LSTM``, ``GRU``, ``IndRNN``, ``Dense``, ``Dropout``,
-``Bidirectional``, and ``Input`` to start a ``Sequential`` with.
+``Masking``, ``Bidirectional``, and ``Input`` to start a ``Sequential`` with.
 
 Every layer speaks one low-level protocol:
 
 ``build(input_dim, dtype=None)``
     create the weights (called by the first ``forward`` if you do not).
-``forward(x, training=False, initial_state=None)``
+``forward(x, training=False, mask=None)`` (recurrent layers also ``initial_state=None``)
     ``x`` is batch-major (batch, time, features). Returns the output, or with
     ``return_state=True`` the list ``[output, h_T]`` (``[output, h_T, c_T]`` for LSTM).
+    ``mask`` is Keras' sequence mask, (batch, time) bools, False at padding steps.
+``compute_mask(x, mask=None)``
+    the mask of the output (what ``Sequential`` hands the next layer): ``Masking`` makes
+    one, recurrent layers keep it only with ``return_sequences``, the rest pass it on.
 ``backward(grad_output, input_grad=True)``
     the gradient of the loss w.r.t. the output (a list matching the outputs when
     ``return_state=True``; ``None`` entries mean zero). Fills ``grads`` and
@@ -37,8 +41,8 @@ and hand what their last forward pass computed to whoever wants to look
 (``layer.last_caches``, as :mod:`minirnn.diagnostics` does). Their outputs are views of
 those caches, as the cells' are: copy one before writing into it.
 """
-from .core import Dense, Dropout, Input, Layer
+from .core import Dense, Dropout, Input, Layer, Masking
 from .recurrent import GRU, LSTM, IndRNN, Recurrent, SimpleRNN
 from .wrappers import Bidirectional
 
-__all__ = ["Layer", "Input", "Dense", "Dropout", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional"]
+__all__ = ["Layer", "Input", "Dense", "Dropout", "Masking", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional"]

@@ -1,4 +1,4 @@
-"""The layer base class and the layers without time: ``Input``, ``Dense``, ``Dropout``
+"""The layer base class and the layers without time: ``Input``, ``Dense``, ``Dropout``, ``Masking``
 (the protocol every layer speaks: :mod:`minirnn.layers`)."""
 import numbers
 
@@ -38,6 +38,11 @@ class Layer:
         rng = np.random.default_rng(self.seed)
         self.params = self._make_params(rng)
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+
+    def compute_mask(self, x, mask=None):
+        """The sequence mask of this layer's output, given its input ``x`` and the input's mask:
+        the same mask by default (Dense per step, Dropout); recurrent layers and Masking override it."""
+        return mask
 
     def apply_constraints(self, params=None):
         """Hold the weights to the layer's constraints, if it has any (IndRNN's bound on |u|):
@@ -149,7 +154,8 @@ class Dense(Layer):
         """Shape of one sample's output for one sample's input shape (no batch axis)."""
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
+        """``mask`` is not used: every step is computed, and the mask passes on (:meth:`compute_mask`)."""
         x = self._check_input(x, ndim=(2, 3))
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _check_output
             y = x @ self.params["kernel"] + self.params["bias"]
@@ -209,7 +215,8 @@ class Dropout(Layer):
 
     _shape = None  # the last forward's input shape
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
+        """``mask`` is not used: it passes on (:meth:`compute_mask`)."""
         x = self._check_input(x, ndim=(2, 3))
         self._shape = x.shape
         if not training or self.rate == 0:
@@ -227,3 +234,47 @@ class Dropout(Layer):
         return grad_output if self._mask is None else grad_output * self._mask
 
 
+
+
+class Masking(Layer):
+    """Keras' ``Masking``: a step whose features all equal ``mask_value`` is padding.
+
+    The output is the input with those steps set to 0, and the layers after it receive the mask
+    (``compute_mask``: (batch, time) bools, False at padding): recurrent layers carry their states
+    through the masked steps, and a model's loss and metrics leave them out. Pad sequences of
+    different lengths to one length with ``mask_value`` (after the data or before it) and put
+    this layer first.
+    """
+
+    CONFIG = ("mask_value",)
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if not (isinstance(mask_value, numbers.Real) and np.isfinite(mask_value)):
+            raise ValueError(f"mask_value must be a finite number, got {mask_value!r}")
+        self.mask_value = float(mask_value)
+
+    def _make_params(self, rng):
+        return {}
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(f"{self.name} takes inputs of shape (time, features) per sample, got {input_shape}")
+        return tuple(input_shape)
+
+    def compute_mask(self, x, mask=None):
+        """True where a step has a feature other than ``mask_value`` (and the input's mask allows it)."""
+        steps = np.any(x != self.mask_value, axis=-1)
+        return steps if mask is None else steps & mask
+
+    _steps = None  # the last forward's mask, (batch, time, 1)
+
+    def forward(self, x, training=False, mask=None):
+        x = self._check_input(x, ndim=(3,))
+        self._steps = self.compute_mask(x, mask)[..., None]
+        return np.where(self._steps, x, 0)
+
+    def backward(self, grad_output, input_grad=True):
+        self._require_forward(self._steps)
+        checks.check_array("grad_output", grad_output, 3, self.dtype, self._steps.shape[:2] + (self.input_dim,))
+        return np.where(self._steps, grad_output, 0) if input_grad else None

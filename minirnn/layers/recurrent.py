@@ -13,7 +13,7 @@ class Recurrent(Layer):
     """What SimpleRNN, LSTM and GRU share: Keras arguments, state handling, output selection.
 
     Subclasses set ``gates`` (columns per unit in the kernels), ``state_names``
-    and implement ``_run(x, states, recurrent_mask) -> (h_seq, cache)`` and
+    and implement ``_run(x, states, recurrent_mask, sequence_mask) -> (h_seq, cache)`` and
     ``_run_backward(cache, dh_seq, dh_last, dstates, input_grad) -> grads``, the cell's
     forward and backward for (part of) a batch; the cache holds each state's
     sequence under its name (``cache.h``, ``cache.c``).
@@ -83,10 +83,16 @@ class Recurrent(Layer):
         return [checks.check_state(f"initial_state[{k}]", s, batch, self.units, self.dtype)
                 for k, s in enumerate(initial_state)]
 
-    def forward(self, x, training=False, initial_state=None):
+    def forward(self, x, training=False, initial_state=None, mask=None):
+        """``mask``: Keras' sequence mask, (batch, time) bools, False at padding steps (what a
+        :class:`~minirnn.layers.Masking` layer before this one computes). At a masked step the
+        states are carried through unchanged and the output repeats the last output (zeros before
+        the first unmasked step); backward, no gradient flows into masked steps."""
         x = self._check_input(x, ndim=(3,), finite=False)  # the cell checks the rest (empty, NaN)
+        if mask is not None:
+            checks.check_sequence_mask("mask", mask, *x.shape[:2])
         if self.go_backwards:
-            x = x[:, ::-1]
+            x, mask = x[:, ::-1], None if mask is None else mask[:, ::-1]
         B, T, I = x.shape
         if initial_state is None and self.stateful and self.states is not None:
             if self.states[0].shape[0] != B:
@@ -94,12 +100,12 @@ class Recurrent(Layer):
                                  f"got a batch of {B}: keep the batch size fixed, or call reset_states() first")
             initial_state = self.states
         states = self._initial_states(initial_state, B)
-        mask = self._recurrent_mask(B, training)
+        dropout = self._recurrent_mask(B, training)
         # Sequences are independent: parts of the batch may run on other cores (minirnn.threads).
         self._chunks = threads.batch_chunks(B, T, B * (I + self.units) * self.gates * self.units, self.dtype)
 
         def run(rows):
-            return self._run(x[rows], [_rows(s, rows) for s in states], _rows(mask, rows))
+            return self._run(x[rows], [_rows(s, rows) for s in states], _rows(dropout, rows), _rows(mask, rows))
 
         parts = threads.map_chunks(run, self._chunks)
         self._caches = [cache for _, cache in parts]
@@ -107,12 +113,21 @@ class Recurrent(Layer):
         final_states = [_join([self._final_state(cache, k) for cache in self._caches])
                         for k in range(len(self.state_names))]
         self._output_shape = h_seq.shape
+        self._not_started = _not_started(mask, initial_state)
+        last_output = final_states[0]
+        if self._not_started is not None:  # Keras' outputs start from zeros, not from the initial state
+            h_seq = np.where(self._not_started[..., None], 0, h_seq)
+            last_output = np.where(self._not_started[:, -1:], 0, last_output)
         if self.activation not in BOUNDED_ACTIVATIONS:
             self._check_output(h_seq)
         if self.stateful:  # copies: the caches, which backward reads, stay as they are
             self.states = [state.copy() for state in final_states]
-        output = h_seq if self.return_sequences else final_states[0]
+        output = h_seq if self.return_sequences else last_output
         return [output, *final_states] if self.return_state else output
+
+    def compute_mask(self, x, mask=None):
+        """The mask of the output, as Keras: the input's with return_sequences, else none."""
+        return mask if self.return_sequences else None
 
     def reset_states(self):
         """Forget the carried states: the next call starts from zeros (stateful layers)."""
@@ -156,6 +171,9 @@ class Recurrent(Layer):
         for k, d in enumerate(d_states):
             if d is not None:
                 checks.check_state(f"grad_output[{k + 1}]", d, B, H, dtype)
+        if d_output is not None and self._not_started is not None:  # outputs that were zeros, not states
+            d_output = np.where(self._not_started[..., None] if self.return_sequences
+                                else self._not_started[:, -1:], 0, d_output)
         dh_seq = d_output if self.return_sequences else None
         dh_last = d_states[0]
         if not self.return_sequences and d_output is not None:
@@ -214,9 +232,10 @@ class IndRNN(Recurrent):
             np.clip(params["recurrent_kernel"], -self.recurrent_clip, self.recurrent_clip,
                     out=params["recurrent_kernel"])
 
-    def _run(self, x, states, mask):
+    def _run(self, x, states, dropout, mask):
         p = self.params
-        return indrnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation, mask)
+        return indrnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation, dropout,
+                              mask)
 
     def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
         return indrnn.backward(cache, dh_seq, dh_last, input_grad=input_grad,
@@ -224,6 +243,16 @@ class IndRNN(Recurrent):
 
 
 BOUNDED_ACTIVATIONS = ("tanh",)  # h_t in [-1, 1]: finite input and weights cannot overflow it
+
+
+def _not_started(mask, initial_state):
+    """(B, T) True at the steps before a sequence's first unmasked one, where Keras outputs zeros
+    while the states still hold the initial ones; None when that changes nothing (no mask, or
+    zero initial states, or no sequence starts masked)."""
+    if mask is None or initial_state is None:
+        return None
+    not_started = ~np.logical_or.accumulate(mask, axis=1)
+    return not_started if not_started.any() else None
 
 
 def _rows(a, rows):
@@ -255,10 +284,10 @@ class SimpleRNN(Recurrent):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
 
-    def _run(self, x, states, mask):
+    def _run(self, x, states, dropout, mask):
         p = self.params
         return rnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation,
-                           self.alpha, mask)
+                           self.alpha, dropout, mask)
 
     def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
         return rnn.backward(cache, dh_seq, dh_last, input_grad=input_grad,
@@ -316,16 +345,16 @@ class LSTM(Recurrent):
             bias[self.units:2 * self.units] = 1
         return bias
 
-    def _run(self, x, states, mask):
+    def _run(self, x, states, dropout, mask):
         p = self.params
         peepholes = np.stack([p[name] for name in lstm.PEEPHOLE_NAMES]) if self.peephole else None
         if self.layer_norm:
             gammas = [p[gamma] for gamma, _ in self._layer_norm_names()]
             betas = [p[beta] for _, beta in self._layer_norm_names()]
             return lnlstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], gammas, betas, states[0],
-                                  states[1], peepholes, mask)
+                                  states[1], peepholes, dropout, mask)
         return lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1], peepholes,
-                            mask)
+                            dropout, mask)
 
     def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
         grads = self.cell.backward(cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
@@ -360,9 +389,10 @@ class GRU(Recurrent):
     def _make_bias(self, rng):
         return super()._make_bias(rng, (2, 3 * self.units) if self.reset_after else (3 * self.units,))
 
-    def _run(self, x, states, mask):
+    def _run(self, x, states, dropout, mask):
         p = self.params
-        return gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.reset_after, mask)
+        return gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.reset_after, dropout,
+                           mask)
 
     def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
         return gru.backward(cache, dh_seq, dh_last, input_grad=input_grad,

@@ -11,7 +11,12 @@ class Bidirectional(Layer):
 
     The backward copy has the same configuration and its own weights. With
     ``return_sequences`` its outputs are put back in forward time order before
-    merging, as Keras does. ``merge_mode``: "concat" (default; 2*units
+    merging, as Keras does.
+
+    With a sequence ``mask`` each direction skips the masked steps, so the backward layer reads
+    each sequence from its own last unmasked step, whether the padding comes after the data or
+    before it; with ``return_sequences`` both directions output zeros at masked steps (Keras'
+    Bidirectional does the same). ``merge_mode``: "concat" (default; 2*units
     features), "sum", "mul" or "ave". Parameters are the two layers', named
     ``forward_<name>`` and ``backward_<name>``.
     """
@@ -75,12 +80,18 @@ class Bidirectional(Layer):
         shape = self.forward_layer.output_shape(input_shape)
         return shape[:-1] + (2 * shape[-1],) if self.merge_mode == "concat" else shape
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         x = self._check_input(x, ndim=(3,), finite=False)
-        out_f = self.forward_layer.forward(x, training=training)
-        out_b = self.backward_layer.forward(x[:, ::-1], training=training)
+        if mask is not None:
+            checks.check_sequence_mask("mask", mask, *x.shape[:2])
+        out_f = self.forward_layer.forward(x, training=training, mask=mask)
+        out_b = self.backward_layer.forward(x[:, ::-1], training=training,
+                                            mask=None if mask is None else mask[:, ::-1])
         if self.return_sequences:
             out_b = out_b[:, ::-1]
+        self._zeroed = mask[..., None] if self.return_sequences and mask is not None else None
+        if self._zeroed is not None:
+            out_f, out_b = out_f * self._zeroed, out_b * self._zeroed
         self._outputs = out_f, out_b
         if self.merge_mode == "concat":
             return np.concatenate([out_f, out_b], axis=-1)
@@ -91,6 +102,9 @@ class Bidirectional(Layer):
         return (out_f + out_b) / 2
 
     _outputs = None  # the last forward's, both directions
+
+    def compute_mask(self, x, mask=None):
+        return mask if self.return_sequences else None
 
     def backward(self, grad_output, input_grad=True):
         self._require_forward(self._outputs)
@@ -105,6 +119,8 @@ class Bidirectional(Layer):
             g_f, g_b = grad_output * out_b, grad_output * out_f
         else:
             g_f = g_b = grad_output / 2
+        if self._zeroed is not None:
+            g_f, g_b = g_f * self._zeroed, g_b * self._zeroed
         g_f, g_b = np.ascontiguousarray(g_f), np.ascontiguousarray(g_b[:, ::-1] if self.return_sequences else g_b)
         dx_f = self.forward_layer.backward(g_f, input_grad=input_grad)
         dx_b = self.backward_layer.backward(g_b, input_grad=input_grad)
