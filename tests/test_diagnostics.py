@@ -5,7 +5,7 @@ import pytest
 import minirnn as mr
 from minirnn import diagnostics, layers
 
-from conftest import VARIANTS, make_layer
+from conftest import VARIANTS, make_layer, mixed_mask
 
 
 def run_from_state(layer, x, state):
@@ -124,3 +124,20 @@ def test_decay_rate_follows_the_spectral_radius():
     relu = [table[r][1] for r in (0.5, 0.9, 1.3)]
     assert tanh == sorted(tanh) and relu == sorted(relu)
     assert all(rate <= radius * 1.02 for rate, radius in zip(tanh, (0.5, 0.9, 1.3)))  # |tanh'| <= 1
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_step_jacobians_of_masked_steps_are_the_identity(variant, rng):
+    """A masked step carries the state through: its Jacobian is I; the others are those of the
+    sequence's unmasked steps run alone (each sequence of conftest.mixed_mask)."""
+    layer = make_layer(variant, 3, 2, rng)
+    mask = mixed_mask()
+    x = rng.normal(size=(*mask.shape, 2))
+    layer.forward(x, mask=mask)
+    cache = layer.last_caches[0]
+    for sample, steps in enumerate(mask):
+        read = steps[::-1] if layer.go_backwards else steps
+        J = layer.cell.step_jacobians(cache, sample)
+        np.testing.assert_array_equal(J[~read], np.broadcast_to(np.eye(J.shape[1]), J[~read].shape))
+        if steps.any():
+            np.testing.assert_allclose(J[read], diagnostics.step_jacobians(layer, x[sample, steps]), atol=1e-14)
