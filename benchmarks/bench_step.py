@@ -2,6 +2,7 @@
 
     python benchmarks/bench_step.py [--reps 20] [--workloads W1,W5] [--cells lstm] [--dtypes float64]
                                     [--threads one,all]
+    python benchmarks/bench_step.py --options masked,stateful --workloads W5 --cells lstm
 
 A step is: the recurrent layer (W2: four stacked layers, torch's num_layers=4)
 forward over the whole sequence, Dense(1) on the last step, mean squared error,
@@ -36,6 +37,12 @@ peak minirnn reached, counting forward as 2*B*T*(I+H)*G*H flops (G gates; I = H
 for stacked layers after the first) and backward as twice that (the weight
 gradients, dh_{t-1} and dx: the work done); the peak is a 2048x2048 NumPy matmul (minirnn's own kernel for the per-step products can beat it:
 above 100% is possible).
+
+``--options`` times minirnn against itself instead, on one thread: the same step with a layer
+option on and off, alternating in one process (torch is not run). ``masked``: a sequence mask on
+every layer, each sequence padded after a length drawn from [T/2, T] (what a Masking layer hands
+on); ``stateful``: stateful=True, each step starting from the last one's final states. The ratio
+option/plain is the option's cost; the plain step is the one the main table times.
 
 The header says which CPU this is and what Numba compiles for. To measure
 another class of CPU's code on this one, set NUMBA_CPU_NAME / NUMBA_CPU_FEATURES
@@ -145,6 +152,7 @@ def parse_args():
     parser.add_argument("--tune-malloc-all", action="store_true",
                         help="tune glibc's malloc for the all-cores children too, as for one thread")
     parser.add_argument("--no-compile-times", action="store_true", help="skip the cold/warm start measurements")
+    parser.add_argument("--options", help=f"time minirnn with these options against without: {', '.join(OPTIONS)}")
     parser.add_argument("--avx2-features", action="store_true",
                         help="print this host's features with everything past AVX2 switched off, and exit")
     parser.add_argument("--cores", type=int, help=argparse.SUPPRESS)
@@ -154,6 +162,8 @@ def parse_args():
     check_choices(parser, "--cells", args.cells, GATES)
     check_choices(parser, "--dtypes", args.dtypes, ("float32", "float64"))
     check_choices(parser, "--threads", args.threads, ("one", "all"))
+    if args.options:
+        check_choices(parser, "--options", args.options, OPTIONS)
     return args
 
 
@@ -180,22 +190,28 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def minirnn_step(cell, B, T, I, H, L, dtype):
+OPTIONS = ("masked", "stateful")
+
+
+def minirnn_step(cell, B, T, I, H, L, dtype, option=None):
+    """A step of minirnn; ``option`` one of OPTIONS, or None for the plain layers."""
     import numpy as np
 
     from minirnn import layers
 
     rng = np.random.default_rng(0)
     Layer = {"rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
-    stack = [Layer(H, return_sequences=k < L - 1, seed=k) for k in range(L)]
+    stack = [Layer(H, return_sequences=k < L - 1, seed=k, stateful=option == "stateful") for k in range(L)]
     dense = layers.Dense(1, seed=L)
     x = rng.normal(size=(B, T, I)).astype(dtype)
     y = rng.normal(size=(B, 1)).astype(dtype)
+    lengths = rng.integers(T // 2, T + 1, size=B)
+    mask = np.arange(T)[None, :] < lengths[:, None] if option == "masked" else None
 
     def step():
         out = x
         for layer in stack:
-            out = layer.forward(out, training=True)
+            out = layer.forward(out, training=True, mask=mask)
         grad = dense.backward(2 * (dense.forward(out) - y) / y.size)
         for k in range(L - 1, -1, -1):
             grad = stack[k].backward(grad)  # down to the input: torch's float32 LSTM computes it always
@@ -271,11 +287,32 @@ def time_steps(ours, theirs, reps, seconds):
 
 
 def time_case(args):
-    """Child: time one workload,cell,dtype with the threads this process was given; print JSON."""
-    name, cell, dtype = args.child.split(",")
+    """Child: time one workload,cell,dtype with the threads this process was given; print JSON.
+    With a fourth field, an option: minirnn with it against minirnn without, one thread."""
+    name, cell, dtype, *option = args.child.split(",")
     B, T, I, H, L = WORKLOADS[name]
+    if option:
+        with_option, plain = alternate([minirnn_step(cell, B, T, I, H, L, dtype, option[0]),
+                                        minirnn_step(cell, B, T, I, H, L, dtype)], args.reps, args.seconds)
+        print(json.dumps({"option": with_option, "plain": plain}))
+        return
     print(json.dumps(time_steps(minirnn_step(cell, B, T, I, H, L, dtype), torch_step(cell, B, T, I, H, L, dtype),
                                 args.reps, args.seconds)))
+
+
+def time_options(args, script):
+    """The table of --options: minirnn with each option against minirnn without, one thread."""
+    print(f"{'workload':9} {'cell':5} {'dtype':8} {'option':9} | {'plain ms':>9} {'with option ms':>15} "
+          f"{'option/plain':>13}")
+    common = ["--reps", str(args.reps), "--seconds", str(args.seconds)]
+    for name in args.workloads.split(","):
+        for cell in args.cells.split(","):
+            for dtype in args.dtypes.split(","):
+                for option in args.options.split(","):
+                    t = run_child(script, common + ["--child", f"{name},{cell},{dtype},{option}"], "one",
+                                  args.keep_openblas_env)
+                    print(f"{name:9} {cell:5} {dtype:8} {option:9} | {t['plain'] * 1e3:9.2f} "
+                          f"{t['option'] * 1e3:15.2f} {t['option'] / t['plain']:13.2f}", flush=True)
 
 
 def gemm_peak(dtype, n=2048, reps=5):
@@ -325,6 +362,9 @@ def main():
     peaks = machine["peaks"]
     for dtype, peak in peaks.items():
         print(f"GEMM peak {dtype}, one thread: {peak / 1e9:.1f} GFLOP/s (numpy 2048x2048 matmul)")
+    if args.options:
+        print()
+        return time_options(args, script)
     settings = args.threads.split(",")
     print()
     header = f"{'workload':9} {'cell':5} {'dtype':8}"

@@ -127,3 +127,35 @@ def test_sgd_with_momentum_matches_torch_over_many_steps(nesterov, rng):
         (0.5 * (torch.tensor(a) * (theirs - torch.tensor(target)) ** 2).sum()).backward()
         torch_sgd.step()
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_padded_sequences_match_torch_packed_sequences(rng):
+    """PyTorch's variable-length sequences are packed ones (lengths >= 1, padding after the data):
+    the same final states, and the same gradients of every weight, the input and the initial states
+    for a loss on the real steps' outputs and the final states, as the LSTM with a sequence mask."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    torch.manual_seed(3)
+    m = torch.nn.LSTM(I, H, batch_first=True).double()
+    w = weights(m)
+    lengths = np.array([T, 4, 1])
+    mask = np.arange(T)[None, :] < lengths[:, None]
+    x, h0, c0 = rng.normal(size=(B, T, I)), rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    G, G_h, G_c = rng.normal(size=(B, T, H)) * mask[..., None], rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    x_t, h0_t, c0_t = (torch.tensor(a, requires_grad=True) for a in (x, h0[None], c0[None]))
+    packed = pack_padded_sequence(x_t, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    out, (h_n, c_n) = m(packed, (h0_t, c0_t))
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
+    loss = (out * torch.tensor(G)).sum() + (h_n[0] * torch.tensor(G_h)).sum() + (c_n[0] * torch.tensor(G_c)).sum()
+    loss.backward()
+    h_seq, cache = lstm.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
+                                w["bias_ih_l0"] + w["bias_hh_l0"], h0=h0, c0=c0, sequence_mask=mask)
+    g = lstm.backward(cache, dh_seq=G, dh_last=G_h, dc_last=G_c)
+    close(h_seq * mask[..., None], out)  # torch pads with zeros where minirnn repeats the last output
+    close(cache.h[-1], h_n[0])
+    close(cache.c[-1], c_n[0])
+    close(g["x"], x_t.grad)
+    close(g["h0"], h0_t.grad[0])
+    close(g["c0"], c0_t.grad[0])
+    close(g["kernel"], m.weight_ih_l0.grad.T)
+    close(g["recurrent_kernel"], m.weight_hh_l0.grad.T)
+    close(g["bias"], m.bias_ih_l0.grad)
