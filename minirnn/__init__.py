@@ -1,7 +1,7 @@
 """minirnn: recurrent networks from scratch, readable and fast.
 
 - :mod:`minirnn.cells`: the math, one file per cell (rnn, lstm, gru, indrnn)
-- :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense, and IndRNN
+- :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense, Dropout, Masking, Bidirectional, and IndRNN
 - :class:`minirnn.Sequential`: compile / fit / evaluate / predict / summary
 - :mod:`minirnn.optim` (also as Keras' :mod:`minirnn.optimizers`), :mod:`minirnn.losses`,
   :mod:`minirnn.metrics`, :mod:`minirnn.callbacks`

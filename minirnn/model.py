@@ -164,7 +164,8 @@ class Sequential:
         mask = None
         for layer in self.layers:
             try:
-                x, mask = layer.forward(x, training=training, mask=mask), layer.compute_mask(x, mask)
+                output = layer.forward(x, training=training, mask=mask)
+                x, mask = output, layer.compute_mask(x, mask)  # the output's mask, from the layer's input
             except FloatingPointError as error:
                 raise NonFiniteLossError(str(error)) from None
         self.output_mask = mask

@@ -189,13 +189,16 @@ def test_input_grad_false_skips_only_the_input_gradient(variant, input_dim, rng)
                                             ("gru-reset_before", 2 * 9 * (2 + 3 + 1))])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_bidirectional_gradients_and_counts(variant, count, merge_mode, return_sequences, rng):
+@pytest.mark.parametrize("masked", [False, True], ids=["no mask", "masked"])
+def test_bidirectional_gradients_and_counts(variant, count, merge_mode, return_sequences, masked, rng):
     from minirnn import gradcheck
     layer = layers.Bidirectional(VARIANTS[variant](3, return_sequences=return_sequences), merge_mode=merge_mode)
     layer.build(2)
     randomize(layer, rng)
     assert layer.count_params() == count
-    assert max(gradcheck(layer, rng.normal(size=(2, 5, 2))).values()) <= 1e-6
+    mask = mixed_mask(5) if masked else None
+    x = rng.normal(size=(6 if masked else 2, 5, 2))
+    assert max(gradcheck(layer, x, mask=mask).values()) <= 1e-6
 
 
 def test_go_backwards_reads_the_sequence_from_its_end(rng):

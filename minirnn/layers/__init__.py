@@ -45,4 +45,5 @@ from .core import Dense, Dropout, Input, Layer, Masking
 from .recurrent import GRU, LSTM, IndRNN, Recurrent, SimpleRNN
 from .wrappers import Bidirectional
 
-__all__ = ["Layer", "Input", "Dense", "Dropout", "Masking", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN", "Bidirectional"]
+__all__ = ["Layer", "Input", "Dense", "Dropout", "Masking", "Recurrent", "SimpleRNN", "LSTM", "GRU", "IndRNN",
+           "Bidirectional"]

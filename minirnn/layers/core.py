@@ -234,8 +234,6 @@ class Dropout(Layer):
         return grad_output if self._mask is None else grad_output * self._mask
 
 
-
-
 class Masking(Layer):
     """Keras' ``Masking``: a step whose features all equal ``mask_value`` is padding.
 
