@@ -103,6 +103,9 @@ def test_dense_on_2d_and_3d(rng):
     (lambda: layers.Dense(3, activation="swish"), ValueError, "activation"),
     (lambda: layers.LSTM(3, dtype="int32"), TypeError, "dtype"),
     (lambda: layers.LSTM(3, kernel_initializer="he_normal"), ValueError, "kernel_initializer"),
+    (lambda: layers.GRU(3, layer_norm=True), TypeError, "GRU has no argument 'layer_norm': it is an option of LSTM"),
+    (lambda: layers.IndRNN(3, peephole=True), TypeError, "IndRNN has no argument 'peephole'"),
+    (lambda: layers.Dense(3, return_sequences=True), TypeError, "Dense has no argument 'return_sequences'"),
 ])
 def test_invalid_constructor_arguments(make, error, match):
     with pytest.raises(error, match=match):

@@ -19,7 +19,15 @@ class Layer:
 
     CONFIG = ()  # the constructor arguments that define the architecture (for saving)
 
-    def __init__(self, dtype=None, seed=None, input_shape=None, name=None):
+    # options only some layers have: which, for the error another layer gives
+    OPTION_HOMES = {"layer_norm": "LSTM", "peephole": "LSTM", "unit_forget_bias": "LSTM", "reset_after": "GRU",
+                    "recurrent_clip": "IndRNN", "alpha": "SimpleRNN", "mask_value": "Masking"}
+
+    def __init__(self, dtype=None, seed=None, input_shape=None, name=None, **unknown):
+        for option in unknown:
+            home = self.OPTION_HOMES.get(option)
+            raise TypeError(f"{type(self).__name__} has no argument {option!r}"
+                            + (f": it is an option of {home} only" if home else ""))
         self.dtype = checks.check_dtype(dtype)
         self.seed = checks.check_seed(seed)
         self.input_shape = None if input_shape is None else checks.check_shape("input_shape", input_shape)
