@@ -105,7 +105,7 @@ def test_a_killed_worker_has_its_task_run_again_elsewhere(tmp_path):
 
 
 DRIVER = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
     from pathlib import Path
     from minirnn import sweep
 
@@ -116,6 +116,9 @@ DRIVER = textwrap.dedent("""
         return {"value": float(seed)}
 
     if __name__ == "__main__":
+        # Ctrl-C raises KeyboardInterrupt, even when this test runs from a background job, whose
+        # children inherit SIGINT ignored (Python then installs no handler of its own)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sweep.run(slow, {"seed": range(int(sys.argv[3])), "log": [sys.argv[2]]}, out=sys.argv[1], workers=2,
                   progress=False)
 """)
