@@ -189,7 +189,8 @@ MUTANTS = [
     ("mask-c-not-carried", "minirnn/cells/lstm.py", "            _common.carry_masked_rows(valid[t], c[t], c[t + 1])\n",
      "", "LSTM: a masked step carries h through but not c"),
     ("mask-gradient-not-held", "minirnn/cells/gru.py",
-     "            _common.hold_masked_rows(valid[t], dh, dh_held)\n        step_backward_reset_after",
+     "        if _common.present(valid):\n            _common.hold_masked_rows(valid[t], dh, dh_held)\n"
+     "        step_backward_reset_after",
      "        step_backward_reset_after", "GRU: a masked step's backward runs on the arriving gradient"),
     ("mask-held-not-zeroed", "minirnn/cells/_common.py", "            grad[b] = zero", "            pass",
      "masked steps: the gradient held aside is also left in the step's input"),
