@@ -194,7 +194,8 @@ def carry_masked_rows(valid_t, previous, new):
     """new[b] = previous[b] for every sequence b whose step is masked (valid_t[b] False)."""
     for b in range(valid_t.shape[0]):
         if not valid_t[b]:
-            new[b] = previous[b]
+            for j in range(new.shape[1]):
+                new[b, j] = previous[b, j]
 
 
 @jit
@@ -203,8 +204,19 @@ def hold_masked_rows(valid_t, grad, held):
     zero = grad.dtype.type(0)
     for b in range(valid_t.shape[0]):
         if not valid_t[b]:
-            held[b] = grad[b]
-            grad[b] = zero
+            for j in range(grad.shape[1]):
+                held[b, j] = grad[b, j]
+                grad[b, j] = zero
+
+
+@jit
+def copy_into(source, target):
+    """target[...] = source, for (B, H) arrays. Copies inside the loops are written out: Numba compiles
+    an array assignment with a shape check whose error message takes its string machinery along,
+    seconds of compile time in every loop that has one."""
+    for b in range(source.shape[0]):
+        for j in range(source.shape[1]):
+            target[b, j] = source[b, j]
 
 
 def identity_at_masked_steps(jacobians, valid, sample):

@@ -112,8 +112,11 @@ def _matmul(a, w_packed, c, accumulate):
     N = c.shape[1]
     nr = _panel_width(c)
     if w_packed.shape[2] != nr:                       # a small product: w was left whole
-        if accumulate:
-            c += np.dot(a, w_packed[0])
+        if accumulate:  # (c += np.dot(...) would compile an error message's string machinery: seconds)
+            product = np.dot(a, w_packed[0])
+            for i in range(M):
+                for j in range(N):
+                    c[i, j] += product[i, j]
         else:
             np.dot(a, w_packed[0], c)
         return

@@ -196,8 +196,8 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_
         z, dh_b, dh_p = gates_t[b, :H], dh[b], dh_prev[b]
         for j in range(H):
             dh_p[j] += dh_b[j] * z[j]
-    da_t[:, :2 * H] = da_zr
-    da_t[:, 2 * H:] = da_h
+    _common.copy_into(da_zr, da_t[:, :2 * H])
+    _common.copy_into(da_h, da_t[:, 2 * H:])
 
 
 @jit
@@ -206,7 +206,7 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
     T, B, G = gates.shape
     hw = np.empty((B, G), dtype=gates.dtype)
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
-    h[0] = h0
+    _common.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
@@ -228,7 +228,7 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, u_h, recurrent_kern
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
-            dh_record[t] = dh
+            _common.copy_into(dh, dh_record[t])
         if _common.present(valid):
             _common.hold_masked_rows(valid[t], dh, dh_held)
         step_backward_reset_after(dh, h[t], gates[t], u_h[t], recurrent_kernel_T_packed, mask, da[t], dr[t],
@@ -247,7 +247,7 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, valid, h, r
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
     recurrent_kernel_zr_packed = _gemm.pack(recurrent_kernel[:, :2 * H], B)
     recurrent_kernel_h_packed = _gemm.pack(recurrent_kernel[:, 2 * H:], B)
-    h[0] = h0
+    _common.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
@@ -273,7 +273,7 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
-            dh_record[t] = dh
+            _common.copy_into(dh, dh_record[t])
         if _common.present(valid):
             _common.hold_masked_rows(valid[t], dh, dh_held)
         h_in = _common.recurrent_input(h[t], mask, h_masked)

@@ -101,7 +101,7 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, mask, valid, h):
     ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none; ``valid`` (T, B) is
     False at masked steps, or (0, B) for none.
     """
-    h[0] = h0
+    _common.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     for t in range(xp.shape[0]):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
@@ -124,7 +124,7 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, mask, va
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
-            dh_record[t] = dh
+            _common.copy_into(dh, dh_record[t])
         if _common.present(valid):
             _common.hold_masked_rows(valid[t], dh, dh_held)
         step_backward(dh, h[t + 1], recurrent_kernel, activation, dz[t], dh_prev)

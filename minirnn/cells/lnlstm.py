@@ -172,8 +172,8 @@ def step_backward(dh, dc, c_prev, gates_t, k_t, c_hat, c_scale, r_hat, r_scale, 
 def forward_sequence(gates, h0, c0, recurrent_kernel, gammas, betas, peepholes, mask, valid, h, c, k, r_hat,
                      r_scale, c_hat, c_scale):
     """Run step_forward over all T steps (``gates`` holds a_x + b on entry, [i|f|g|o] on exit)."""
-    h[0] = h0
-    c[0] = c0
+    _common.copy_into(h0, h[0])
+    _common.copy_into(c0, c[0])
     h_masked = np.empty_like(h0)
     a_h = np.empty_like(gates[0])
     for t in range(gates.shape[0]):
@@ -199,7 +199,7 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, k, gates, c_hat, c_scale, r_h
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
-            dh_record[t] = dh
+            _common.copy_into(dh, dh_record[t])
         if _common.present(valid):
             _common.hold_masked_rows(valid[t], dh, dh_held)
             _common.hold_masked_rows(valid[t], dc, dc_held)
@@ -212,7 +212,7 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, k, gates, c_hat, c_scale, r_h
             _common.carry_masked_rows(valid[t], dc_held, dc)
             _common.carry_masked_rows(valid[t], dc_held, dc_total)
         if _common.present(dc_record):
-            dc_record[t] = dc_total
+            _common.copy_into(dc_total, dc_record[t])
         dh, dh_prev = dh_prev, dh
     return dh, dc
 

@@ -161,8 +161,8 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, valid, h,
     """
     T, B = gates.shape[0], gates.shape[1]
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
-    h[0] = h0
-    c[0] = c0
+    _common.copy_into(h0, h[0])
+    _common.copy_into(c0, c[0])
     h_masked = np.empty_like(h0)
     for t in range(T):
         h_in = _common.recurrent_input(h[t], mask, h_masked)
@@ -191,7 +191,7 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
-            dh_record[t] = dh
+            _common.copy_into(dh, dh_record[t])
         if _common.present(valid):
             _common.hold_masked_rows(valid[t], dh, dh_held)
             _common.hold_masked_rows(valid[t], dc, dc_held)
@@ -204,7 +204,7 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
             _common.carry_masked_rows(valid[t], dc_held, dc)
             _common.carry_masked_rows(valid[t], dc_held, dc_total)
         if _common.present(dc_record):
-            dc_record[t] = dc_total
+            _common.copy_into(dc_total, dc_record[t])
         dh, dh_prev = dh_prev, dh
     return dh, dc
 

@@ -106,7 +106,7 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask, valid, h
     False at masked steps, or (0, B) for none.
     """
     T, B = xp.shape[0], xp.shape[1]
-    h[0] = h0
+    _common.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     for t in range(T):
@@ -133,7 +133,7 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
         if _common.present(dh_seq):
             dh += dh_seq[t]
         if _common.present(dh_record):
-            dh_record[t] = dh
+            _common.copy_into(dh, dh_record[t])
         if _common.present(valid):
             _common.hold_masked_rows(valid[t], dh, dh_held)
         step_backward(dh, h[t + 1], recurrent_kernel_T_packed, activation, alpha, dz[t], dh_prev)
