@@ -77,7 +77,7 @@ def _register_row(typingctx, like):
 
 @jit
 def _pack(w, rows):
-    """W (K, N) for products with ``rows``-row matrices: (ceil(N / NR), K, NR) column panels,
+    """W (K, N) (C-contiguous, as the loops pass it; see :func:`_pack_transposed` for W^T) for products with ``rows``-row matrices: (ceil(N / NR), K, NR) column panels,
     zero-padded on the right; or, for a small product, W itself as a (1, K, N) array."""
     K, N = w.shape
     if not USE_PANELS or rows * K * N <= SMALL_PRODUCT:
@@ -93,15 +93,17 @@ def pack_panels(w):
     packed = np.zeros(((N + nr - 1) // nr, K, nr), dtype=w.dtype)
     for p in range(packed.shape[0]):
         width = min(nr, N - p * nr)
-        if w.strides[0] >= w.strides[1]:            # rows of w are contiguous: copy along them
-            for k in range(K):
-                for j in range(width):
-                    packed[p, k, j] = w[k, p * nr + j]
-        else:  # a transposed view (W_h^T): along its columns, or a cache line is read per number
+        for k in range(K):
             for j in range(width):
-                for k in range(K):
-                    packed[p, k, j] = w[k, p * nr + j]
+                packed[p, k, j] = w[k, p * nr + j]
     return packed
+
+
+@jit
+def _pack_transposed(w, rows):
+    """pack(W^T, rows) for W (N, K): W^T copied to C order first, so that pack and its panels are
+    compiled for one memory layout only (each layout is another compilation)."""
+    return _pack(np.ascontiguousarray(w.T), rows)
 
 
 @jit
@@ -169,4 +171,5 @@ def _matmul_python(a, w, c, accumulate):
 
 
 pack = _pack_python if numba.config.DISABLE_JIT else _pack
+pack_transposed = (lambda w, rows: w.T) if numba.config.DISABLE_JIT else _pack_transposed
 matmul = _matmul_python if numba.config.DISABLE_JIT else _matmul

@@ -102,7 +102,7 @@ def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, rec
 def step_backward_reset_after(dh, h_prev, gates_t, u_h_t, recurrent_kernel_T_packed, mask, da_t, dr_t, dh_prev):
     """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev.
 
-    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``; ``mask``
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack_transposed(recurrent_kernel, B)``; ``mask``
     is the recurrent-dropout mask (B, H), or (0, H) for none.
     """
     B, H = dh.shape
@@ -221,7 +221,7 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, u_h, recurrent_kern
     """Fills dA (T, B, 3H) and dR (T, B, 3H); returns dh_0. dh_seq is (T, B, H) or (0, B, H);
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
-    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
+    recurrent_kernel_T_packed = _gemm.pack_transposed(recurrent_kernel, B)
     dh = dh_last.copy()
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
@@ -245,8 +245,8 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, valid, h, r
     T, B, G = gates.shape
     H = G // 3
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
-    recurrent_kernel_zr_packed = _gemm.pack(recurrent_kernel[:, :2 * H], B)
-    recurrent_kernel_h_packed = _gemm.pack(recurrent_kernel[:, 2 * H:], B)
+    recurrent_kernel_zr_packed = _gemm.pack(np.ascontiguousarray(recurrent_kernel[:, :2 * H]), B)
+    recurrent_kernel_h_packed = _gemm.pack(np.ascontiguousarray(recurrent_kernel[:, 2 * H:]), B)
     _common.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     for t in range(T):
@@ -263,8 +263,8 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
     dh_record (T, B, H) receives dL/dh_t per step, or is (0, B, H)."""
     T, B, G = gates.shape
     H = G // 3
-    recurrent_kernel_zr_T_packed = _gemm.pack(recurrent_kernel[:, :2 * H].T, B)
-    recurrent_kernel_h_T_packed = _gemm.pack(recurrent_kernel[:, 2 * H:].T, B)
+    recurrent_kernel_zr_T_packed = _gemm.pack_transposed(recurrent_kernel[:, :2 * H], B)
+    recurrent_kernel_h_T_packed = _gemm.pack_transposed(recurrent_kernel[:, 2 * H:], B)
     dh = dh_last.copy()
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     da_zr = np.empty((B, 2 * dh.shape[1]), dtype=dh.dtype)
@@ -375,14 +375,14 @@ def step_jacobians(cache, sample=0):
     jacobians = np.empty((T, H, H), dtype=dtype)
     da, dr = np.empty((H, 3 * H), dtype), np.empty((H, 3 * H), dtype)
     if cache.reset_after:
-        recurrent_kernel_T_packed = _gemm.pack(R.T, H)
+        recurrent_kernel_T_packed = _gemm.pack_transposed(R, H)
         for t in range(T):
             step_backward_reset_after(np.eye(H, dtype=dtype), _common.unit_batch(cache.h[t], sample, H),
                                       _common.unit_batch(cache.gates[t], sample, H),
                                       _common.unit_batch(cache.u_h[t], sample, H), recurrent_kernel_T_packed,
                                       no_mask, da, dr, jacobians[t])
         return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
-    zr_T_packed, h_T_packed = _gemm.pack(R[:, :2 * H].T, H), _gemm.pack(R[:, 2 * H:].T, H)
+    zr_T_packed, h_T_packed = _gemm.pack_transposed(R[:, :2 * H], H), _gemm.pack_transposed(R[:, 2 * H:], H)
     da_zr, da_h, d_reset_h = np.empty((H, 2 * H), dtype), np.empty((H, H), dtype), np.empty((H, H), dtype)
     for t in range(T):
         h_prev = _common.unit_batch(cache.h[t], sample, H)

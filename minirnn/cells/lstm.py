@@ -110,7 +110,7 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
                   dc_total_t):
     """One step back; writes dz_t, dh_prev, and turns dc into the c-path part of dL/dc_{t-1} in place.
 
-    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``. On entry
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack_transposed(recurrent_kernel, B)``. On entry
     dc holds what step t+1 sent back along the cell state; dc_total_t receives
     the total dL/dc_t (that plus the path through h_t). ``peepholes`` as in
     :func:`step_forward`. Unlike the forward step's,
@@ -182,7 +182,7 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     at every step, or are (0, B, H) to skip that.
     """
     T, B = gates.shape[0], gates.shape[1]
-    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
+    recurrent_kernel_T_packed = _gemm.pack_transposed(recurrent_kernel, B)
     dh = dh_last.copy()
     dc = dc_last.copy()
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
@@ -292,7 +292,7 @@ def step_jacobians(cache, sample=0):
     c_t, with the step's activations in every row, returns them carried back: J_t's rows."""
     _common.check_no_dropout(cache)
     T, H, dtype = cache.gates.shape[0], cache.h.shape[2], cache.h.dtype
-    recurrent_kernel_T_packed = _gemm.pack(cache.recurrent_kernel.T, 2 * H)
+    recurrent_kernel_T_packed = _gemm.pack_transposed(cache.recurrent_kernel, 2 * H)
     eye, zeros = np.eye(H, dtype=dtype), np.zeros((H, H), dtype=dtype)
     jacobians = np.empty((T, 2 * H, 2 * H), dtype=dtype)
     dz, dh_prev, dc_total = np.empty((2 * H, 4 * H), dtype), np.empty((2 * H, H), dtype), np.empty((2 * H, H), dtype)

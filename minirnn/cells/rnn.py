@@ -77,7 +77,7 @@ def step_forward(xp_t, h_prev, recurrent_kernel_packed, activation, alpha, h_t):
 def step_backward(dh, h_t, recurrent_kernel_T_packed, activation, alpha, dz_t, dh_prev):
     """dz_t = dh * act'(z_t); dh_prev = dz_t W_h^T. Writes dz_t and dh_prev.
 
-    ``recurrent_kernel_T_packed`` is ``_gemm.pack(recurrent_kernel.T, B)``.
+    ``recurrent_kernel_T_packed`` is ``_gemm.pack_transposed(recurrent_kernel, B)``.
     """
     B, H = h_t.shape
     ftype = h_t.dtype.type
@@ -126,7 +126,7 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
     and from step t+1), or is (0, B, H) to skip that.
     """
     T, B = h.shape[0] - 1, h.shape[1]
-    recurrent_kernel_T_packed = _gemm.pack(recurrent_kernel.T, B)
+    recurrent_kernel_T_packed = _gemm.pack_transposed(recurrent_kernel, B)
     dh = dh_last.copy()
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
@@ -215,7 +215,7 @@ def step_jacobians(cache, sample=0):
     the same derivative formulas as training, no second copy of them."""
     _common.check_no_dropout(cache)
     T, H = cache.h.shape[0] - 1, cache.h.shape[2]
-    recurrent_kernel_T_packed = _gemm.pack(cache.recurrent_kernel.T, H)
+    recurrent_kernel_T_packed = _gemm.pack_transposed(cache.recurrent_kernel, H)
     jacobians = np.empty((T, H, H), dtype=cache.h.dtype)
     dz = np.empty((H, H), dtype=cache.h.dtype)
     for t in range(T):
