@@ -77,8 +77,9 @@ def _register_row(typingctx, like):
 
 @jit
 def _pack(w, rows):
-    """W (K, N) (C-contiguous, as the loops pass it; see :func:`_pack_transposed` for W^T) for products with ``rows``-row matrices: (ceil(N / NR), K, NR) column panels,
-    zero-padded on the right; or, for a small product, W itself as a (1, K, N) array."""
+    """W (K, N) for products with ``rows``-row matrices: (ceil(N / NR), K, NR) column panels,
+    zero-padded on the right; or, for a small product, W itself as a (1, K, N) array. The loops
+    hand it C-contiguous arrays only (W^T through :func:`_pack_transposed`)."""
     K, N = w.shape
     if not USE_PANELS or rows * K * N <= SMALL_PRODUCT:
         return np.ascontiguousarray(w).reshape(1, K, N)
