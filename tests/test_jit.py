@@ -32,6 +32,10 @@ for variant in sorted(VARIANTS):
     out = layer.forward(x, training=True)
     results[variant + "/dropout_out"] = out
     results[variant + "/dropout_x"] = layer.backward(rng.normal(size=out.shape))
+    mask = np.arange(6)[None, :] < np.array([[6], [3], [0]])  # the masked-step paths
+    out = layer.forward(x, mask=mask, initial_state=random_states(layer, 3, rng))
+    results[variant + "/masked_out"] = out
+    results[variant + "/masked_x"] = layer.backward(rng.normal(size=out.shape))
 from minirnn.cells import lstm
 results["jit_disabled"] = np.array(not hasattr(lstm.forward_sequence, "py_func"))
 np.savez(sys.argv[1], **results)
