@@ -109,9 +109,9 @@ WIDE_VECTORS = AVX512 and _ask_for_512_bit_vectors()  # minirnn's kernels are co
 
 @functools.lru_cache(maxsize=None)
 def package_source_hash():
-    """sha256 of every file the kernels are compiled from: this one and minirnn/cells/*.py."""
+    """sha256 of every file jitted code is compiled from: this one, checks.py and minirnn/cells/*.py."""
     digest = hashlib.sha256()
-    for path in [PACKAGE_DIR / "_jit.py", *sorted((PACKAGE_DIR / "cells").glob("*.py"))]:
+    for path in [PACKAGE_DIR / "_jit.py", PACKAGE_DIR / "checks.py", *sorted((PACKAGE_DIR / "cells").glob("*.py"))]:
         digest.update(path.read_bytes())
     return digest.digest()
 

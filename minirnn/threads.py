@@ -28,7 +28,6 @@ gradients are sums in another order. The same number of threads gives the
 same bits.
 """
 import concurrent.futures
-import contextlib
 import os
 import threading
 
@@ -122,31 +121,42 @@ def map_chunks(function, chunks):
         return [first] + [future.result() for future in futures]
 
 
-@contextlib.contextmanager
 def one_blas_thread():
-    """Hold every BLAS library in the process to one thread; restore their settings on leaving.
+    """A context manager: hold every BLAS library in the process to one thread; restore their
+    settings on leaving.
 
     Also for a batch that is not split: its products are small (or it would
     be split), and OpenBLAS's threads cost more than they save on them, most
     of all on the per-step products inside the time loop.
     """
-    global _blas_depth, _blas_saved
-    with _blas_lock:
-        if _blas_depth == 0:
-            _blas_saved = [(lib, lib.num_threads) for lib in _blas_libraries()]
-            for lib, count in _blas_saved:
-                if count != 1:
-                    lib.set_num_threads(1)
-        _blas_depth += 1
-    try:
-        yield
-    finally:
+    return _ONE_BLAS_THREAD
+
+
+class _OneBlasThread:
+    """What :func:`one_blas_thread` returns: a class, not a generator, because every recurrent
+    layer enters it twice a training step, and for small layers a generator's cost shows."""
+
+    def __enter__(self):
+        global _blas_depth, _blas_saved
+        with _blas_lock:
+            if _blas_depth == 0:
+                _blas_saved = [(lib, lib.num_threads) for lib in _blas_libraries()]
+                for lib, count in _blas_saved:
+                    if count != 1:
+                        lib.set_num_threads(1)
+            _blas_depth += 1
+
+    def __exit__(self, *exception):
+        global _blas_depth
         with _blas_lock:
             _blas_depth -= 1
             if _blas_depth == 0:
                 for lib, count in _blas_saved:
                     if count != 1:
                         lib.set_num_threads(count)
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
 
 
 def _blas_libraries():

@@ -141,14 +141,15 @@ def test_recurrent_dropout_gradients(variant, rng):
 
 @pytest.mark.parametrize("variant", ["rnn-tanh", "lstm-peephole", "gru-reset_after", "gru-reset_before"])
 def test_wide_layers_through_the_packed_kernel(variant, rng):
-    """256-512 units, batch 8: the recurrent products are above _gemm.SMALL_PRODUCT, so on a CPU
-    where minirnn compiles for AVX-512 they run in the packed kernel (elsewhere in np.dot).
+    """256-512 units, 260 features, batch 8: the recurrent products, the input projection and dX
+    are above _gemm.SMALL_PRODUCT, so on a CPU where minirnn compiles for AVX-512 they run in the
+    packed kernel (elsewhere in np.dot).
     Too many weights to perturb one by one: finite differences along random directions."""
     from minirnn.cells import _gemm
-    units = 512 if variant.startswith("rnn") else 256
-    layer = make_layer(variant, units=units, input_dim=6, rng=rng, scale=0.05, return_sequences=True)
-    assert 8 * units * layer.gates * units > _gemm.SMALL_PRODUCT
-    x = rng.normal(size=(8, 3, 6))
+    units, features = (512 if variant.startswith("rnn") else 256), 260
+    layer = make_layer(variant, units=units, input_dim=features, rng=rng, scale=0.05, return_sequences=True)
+    assert 8 * units * layer.gates * min(units, features) > _gemm.SMALL_PRODUCT
+    x = rng.normal(size=(8, 3, features))
     states = random_states(layer, 8, rng)
     G = rng.normal(size=(8, 3, units))
 

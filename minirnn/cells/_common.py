@@ -89,9 +89,25 @@ def small_input_projection(x, kernel, bias, xp):
 def input_grads(dz, kernel, input_grad):
     """db = sum dZ and dX = dZ W_x^T (batch-major, or None without ``input_grad``)."""
     T, B, _ = dz.shape
-    dz_flat = flat(dz)
-    dx = batch_major((dz_flat @ kernel.T).reshape(T, B, -1)) if input_grad else None
-    return column_sums(dz_flat), dx
+    I = kernel.shape[0]
+    dx = None
+    if input_grad:
+        dx_tm = np.empty((T, B, I), dtype=dz.dtype)
+        if I <= SMALL_INPUT:
+            np.matmul(flat(dz), kernel.T, out=flat(dx_tm))
+        else:
+            packed_input_grads(dz, _gemm.pack_transposed(kernel, B), dx_tm)
+        dx = batch_major(dx_tm)
+    return column_sums(flat(dz)), dx
+
+
+@jit
+def packed_input_grads(dz, kernel_T_packed, dx):
+    """dx[t] = dz[t] @ kernel^T step by step, with the recurrent product's kernel: the mirror of
+    :func:`packed_input_projection`. dX has only I columns, a skinny product on which BLAS
+    runs well below its peak; done by steps, each step's rows stay in cache."""
+    for t in range(dz.shape[0]):
+        _gemm.matmul(dz[t], kernel_T_packed, dx[t], _gemm.OVERWRITE)
 
 
 def column_sums(a):

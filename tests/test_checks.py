@@ -1,0 +1,42 @@
+"""minirnn/checks.py: the NaN/inf scan every forward and backward pass runs on its arrays."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minirnn import checks
+
+LAYOUTS = {
+    "contiguous": lambda a: a,
+    "fortran": np.asfortranarray,
+    "batch_major_view": lambda a: a.transpose(1, 0, 2),   # what a stacked layer hands the next one
+    "reversed": lambda a: a[:, ::-1],                      # go_backwards
+    "strided": lambda a: a[::2],
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(dtype=st.sampled_from([np.float32, np.float64]), layout=st.sampled_from(sorted(LAYOUTS)),
+       shape=st.tuples(st.integers(1, 7), st.integers(1, 9), st.integers(1, 5)),
+       bad=st.sampled_from([np.nan, np.inf, -np.inf, None]), position=st.floats(0, 1, exclude_max=True),
+       seed=st.integers(0, 2**16))
+def test_finite_scan_finds_every_nan_and_inf_in_any_layout(dtype, layout, shape, bad, position, seed):
+    base = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    base.flat[0] = np.finfo(dtype).max  # huge but finite: not an error
+    a = LAYOUTS[layout](base)
+    if bad is not None and a.size:
+        index = np.unravel_index(int(position * a.size), a.shape)
+        a[index] = bad
+    expected_finite = bool(np.isfinite(a).all())  # NumPy is the oracle
+    if expected_finite:
+        assert checks.check_finite("a", a) is None
+    else:
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        with pytest.raises(ValueError, match=rf"a contains NaN or inf: the first at index \({first[0]}, "):
+            checks.check_finite("a", a)
+
+
+def test_finite_scan_leaves_other_dtypes_to_numpy():
+    assert checks.check_finite("a", np.array([1, 2], dtype=np.int64)) is None
+    with pytest.raises(ValueError, match="contains NaN or inf"):
+        checks.check_finite("a", np.array([1.0, np.inf], dtype=np.float16))
