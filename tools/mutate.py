@@ -44,7 +44,7 @@ MUTANTS = [
      "dz_f[j] = dc_j * f[j] * (one - f[j])", "LSTM: forget-gate gradient without c_{t-1}"),
     ("lstm-dc-carry", "minirnn/cells/lstm.py", "dc_b[j] = dc_j * f[j]  # dc_{t-1}, without peepholes",
      "dc_b[j] = dc_j  # dc_{t-1}, without peepholes", "LSTM: dc_{t-1} not multiplied by f"),
-    ("lstm-dc-record", "minirnn/cells/lstm.py", "dc_record[t] = dc_total", "dc_record[t] = dc",
+    ("lstm-dc-record", "minirnn/cells/lstm.py", "copy_into(dc_total, dc_record[t])", "copy_into(dc, dc_record[t])",
      "LSTM: recorded dL/dc_t taken from the carried part only"),
     ("lstm-peephole-f", "minirnn/cells/lstm.py", "(dz_f * c[:-1]).sum(axis=(0, 1))", "(dz_f * c[1:]).sum(axis=(0, 1))",
      "LSTM: forget peephole gradient against c_t instead of c_{t-1}"),
@@ -198,7 +198,7 @@ MUTANTS = [
      "        if _common.present(valid):\n            _common.hold_masked_rows(valid[t], dh, dh_held)\n"
      "        step_backward_reset_after",
      "        step_backward_reset_after", "GRU: a masked step's backward runs on the arriving gradient"),
-    ("mask-held-not-zeroed", "minirnn/cells/_common.py", "            grad[b] = zero", "            pass",
+    ("mask-held-not-zeroed", "minirnn/cells/_common.py", "                grad[b, j] = zero", "                pass",
      "masked steps: the gradient held aside is also left in the step's input"),
     ("mask-not-reversed", "minirnn/layers/recurrent.py",
      "x, mask = x[:, ::-1], None if mask is None else mask[:, ::-1]", "x = x[:, ::-1]",
