@@ -84,7 +84,7 @@ def time_model_steps(name, dtype, seconds):
     ours.build((T, 1))
     tm, topt = torch_model(cell, H, dropout, optimizer, dtype)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    return time_steps(lambda: ours._train_step(x, y, 0, 0),  # fit's own step, optimizer included
+    return time_steps(lambda: ours.train_on_batch(x, y),  # one optimizer step, as fit takes them
                       lambda: torch_step(tm, topt, xt, yt), 10, seconds)
 
 

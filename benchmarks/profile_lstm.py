@@ -44,6 +44,7 @@ def main():
     dh_last = np.ones((B, H), dtype)
     _, cache = lstm.forward(x, kernel, recurrent_kernel, bias)
     h0, none, no_seq = np.zeros((B, H), dtype), np.zeros((0, H), dtype), np.zeros((0, B, H), dtype)
+    all_valid = _common.valid_steps(None, B, T)  # no sequence mask
     x_tm = _common.time_major(x)
     projection = _common.input_projection(x_tm, kernel, bias)
     gates = projection.copy()
@@ -51,22 +52,26 @@ def main():
     dz = np.empty_like(cache.gates)
     h, c, tanh_c = np.empty_like(cache.h), np.empty_like(cache.c), np.empty_like(cache.tanh_c)
 
+    def forward_loop():
+        lstm.forward_sequence(gates, h0, h0, recurrent_kernel, none, none, all_valid, h, c, tanh_c)
+
     def backward_loop():
         lstm.backward_sequence(no_seq, dh_last, h0, cache.c, cache.tanh_c, cache.gates, recurrent_kernel, none, none,
-                               no_seq, no_seq, dz)
+                               all_valid, no_seq, no_seq, dz)
 
     backward_loop()
-    packed, packed_T = _gemm.pack(recurrent_kernel, B), _gemm.pack(recurrent_kernel.T, B)
+    packed, packed_T = _gemm.pack(recurrent_kernel, B), _gemm.pack_transposed(recurrent_kernel, B)
     pieces = {
         "forward (lstm.forward)": lambda: lstm.forward(x, kernel, recurrent_kernel, bias),
         "  input projection": lambda: _common.input_projection(x_tm, kernel, bias),
-        "  forward loop": lambda: lstm.forward_sequence(gates, h0, h0, recurrent_kernel, none, none, h, c, tanh_c),
+        "  forward loop": forward_loop,
         "    its GEMMs h W_h": lambda: recurrent_gemms(h0, packed, np.empty((B, 4 * H), dtype), T),
         "backward (lstm.backward)": lambda: lstm.backward(cache, dh_last=dh_last, input_grad=False),
         "  backward loop": backward_loop,
         "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], packed_T, np.empty((B, H), dtype), T),
         "  dW_x, db": lambda: _common.weight_and_input_grads(x_tm, dz, kernel, input_grad=False),
         "  dW_h": lambda: _common.flat(cache.h[:-1]).T @ _common.flat(dz),
+        "  db, dX (a stacked layer)": lambda: _common.input_grads(dz, kernel, input_grad=True),
     }
     times = {name: [] for name in pieces}
     for _ in range(args.reps):

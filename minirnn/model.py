@@ -263,14 +263,14 @@ class Sequential:
         for hook in hooks:
             hook.model = self
         self.history, self.stop_training = history, False
-        self._divergence = {"action": on_divergence, "first_loss": None}
+        watch = {"action": on_divergence, "first_loss": None}
         self._call(hooks, "on_train_begin", None)
         for epoch in range(epochs):
             self._call(hooks, "on_epoch_begin", epoch, None)
             total, samples = 0.0, 0
             running = metrics_module.Running(self.metrics)
             for batch, (x_batch, y_batch) in zip(range(steps), batches(epoch, steps)):
-                loss, pred = self._train_step(x_batch, y_batch, epoch, batch)
+                loss, pred = self._train_step(x_batch, y_batch, epoch, batch, watch)
                 total, samples = total + loss * len(x_batch), samples + len(x_batch)
                 running.add(*_unmasked(pred, y_batch, self.output_mask))
                 self._call(hooks, "on_batch_end", batch, {"loss": loss, "size": len(x_batch)})
@@ -329,6 +329,31 @@ class Sequential:
             return logs
         return logs["loss"] if len(logs) == 1 else list(logs.values())
 
+    def train_on_batch(self, x, y, return_dict=False):
+        """One optimizer step on one batch, as Keras' ``train_on_batch``: returns the batch's loss
+        (computed before the step), ``[loss, *metrics]`` with metrics compiled, or with
+        ``return_dict=True`` a dict. Training mode (dropout on). As in :meth:`fit`, a NaN or
+        infinite loss, gradient or weight raises :class:`NonFiniteLossError` with the weights from
+        before the step, and so does a loss 10^4 times the first call's (the message's "batch"
+        counts the optimizer's steps)."""
+        if self.optimizer is None:
+            raise ValueError("compile the model before train_on_batch: model.compile(optimizer=..., loss=...)")
+        if not self.built:
+            first = self._check_x(x, building=True)
+            self.build(first.shape[1:], first.dtype)
+        x, y = self._check_xy(x, y)
+        if self._batch_watch is None:
+            self._batch_watch = {"action": "raise", "first_loss": None}
+        loss, pred = self._train_step(x, y, 0, self.optimizer.iterations, self._batch_watch)
+        running = metrics_module.Running(self.metrics)
+        running.add(*_unmasked(pred, y, self.output_mask))
+        logs = {"loss": loss, **running.results()}
+        if return_dict:
+            return logs
+        return loss if len(logs) == 1 else list(logs.values())
+
+    _batch_watch = None  # train_on_batch's divergence watch, from its first call on
+
     def predict(self, x, batch_size=32, verbose=0):
         """Outputs for ``x`` (no dropout), computed ``batch_size`` samples at a time.
         ``verbose=1`` prints how many samples took how long."""
@@ -362,15 +387,16 @@ class Sequential:
             raise ValueError(f"{names} {is_} stateful and {needs} every batch of the same size: {samples} samples "
                              f"are not a multiple of batch_size={batch_size}")
 
-    def _train_step(self, x, y, epoch, batch):
-        """One optimizer step on a batch; returns its loss and the prediction it was computed from."""
+    def _train_step(self, x, y, epoch, batch, watch):
+        """One optimizer step on a batch; returns its loss and the prediction it was computed from.
+        ``watch`` is the divergence watch of the run (see :meth:`_check_growth`)."""
         try:
             pred = self.forward(x, training=True)
         except NonFiniteLossError as error:
             self._diverged(epoch, batch, str(error))
         loss, grad = self._loss_and_grad(pred, y, self.output_mask)
         if np.isfinite(loss):
-            self._check_growth(loss, epoch, batch)
+            self._check_growth(loss, epoch, batch, watch)
             self.backward(grad.astype(self.dtype, copy=False))
         params_and_grads = {(k, name): (layer.params[name], layer.grads[name])
                             for k, layer in enumerate(self.layers) for name in layer.params}
@@ -412,9 +438,9 @@ class Sequential:
 
     divergence_factor = 1e4  # a batch loss this many times the first one: training has diverged
 
-    def _check_growth(self, loss, epoch, batch):
-        """Stop (or warn, see fit's ``on_divergence``) when the loss has grown by orders of magnitude."""
-        watch = self._divergence
+    def _check_growth(self, loss, epoch, batch, watch):
+        """Stop (or warn, see fit's ``on_divergence``) when the loss has grown by orders of magnitude.
+        ``watch`` is {"action": on_divergence, "first_loss": the run's first batch loss or None}."""
         if watch["first_loss"] is None:
             watch["first_loss"] = loss
             return

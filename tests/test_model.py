@@ -158,6 +158,49 @@ def test_divergence_stops_with_weights_from_before_the_step():
         np.testing.assert_array_equal(a, b)
 
 
+def test_train_on_batch_is_one_step_of_fit():
+    """Keras' train_on_batch: the same update as fit on that one batch (Adam, metrics), returning
+    the batch's loss from before the step; in training mode (dropout on)."""
+    X, y = sine_windows(n=16)
+
+    def model(*extra):
+        m = mr.Sequential([layers.LSTM(4, input_shape=(10, 1)), *extra, layers.Dense(1)], seed=3)
+        m.compile(mr.optim.Adam(0.01), "mse", metrics=["mae"])
+        return m
+
+    by_fit, by_batch = model(), model()
+    history = by_fit.fit(X, y, epochs=1, batch_size=16, shuffle=False, verbose=0)
+    loss, mae = by_batch.train_on_batch(X, y)
+    assert loss == pytest.approx(history.history["loss"][0], rel=1e-12)
+    assert mae == pytest.approx(history.history["mae"][0], rel=1e-12)
+    for a, b in zip(by_batch.get_weights(), by_fit.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    logs = by_batch.train_on_batch(X, y, return_dict=True)
+    assert set(logs) == {"loss", "mae"} and logs["loss"] < loss
+    assert by_batch.optimizer.iterations == 2
+    with_dropout = model(layers.Dropout(0.5))
+    with_dropout.build((10, 1))
+    without_dropout = with_dropout.evaluate(X, y)[0]  # the same weights, inference mode
+    assert with_dropout.train_on_batch(X, y)[0] != pytest.approx(without_dropout, rel=1e-3)
+
+
+def test_train_on_batch_checks_and_stops_like_fit():
+    X, y = sine_windows(n=8)
+    model = mr.Sequential([layers.SimpleRNN(8, activation="linear", input_shape=(10, 1)), layers.Dense(1)], seed=0)
+    with pytest.raises(ValueError, match="compile the model before train_on_batch"):
+        model.train_on_batch(X, y)
+    model.compile(mr.optim.SGD(learning_rate=1e6), "mse")
+    with pytest.raises(ValueError, match="y"):
+        model.train_on_batch(X, y[:3])
+    before = None
+    with pytest.raises(mr.NonFiniteLossError, match=r"batch \d+.*clipnorm"):
+        for _ in range(50):
+            before = model.get_weights()
+            model.train_on_batch(X, y)
+    for a, b in zip(model.get_weights(), before):  # the weights from before the step that diverged
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_whole_model_gradient(return_sequences, rng):
     """Stacked LSTM/Bidirectional GRU/SimpleRNN + Dense, float64, dropout off: every parameter within 1e-6."""
