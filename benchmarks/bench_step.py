@@ -11,7 +11,7 @@ optimizer update). Both libraries do the same work: torch's float32 LSTM (oneDNN
 computes the input gradient whether it is asked for or not, so here both always
 do (bench_train.py times training as each library does it, where minirnn skips
 it for the data). Both get identical shapes; minirnn and torch alternate, rep by
-rep, so that machine noise hits both alike; we report medians.
+rep (in turn first), so that machine noise hits both alike; we report medians.
 
 Each case runs in a fresh child process per thread setting:
 
@@ -242,7 +242,9 @@ def torch_step(cell, B, T, I, H, L, dtype):
 
 
 def alternate(functions, reps, seconds):
-    """Median seconds of each of ``functions``, run in turn, rep by rep, after a warm-up."""
+    """Median seconds of each of ``functions``, run in turn, rep by rep, after a warm-up. The order
+    reverses every rep (A B, B A, ...): what one leaves behind (caches, freed memory) then
+    falls on each of the others alike."""
     import numpy as np
 
     for _ in range(2):
@@ -250,9 +252,11 @@ def alternate(functions, reps, seconds):
             fn()
     reps = max(reps, int(seconds / max(timed(fn) for fn in functions)))
     times = [[] for _ in functions]
+    order = list(range(len(functions)))
     for _ in range(reps):
-        for fn, t in zip(functions, times):
-            t.append(timed(fn))
+        for k in order:
+            times[k].append(timed(functions[k]))
+        order.reverse()
     return [float(np.median(t)) for t in times]
 
 
