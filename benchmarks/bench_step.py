@@ -113,7 +113,6 @@ def machine_description(cores):
     import llvmlite.binding
     import numba
     import numpy as np
-    import torch
 
     from minirnn import _jit
     from minirnn.cells import _gemm
@@ -134,9 +133,17 @@ def machine_description(cores):
             f"({', '.join(simd) or 'no AVX2/AVX-512'}): minirnn's kernels at {width}; products above "
             f"{_gemm.SMALL_PRODUCT:.0e} multiply-adds in the time loop "
             + ("by its packed kernel" if _gemm.USE_PANELS else "by np.dot"),
-            f"numpy {np.__version__}, torch {torch.__version__} (CPU capability "
-            f"{torch.backends.cpu.get_cpu_capability()}), "
+            f"numpy {np.__version__}, {torch_description()}, "
             f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}"]
+
+
+def torch_description():
+    """torch's version and CPU capability; the --options mode and bench_adding.py run without it."""
+    try:
+        import torch
+    except ImportError:
+        return "torch not installed"
+    return f"torch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()})"
 
 
 def parse_args():

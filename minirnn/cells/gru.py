@@ -81,15 +81,13 @@ def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, rec
     B, H = h_t.shape
     ftype = h_t.dtype.type
     one = ftype(1)
-    b_z, b_r, b_h = recurrent_bias[:H], recurrent_bias[H:2 * H], recurrent_bias[2 * H:]
+    b_zr, b_h = recurrent_bias[:2 * H], recurrent_bias[2 * H:]
     for b in range(B):
-        z, r, hh = gates_t[b, :H], gates_t[b, H:2 * H], gates_t[b, 2 * H:]
-        hw_z, hw_r, hw_h = hw_t[b, :H], hw_t[b, H:2 * H], hw_t[b, 2 * H:]
+        zr, z, r, hh = gates_t[b, :2 * H], gates_t[b, :H], gates_t[b, H:2 * H], gates_t[b, 2 * H:]
+        hw_zr, hw_h = hw_t[b, :2 * H], hw_t[b, 2 * H:]
         u_h, h_p, h = u_h_t[b], h_prev[b], h_t[b]
-        for j in range(H):
-            z[j] = sigmoid(z[j] + hw_z[j] + b_z[j], ftype)
-        for j in range(H):
-            r[j] = sigmoid(r[j] + hw_r[j] + b_r[j], ftype)
+        for j in range(2 * H):  # z and r side by side: one loop
+            zr[j] = sigmoid(zr[j] + hw_zr[j] + b_zr[j], ftype)
         for j in range(H):
             u_h[j] = hw_h[j] + b_h[j]
         for j in range(H):
@@ -143,13 +141,10 @@ def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr_packed,
     ftype = h_t.dtype.type
     one = ftype(1)
     for b in range(B):
-        z, r = gates_t[b, :H], gates_t[b, H:2 * H]
-        hw_z, hw_r = hw_t[b, :H], hw_t[b, H:]
+        zr, r, hw_zr = gates_t[b, :2 * H], gates_t[b, H:2 * H], hw_t[b]
         reset_h, h_i = reset_h_t[b], h_in[b]
-        for j in range(H):
-            z[j] = sigmoid(z[j] + hw_z[j], ftype)
-        for j in range(H):
-            r[j] = sigmoid(r[j] + hw_r[j], ftype)
+        for j in range(2 * H):  # z and r side by side: one loop
+            zr[j] = sigmoid(zr[j] + hw_zr[j], ftype)
         for j in range(H):
             reset_h[j] = r[j] * h_i[j]
     _gemm.matmul(reset_h_t, recurrent_kernel_h_packed, h_t, _gemm.OVERWRITE)  # h_t holds reset_h W_hh for now

@@ -62,8 +62,9 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
     ``recurrent_kernel_packed`` is ``_gemm.pack(recurrent_kernel, B)``;
     ``peepholes`` is (3, H) with rows p_i, p_f, p_o, or absent (0, H) for none.
     Each nonlinearity is its own short loop over one row (sharing it at most
-    with the equation that uses it next): that is what lets LLVM vectorise
-    them; one fused loop over all gates does not. The peephole terms are passes
+    with the equation that uses it next; i and f, side by side in the row, are
+    one loop over 2H): that is what lets LLVM vectorise them; one fused loop
+    over all gates does not. The peephole terms are passes
     of their own over the rows, taken or skipped as a whole: a test inside the
     loops over a row stops LLVM vectorising them.
     """
@@ -82,11 +83,9 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
                 f[j] += p_f[j] * c_p[j]
     for b in range(B):
         z, c_p, c = gates_t[b], c_prev[b], c_t[b]
-        i, f, g = z[:H], z[H:2 * H], z[2 * H:3 * H]
-        for j in range(H):
-            i[j] = sigmoid(i[j], ftype)
-        for j in range(H):
-            f[j] = sigmoid(f[j], ftype)
+        i_f, i, f, g = z[:2 * H], z[:H], z[H:2 * H], z[2 * H:3 * H]
+        for j in range(2 * H):  # i and f side by side: one loop
+            i_f[j] = sigmoid(i_f[j], ftype)
         for j in range(H):
             g[j] = tanh(g[j], ftype)
             c[j] = f[j] * c_p[j] + i[j] * g[j]
