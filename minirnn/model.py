@@ -230,9 +230,7 @@ class Sequential:
         else:
             if steps_per_epoch is not None:
                 raise ValueError("steps_per_epoch is for a generator of batches; with arrays, batch_size sets it")
-            if not self.built:
-                x = self._check_x(x, building=True)
-                self.build(x.shape[1:], x.dtype)
+            self._build_for(x)
             x, y = self._check_xy(x, y)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -306,9 +304,7 @@ class Sequential:
                                  "or fewer epochs or steps_per_epoch") from None
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"each batch must be a pair (x, y), got {type(pair).__name__} at step {step}")
-            if not self.built:
-                first = self._check_x(pair[0], building=True, name=f"x of batch {step}")
-                self.build(first.shape[1:], first.dtype)
+            self._build_for(pair[0], name=f"x of batch {step}")
             return self._check_xy(*pair, names=(f"x of batch {step}", f"y of batch {step}"))
 
         return lambda epoch, steps: (checked(epoch * steps + k) for k in range(steps))
@@ -325,9 +321,7 @@ class Sequential:
         if verbose:
             values = " - ".join(f"{name}: {value:.4g}" for name, value in logs.items())
             print(f"{len(x)} samples - {time.perf_counter() - start:.1f}s - {values}")
-        if return_dict:
-            return logs
-        return logs["loss"] if len(logs) == 1 else list(logs.values())
+        return _as_returned(logs, return_dict)
 
     def train_on_batch(self, x, y, return_dict=False):
         """One optimizer step on one batch, as Keras' ``train_on_batch``: returns the batch's loss
@@ -338,19 +332,14 @@ class Sequential:
         counts the optimizer's steps)."""
         if self.optimizer is None:
             raise ValueError("compile the model before train_on_batch: model.compile(optimizer=..., loss=...)")
-        if not self.built:
-            first = self._check_x(x, building=True)
-            self.build(first.shape[1:], first.dtype)
+        self._build_for(x)
         x, y = self._check_xy(x, y)
         if self._batch_watch is None:
             self._batch_watch = {"action": "raise", "first_loss": None}
         loss, pred = self._train_step(x, y, 0, self.optimizer.iterations, self._batch_watch)
         running = metrics_module.Running(self.metrics)
         running.add(*_unmasked(pred, y, self.output_mask))
-        logs = {"loss": loss, **running.results()}
-        if return_dict:
-            return logs
-        return loss if len(logs) == 1 else list(logs.values())
+        return _as_returned({"loss": loss, **running.results()}, return_dict)
 
     _batch_watch = None  # train_on_batch's divergence watch, from its first call on
 
@@ -470,6 +459,12 @@ class Sequential:
             running.add(*_unmasked(pred, y_batch, self.output_mask))
         return {"loss": total / len(x), **running.results()}
 
+    def _build_for(self, x, name="x"):
+        """Build the model for the samples of ``x`` (its first data) unless it is built already."""
+        if not self.built:
+            first = self._check_x(x, building=True, name=name)
+            self.build(first.shape[1:], first.dtype)
+
     def _require_built(self, what):
         if not self.built:
             raise ValueError(f"{what}: the model is not built. Give the first layer input_shape=(time, "
@@ -538,6 +533,14 @@ class Sequential:
             fn = getattr(hook, method, None)
             if fn is not None:
                 fn(*args)
+
+
+def _as_returned(logs, return_dict):
+    """What evaluate and train_on_batch return, as Keras: the loss alone, ``[loss, *metrics]`` with
+    metrics, or (``return_dict=True``) the dict."""
+    if return_dict:
+        return logs
+    return logs["loss"] if len(logs) == 1 else list(logs.values())
 
 
 def _as_numbers(name, a, dtype):
