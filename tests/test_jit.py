@@ -69,3 +69,39 @@ def test_cached_kernels_are_keyed_on_the_whole_package():
     locator = lstm.forward_sequence._cache._impl._locator
     assert isinstance(locator, _jit.PackageCacheLocator)
     assert locator.get_source_stamp() == _jit.package_source_hash()
+
+
+
+def defining_line(function, name, *args):
+    """The LLVM ``define`` line of ``function`` compiled afresh for ``args`` (a kernel that another
+    one calls has no compiled code of its own when that one came from the cache), and all the IR."""
+    import numba
+    fresh = numba.njit(function.py_func)
+    fresh(*args)
+    ir = fresh.inspect_llvm(fresh.signatures[0])
+    prefix = "_ZN" + "".join(f"{len(part)}{part}" for part in name.split("."))
+    return ir, next(line for line in ir.splitlines() if line.startswith("define") and f"@{prefix}B" in line)
+
+
+def test_step_functions_pass_their_promises_to_llvm():
+    """@jit(step=True) (see minirnn/_jit.py): noalias on the data of every array argument and no
+    interleaving on the loops; a plain @jit function gets neither. The library's own choice, the
+    same on every CPU."""
+    import re
+
+    from minirnn import _jit
+    from minirnn.cells import _common, _gemm, lstm
+    assert _jit.MARKED
+    B, H = 2, 3
+    rows, gates = np.ones((B, H)), np.ones((B, 4 * H))
+    arrays = {"dh": rows, "dc": rows.copy(), "c_prev": rows, "gates_t": gates, "tanh_c_t": rows,
+              "recurrent_kernel_T_packed": _gemm.pack_transposed(np.ones((H, 4 * H)), B),
+              "peepholes": _common.absent((H,), rows.dtype), "dz_t": np.empty_like(gates),
+              "dh_prev": np.empty_like(rows), "dc_total_t": np.empty_like(rows)}
+    ir, step = defining_line(lstm.step_backward, "minirnn.cells.lstm.step_backward", *arrays.values())
+    for name in arrays:  # field 4 of an array argument is its data pointer
+        assert re.search(rf"ptr noalias[^,%]*%arg\.{name}\.4\b", step), name
+    assert not re.search(r"noalias[^,%]*%arg\.\w+\.[0-3]\b", step)  # meminfo, parent, sizes: shared by views
+    assert '!"llvm.loop.interleave.count", i32 1' in ir
+    _, plain = defining_line(_common.copy_into, "minirnn.cells._common.copy_into", rows, np.empty_like(rows))
+    assert "%arg.target.4" in plain and not re.search(r"noalias[^,%]*%arg\.", plain)

@@ -69,7 +69,7 @@ valid (T,B), False at masked steps, or absent (0,B)."""
 # array read and written at the same index vectorises, while two views of the
 # same memory would fail LLVM's run-time overlap check and run scalar).
 
-@jit
+@jit(step=True)
 def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, recurrent_bias, hw_t, u_h_t, h_t):
     """One step, reset_after=True: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes u_h_t, h_t.
 
@@ -96,7 +96,7 @@ def step_forward_reset_after(gates_t, h_prev, h_in, recurrent_kernel_packed, rec
             h[j] = z[j] * h_p[j] + (one - z[j]) * hh[j]
 
 
-@jit
+@jit(step=True)
 def step_backward_reset_after(dh, h_prev, gates_t, u_h_t, recurrent_kernel_T_packed, mask, da_t, dr_t, dh_prev):
     """One step back, reset_after=True. Writes da_t = [da_z|da_r|da_h], dr_t = dR, dh_prev.
 
@@ -127,7 +127,7 @@ def step_backward_reset_after(dh, h_prev, gates_t, u_h_t, recurrent_kernel_T_pac
             dh_p[j] += dh_b[j] * z[j]
 
 
-@jit
+@jit(step=True)
 def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw_t,
                               reset_h_t, h_t):
     """One step, reset_after=False: gates_t [x_z|x_r|x_h] -> [z|r|hh]; writes reset_h_t = r * h_in, h_t.
@@ -157,7 +157,7 @@ def step_forward_reset_before(gates_t, h_prev, h_in, recurrent_kernel_zr_packed,
             h[j] = z[j] * h_p[j] + (one - z[j]) * hh[j]
 
 
-@jit
+@jit(step=True)
 def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_packed, recurrent_kernel_h_T_packed,
                                mask, da_t, da_zr, da_h, d_reset_h, dh_prev):
     """One step back, reset_after=False. Writes da_t = [da_z|da_r|da_h] and dh_prev.

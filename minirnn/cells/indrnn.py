@@ -51,7 +51,7 @@ Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H)
 u = recurrent_kernel (H,); valid (T, B), False at masked steps, or absent (0, B)."""
 
 
-@jit
+@jit(step=True)
 def step_forward(xp_t, h_prev, recurrent_kernel, activation, h_t):
     """h_t = act(xp_t + u * h_prev), with xp_t = x_t W_x + b precomputed. Writes h_t."""
     B, H = h_t.shape
@@ -72,7 +72,7 @@ def step_forward(xp_t, h_prev, recurrent_kernel, activation, h_t):
                 h[j] = xp[j] + u[j] * h_p[j]
 
 
-@jit
+@jit(step=True)
 def step_backward(dh, h_t, recurrent_kernel, activation, dz_t, dh_prev):
     """dz_t = dh * act'(z_t); dh_prev = dz_t * u. Writes dz_t and dh_prev."""
     B, H = h_t.shape

@@ -55,7 +55,7 @@ PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
                   "output_gate_peephole_weights")
 
 
-@jit
+@jit(step=True)
 def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_t, tanh_c_t, h_t):
     """One step. gates_t holds x_t W_x + b on entry and [i|f|g|o] on exit; writes c_t, tanh(c_t), h_t.
 
@@ -104,7 +104,7 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
             h[j] = o[j] * tanh_c[j]
 
 
-@jit
+@jit(step=True)
 def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, peepholes, dz_t, dh_prev,
                   dc_total_t):
     """One step back; writes dz_t, dh_prev, and turns dc into the c-path part of dL/dc_{t-1} in place.

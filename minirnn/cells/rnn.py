@@ -46,7 +46,7 @@ Cache.__doc__ = """What backward needs: time-major x (T, B, I) and h (T+1, B, H)
 False at masked steps, or absent (0, B)."""
 
 
-@jit
+@jit(step=True)
 def step_forward(xp_t, h_prev, recurrent_kernel_packed, activation, alpha, h_t):
     """h_t = act(xp_t + h_prev W_h), with xp_t = x_t W_x + b precomputed. Writes h_t.
 
@@ -73,7 +73,7 @@ def step_forward(xp_t, h_prev, recurrent_kernel_packed, activation, alpha, h_t):
                 h_t[b, j] = xp_t[b, j] + h_t[b, j]
 
 
-@jit
+@jit(step=True)
 def step_backward(dh, h_t, recurrent_kernel_T_packed, activation, alpha, dz_t, dh_prev):
     """dz_t = dh * act'(z_t); dh_prev = dz_t W_h^T. Writes dz_t and dh_prev.
 
