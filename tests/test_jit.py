@@ -1,4 +1,5 @@
-"""minirnn/_jit.py: the jitted loops and the same code run as plain Python agree (<= 1e-12).
+"""minirnn/_jit.py: the jitted loops and the same code run as plain Python agree (<= 1e-12);
+the cache is keyed on the whole package; step functions carry their promises to LLVM.
 
 The un-jitted run happens in a subprocess with NUMBA_DISABLE_JIT=1, exactly
 what a learner does to step through the cells in a debugger.
@@ -69,7 +70,6 @@ def test_cached_kernels_are_keyed_on_the_whole_package():
     locator = lstm.forward_sequence._cache._impl._locator
     assert isinstance(locator, _jit.PackageCacheLocator)
     assert locator.get_source_stamp() == _jit.package_source_hash()
-
 
 
 def defining_line(function, name, *args):
