@@ -41,7 +41,10 @@ import threadpoolctl
 # thread and back costs a wake-up on another core, each way, for forward and
 # backward. Below these sizes those costs eat what the split saves (the
 # measurements behind them: benchmarks/README.md); slower cores gain more from it.
-MIN_STEP_WORK_PER_THREAD = 120_000
+# Erring high is the safe side: a layer left on one thread is never slower than
+# one thread, a split below break-even is; and the faster the loops, the higher
+# the break-even.
+MIN_STEP_WORK_PER_THREAD = 200_000
 MIN_WORK_PER_THREAD = 2_000_000
 # The in-loop product handles rows four at a time; fewer rows than this per
 # thread would leave its register block mostly idle.
