@@ -97,7 +97,7 @@ def normalise_rows_backward(dy, v_hat, scale, gamma, dv, dgamma, dbeta):
             dv[row, j] = scale[row] * (dy[row, j] * gamma[j] - mean_u - v_hat[row, j] * mean_u_hat)
 
 
-@jit
+@jit(step=True)
 def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, gammas, betas, peepholes, r_hat, r_scale,
                  c_hat, c_scale, c_t, k_t, h_t, a_h):
     """One step. gates_t holds a_x + b on entry and [i|f|g|o] on exit; writes c_t, k_t, h_t and
@@ -134,7 +134,7 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, gammas, betas, peeph
             h[j] = o[j] * k[j]
 
 
-@jit
+@jit(step=True)
 def step_backward(dh, dc, c_prev, gates_t, k_t, c_hat, c_scale, r_hat, r_scale, recurrent_kernel_T, gammas,
                   peepholes, dgammas, dbetas, dz_t, dr_t, dh_prev, dc_total_t, dc_ln):
     """One step back: writes dz_t (dL/dz), dr_t (dL/d(h_{t-1} W_h)), dh_prev, and turns dc into
@@ -304,13 +304,15 @@ def step_jacobians(cache, sample=0):
     jacobians = np.empty((T, 2 * H, 2 * H), dtype=dtype)
     dz, dr = np.empty((2 * H, 4 * H), dtype), np.empty((2 * H, 4 * H), dtype)
     dh_prev, dc_total, dc_ln = (np.empty((2 * H, H), dtype) for _ in range(3))
-    scratch = tuple(np.zeros_like(g) for g in cache.gammas)
+    # what the step adds the gains' and biases' gradients to (unused here): two tuples, since the
+    # step's arrays may not overlap where it writes (jit(step=True))
+    dgammas, dbetas = (tuple(np.zeros_like(g) for g in cache.gammas) for _ in range(2))
     for t in range(T):
         dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])
         rows = [_common.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.k, cache.c_hat)]
         scales = [np.full(2 * H, a[t, sample], dtype=dtype) for a in (cache.c_scale, cache.r_scale)]
         r_hat = _common.unit_batch(cache.r_hat[t], sample, 2 * H)
         step_backward(dh, dc, rows[0], rows[1], rows[2], rows[3], scales[0], r_hat, scales[1], recurrent_kernel_T,
-                      cache.gammas, cache.peepholes, scratch, scratch, dz, dr, dh_prev, dc_total, dc_ln)
+                      cache.gammas, cache.peepholes, dgammas, dbetas, dz, dr, dh_prev, dc_total, dc_ln)
         jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
     return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
