@@ -72,14 +72,16 @@ def test_cached_kernels_are_keyed_on_the_whole_package():
     assert locator.get_source_stamp() == _jit.package_source_hash()
 
 
-def defining_line(function, name, *args):
+def defining_line(function, *args):
     """The LLVM ``define`` line of ``function`` compiled afresh for ``args`` (a kernel that another
     one calls has no compiled code of its own when that one came from the cache), and all the IR."""
     import numba
+
+    from minirnn import _jit
     fresh = numba.njit(function.py_func)
     fresh(*args)
     ir = fresh.inspect_llvm(fresh.signatures[0])
-    prefix = "_ZN" + "".join(f"{len(part)}{part}" for part in name.split("."))
+    prefix = _jit._mangled_prefix(function.py_func)
     return ir, next(line for line in ir.splitlines() if line.startswith("define") and f"@{prefix}B" in line)
 
 
@@ -98,10 +100,10 @@ def test_step_functions_pass_their_promises_to_llvm():
               "recurrent_kernel_T_packed": _gemm.pack_transposed(np.ones((H, 4 * H)), B),
               "peepholes": _common.absent((H,), rows.dtype), "dz_t": np.empty_like(gates),
               "dh_prev": np.empty_like(rows), "dc_total_t": np.empty_like(rows)}
-    ir, step = defining_line(lstm.step_backward, "minirnn.cells.lstm.step_backward", *arrays.values())
+    ir, step = defining_line(lstm.step_backward, *arrays.values())
     for name in arrays:  # field 4 of an array argument is its data pointer
         assert re.search(rf"ptr noalias[^,%]*%arg\.{name}\.4\b", step), name
     assert not re.search(r"noalias[^,%]*%arg\.\w+\.[0-3]\b", step)  # meminfo, parent, sizes: shared by views
     assert '!"llvm.loop.interleave.count", i32 1' in ir
-    _, plain = defining_line(_common.copy_into, "minirnn.cells._common.copy_into", rows, np.empty_like(rows))
+    _, plain = defining_line(_common.copy_into, rows, np.empty_like(rows))
     assert "%arg.target.4" in plain and not re.search(r"noalias[^,%]*%arg\.", plain)
