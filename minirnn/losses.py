@@ -32,7 +32,7 @@ EPSILON = 1e-7  # Keras' backend epsilon: the clipping of probabilities
 
 def mean_squared_error(y_pred, y_true):
     error = y_pred - y_true
-    return float(np.mean(error * error)), 2 * error / error.size
+    return float(np.vdot(error, error)) / error.size, error * (2 / error.size)  # vdot: one call, no temporary
 
 
 def mean_absolute_error(y_pred, y_true):

@@ -8,10 +8,20 @@ is <= global_clipnorm); at most one of them, as in Keras.
 ``step(params_and_grads)`` takes ``{key: (param, grad)}`` and updates every
 param in place; the per-parameter state (momentum, moving averages) is kept
 under the same keys. ``iterations`` counts the steps taken.
+
+Each rule is one jitted loop over the numbers of a parameter, its lines those of the
+rule in the class docstring. A model's parameters are small arrays, updated after every
+batch: as NumPy expressions each rule is a dozen calls, each with its own temporary, and
+for a small network the update then costs as much as a tenth of the training step.
+Clipping by norm is folded in as a factor on the gradient (``scale``), so the clipped
+gradient is never made.
 """
+import math
 import numbers
 
 import numpy as np
+
+from ._jit import jit
 
 
 def _check_positive(name, value, allow_zero=False):
@@ -44,17 +54,26 @@ class Optimizer:
         """The gradients after clipping (new arrays; the originals are left alone)."""
         if self.clipvalue is not None:
             return {k: np.clip(g, -self.clipvalue, self.clipvalue) for k, g in grads.items()}
+        scales = self.clip_scales(grads)
+        return {k: g * scales[k] for k, g in grads.items()}
+
+    def clip_scales(self, grads):
+        """{key: the factor clipping by norm puts on that gradient}: 1 without clipnorm or
+        global_clipnorm, or where the norm is within the limit."""
         if self.clipnorm is not None:
-            return {k: g * (self.clipnorm / max(np.linalg.norm(g), self.clipnorm)) for k, g in grads.items()}
+            return {k: self.clipnorm / max(_norm(g), self.clipnorm) for k, g in grads.items()}
         if self.global_clipnorm is not None:
-            norm = np.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-            return {k: g * (self.global_clipnorm / max(norm, self.global_clipnorm)) for k, g in grads.items()}
-        return grads
+            norm = math.hypot(*(_norm(g) for g in grads.values()))  # no overflow on the way
+            return dict.fromkeys(grads, self.global_clipnorm / max(norm, self.global_clipnorm))
+        return dict.fromkeys(grads, 1.0)
 
     def step(self, params_and_grads):
-        grads = self.clip({k: g for k, (_, g) in params_and_grads.items()})
+        grads = {k: g for k, (_, g) in params_and_grads.items()}
+        if self.clipvalue is not None:
+            grads = self.clip(grads)
+        scales = self.clip_scales(grads)
         for key, (param, _) in params_and_grads.items():
-            self.update(param, grads[key], self.state.setdefault(key, {}))
+            self.update(param, grads[key], scales[key], self.state.setdefault(key, {}))
         self.iterations += 1
 
     def slot(self, state, name, param, fill=0.0):
@@ -62,6 +81,31 @@ class Optimizer:
         if name not in state:
             state[name] = np.full_like(param, fill)
         return state[name]
+
+
+def _flat(a):
+    """A 1-D view of the numbers of a parameter, gradient or slot, for the update loops."""
+    if not a.flags.c_contiguous:
+        raise ValueError(f"the optimizer updates parameters in place and needs C-contiguous arrays, got a "
+                         f"non-contiguous one of shape {a.shape}")
+    return a.reshape(-1)
+
+
+def _norm(g):
+    """The 2-norm of a gradient, also where its squares overflow (then scaled by its largest entry)."""
+    total = _sum_of_squares(g.reshape(-1))
+    if math.isfinite(total):
+        return math.sqrt(total)
+    biggest = float(np.max(np.abs(g)))
+    return biggest * math.sqrt(_sum_of_squares((g / biggest).reshape(-1))) if math.isfinite(biggest) else biggest
+
+
+@jit
+def _sum_of_squares(g):
+    total = 0.0
+    for k in range(g.shape[0]):
+        total += float(g[k]) * float(g[k])
+    return total
 
 
 class SGD(Optimizer):
@@ -83,18 +127,30 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.decay = _check_positive("decay", decay, allow_zero=True)
 
-    def update(self, param, grad, state):
+    def update(self, param, grad, scale, state):
         lr = self.learning_rate / (1.0 + self.decay * self.iterations)
         if self.momentum == 0:
-            param -= lr * grad
-            return
-        m = self.slot(state, "momentum", param)
-        m *= self.momentum
-        m -= lr * grad
-        if self.nesterov:
-            param += self.momentum * m - lr * grad
+            _sgd(_flat(param), _flat(grad), scale, lr)
         else:
-            param += m
+            m = self.slot(state, "momentum", param)
+            _sgd_momentum(_flat(param), _flat(grad), scale, lr, self.momentum, self.nesterov, _flat(m))
+
+
+@jit
+def _sgd(w, grad, scale, lr):
+    for k in range(w.shape[0]):
+        w[k] -= lr * (scale * grad[k])
+
+
+@jit
+def _sgd_momentum(w, grad, scale, lr, momentum, nesterov, m):
+    for k in range(w.shape[0]):
+        g = scale * grad[k]
+        m[k] = momentum * m[k] - lr * g
+        if nesterov:
+            w[k] += momentum * m[k] - lr * g
+        else:
+            w[k] += m[k]
 
 
 class RMSprop(Optimizer):
@@ -112,11 +168,17 @@ class RMSprop(Optimizer):
         self.rho = _check_positive("rho", rho)
         self.epsilon = _check_positive("epsilon", epsilon)
 
-    def update(self, param, grad, state):
+    def update(self, param, grad, scale, state):
         v = self.slot(state, "velocity", param)
-        v *= self.rho
-        v += (1 - self.rho) * grad * grad
-        param -= self.learning_rate * grad / np.sqrt(v + self.epsilon)
+        _rmsprop(_flat(param), _flat(grad), scale, self.learning_rate, self.rho, self.epsilon, _flat(v))
+
+
+@jit
+def _rmsprop(w, grad, scale, learning_rate, rho, epsilon, v):
+    for k in range(w.shape[0]):
+        g = scale * grad[k]
+        v[k] = rho * v[k] + (1 - rho) * g * g
+        w[k] -= learning_rate * g / np.sqrt(v[k] + epsilon)
 
 
 class Adam(Optimizer):
@@ -135,13 +197,20 @@ class Adam(Optimizer):
         self.beta_2 = _check_positive("beta_2", beta_2)
         self.epsilon = _check_positive("epsilon", epsilon)
 
-    def update(self, param, grad, state):
+    def update(self, param, grad, scale, state):
         t = self.iterations + 1
         m, v = self.slot(state, "m", param), self.slot(state, "v", param)
-        m += (grad - m) * (1 - self.beta_1)
-        v += (grad * grad - v) * (1 - self.beta_2)
-        alpha = self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
-        param -= alpha * m / (np.sqrt(v) + self.epsilon)
+        alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        _adam(_flat(param), _flat(grad), scale, alpha, self.beta_1, self.beta_2, self.epsilon, _flat(m), _flat(v))
+
+
+@jit
+def _adam(w, grad, scale, alpha, beta_1, beta_2, epsilon, m, v):
+    for k in range(w.shape[0]):
+        g = scale * grad[k]
+        m[k] = beta_1 * m[k] + (1 - beta_1) * g
+        v[k] = beta_2 * v[k] + (1 - beta_2) * g * g
+        w[k] -= alpha * m[k] / (np.sqrt(v[k]) + epsilon)
 
 
 class Adagrad(Optimizer):
@@ -158,10 +227,17 @@ class Adagrad(Optimizer):
                                                          allow_zero=True)
         self.epsilon = _check_positive("epsilon", epsilon)
 
-    def update(self, param, grad, state):
+    def update(self, param, grad, scale, state):
         a = self.slot(state, "accumulator", param, self.initial_accumulator_value)
-        a += grad * grad
-        param -= self.learning_rate * grad / np.sqrt(a + self.epsilon)
+        _adagrad(_flat(param), _flat(grad), scale, self.learning_rate, self.epsilon, _flat(a))
+
+
+@jit
+def _adagrad(w, grad, scale, learning_rate, epsilon, a):
+    for k in range(w.shape[0]):
+        g = scale * grad[k]
+        a[k] += g * g
+        w[k] -= learning_rate * g / np.sqrt(a[k] + epsilon)
 
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adagrad": Adagrad}

@@ -68,6 +68,31 @@ def test_clipping():
     np.testing.assert_array_equal(optim.SGD(clipnorm=100.0).clip(g)["b"], g["b"])
 
 
+def test_clipnorm_of_a_gradient_whose_squares_overflow_keeps_its_direction():
+    # 3e200^2 overflows a float64: the norm must come out as 5e200, not inf (which would clip to 0)
+    w = one_step(optim.SGD(1.0, clipnorm=1.0), [0.0, 0.0], [3e200, 4e200])
+    np.testing.assert_allclose(w, [-0.6, -0.8])
+    w = one_step(optim.Adam(0.1, global_clipnorm=1.0), [0.0, 0.0], [3e200, -4e200])
+    assert np.all(np.isfinite(w)) and w[0] < 0 < w[1]
+
+
+def test_float32_parameters_follow_the_float64_rule_to_float32_rounding():
+    w64, w32 = np.array([1.0, -2.0, 0.5]), np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    opt64, opt32 = optim.Adam(0.1, clipnorm=0.5), optim.Adam(0.1, clipnorm=0.5)
+    for k in range(20):
+        g = np.array([3.0, -1.0, 0.25]) * (k + 1)
+        opt64.step({"w": (w64, g)})
+        opt32.step({"w": (w32, g.astype(np.float32))})
+    assert w32.dtype == np.float32 and opt32.state["w"]["m"].dtype == np.float32
+    np.testing.assert_allclose(w32, w64, rtol=1e-5, atol=1e-6)
+
+
+def test_a_parameter_that_is_not_contiguous_is_refused():
+    w = np.zeros((3, 4))[:, 1]  # updated in place through a flat view: a strided one cannot be
+    with pytest.raises(ValueError, match="C-contiguous"):
+        optim.Adam().step({"w": (w, np.ones(3))})
+
+
 def test_names_defaults_and_bad_arguments():
     assert isinstance(optim.get("adam"), optim.Adam) and optim.get("rmsprop").learning_rate == 0.001
     assert optim.get("sgd").learning_rate == 0.01

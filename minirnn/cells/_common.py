@@ -26,7 +26,22 @@ SMALL_INPUT = 4
 def time_major(x):
     """(B, T, F) batch-major -> contiguous (T, B, F): a copy, unless x is a batch-major view
     of a time-major array (what :func:`batch_major` returns), which is taken as it is."""
-    return np.ascontiguousarray(x.transpose(1, 0, 2))
+    x_tm = x.transpose(1, 0, 2)
+    if x_tm.flags.c_contiguous or not x.flags.c_contiguous:
+        return np.ascontiguousarray(x_tm)
+    copy = np.empty(x_tm.shape, dtype=x.dtype)
+    transpose_into(x, copy)
+    return copy
+
+
+@jit
+def transpose_into(x, x_tm):
+    """x_tm[t, b] = x[b, t]. NumPy's copy of the transposed view goes a few numbers at a time
+    when there are few features (the common case: one or two), several times slower."""
+    for t in range(x_tm.shape[0]):
+        for b in range(x_tm.shape[1]):
+            for f in range(x_tm.shape[2]):
+                x_tm[t, b, f] = x[b, t, f]
 
 
 def batch_major(x):
