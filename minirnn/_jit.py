@@ -1,6 +1,7 @@
 """The one place where Numba is configured.
 
-Every time loop in :mod:`minirnn.cells` is decorated with :func:`jit`.
+Every jitted loop in minirnn (the cells' time loops, the optimizers' update rules, the finiteness
+scans) is decorated with :func:`jit`.
 
 Switches (environment variables, read once at import):
 
