@@ -112,6 +112,10 @@ MUTANTS = [
      "packed kernel: the last row of a block of four not stored (AVX-512 hosts only)"),
     ("math-sigmoid", "minirnn/cells/_math.py", "ftype(1.0) / (ftype(1.0) + exp(-x, ftype))",
      "ftype(1.0) / (ftype(1.0) + exp(x, ftype))", "sigmoid(x) computed as sigmoid(-x)"),
+    ("math-exp-degree", "minirnn/cells/_math.py", "p = (((p89 * r2 + p67) * r2", "p = (((p67) * r2",
+     "float64 exp: the top two terms of its polynomial dropped"),
+    ("math-exp-shifter", "minirnn/cells/_math.py", "SHIFTER64, SHIFTER32 = 6755399441055744.0, 12582912.0",
+     "SHIFTER64, SHIFTER32 = 4503599627370496.0, 8388608.0", "exp: round(x / ln 2) by adding 2^52 (2^23), no 1.5"),
     # layers
     ("dense-relu-derivative", "minirnn/layers/core.py", "grad_output = grad_output * (y > 0)",
      "grad_output = grad_output",
