@@ -27,8 +27,8 @@ def time_major(x):
     """(B, T, F) batch-major -> contiguous (T, B, F): a copy, unless x is a batch-major view
     of a time-major array (what :func:`batch_major` returns), which is taken as it is."""
     x_tm = x.transpose(1, 0, 2)
-    if x_tm.flags.c_contiguous or not x.flags.c_contiguous:
-        return np.ascontiguousarray(x_tm)
+    if x_tm.flags.c_contiguous or not x.flags.c_contiguous or x.shape[2] == 1:
+        return np.ascontiguousarray(x_tm)  # (with one feature, a 2-D transpose: NumPy's is fast)
     copy = np.empty(x_tm.shape, dtype=x.dtype)
     transpose_into(x, copy)
     return copy
@@ -36,8 +36,8 @@ def time_major(x):
 
 @jit
 def transpose_into(x, x_tm):
-    """x_tm[t, b] = x[b, t]. NumPy's copy of the transposed view goes a few numbers at a time
-    when there are few features (the common case: one or two), several times slower."""
+    """x_tm[t, b] = x[b, t]. With a few features per step (more than one), NumPy copies the
+    transposed view a few numbers at a time, slower than this loop (benchmarks/README.md)."""
     for t in range(x_tm.shape[0]):
         for b in range(x_tm.shape[1]):
             for f in range(x_tm.shape[2]):
