@@ -39,7 +39,7 @@ EXPERIMENTS = {
 }
 LONG_RANGE = {"arjovsky": "tanh RNN, IRNN, LSTM and GRU on the adding problem (T = 100, 200, 400) and the copy "
                           "task (delay 100, 200), as Arjovsky, Shah & Bengio 2016, at CPU scale"}
-COMPILE_TIME = "20-30 s"  # a first demo run on the 2-core machines it was measured on (README)
+COMPILE_TIME = "10-30 s"  # a first demo run on the 2-core machines it was measured on (README)
 
 
 def _common_options(parser, epochs, epochs_help=None):
