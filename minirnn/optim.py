@@ -12,9 +12,11 @@ under the same keys. ``iterations`` counts the steps taken.
 Each rule is one jitted loop over the numbers of a parameter, its lines those of the
 rule in the class docstring. A model's parameters are small arrays, updated after every
 batch: as NumPy expressions each rule is a dozen calls, each with its own temporary, and
-for a small network the update then costs as much as a tenth of the training step.
-Clipping by norm is folded in as a factor on the gradient (``scale``), so the clipped
-gradient is never made.
+for a small network those calls are a noticeable part of the training step
+(benchmarks/README.md). Clipping by norm is folded in as a factor on the gradient
+(``scale``), so the clipped gradient is never made. A subclass implements
+``update(param, grad, scale, state)``: the gradient times ``scale``, with ``state`` its dict
+of slots (:meth:`Optimizer.slot`).
 """
 import math
 import numbers
