@@ -87,6 +87,8 @@ class Optimizer:
 
 def _flat(a):
     """A 1-D view of the numbers of a parameter, gradient or slot, for the update loops."""
+    if a.dtype.kind != "f":  # the loops would round an update into integers without a word
+        raise TypeError(f"the optimizer updates float arrays, got one of dtype {a.dtype} (shape {a.shape})")
     if not a.flags.c_contiguous:
         raise ValueError(f"the optimizer updates parameters in place and needs C-contiguous arrays, got a "
                          f"non-contiguous one of shape {a.shape}")

@@ -91,6 +91,8 @@ def test_a_parameter_that_is_not_contiguous_is_refused():
     w = np.zeros((3, 4))[:, 1]  # updated in place through a flat view: a strided one cannot be
     with pytest.raises(ValueError, match="C-contiguous"):
         optim.Adam().step({"w": (w, np.ones(3))})
+    with pytest.raises(TypeError, match="float arrays.*int64"):
+        optim.SGD().step({"w": (np.zeros(3, dtype=np.int64), np.ones(3))})
 
 
 def test_names_defaults_and_bad_arguments():
