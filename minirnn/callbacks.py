@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from . import optim
+
 
 class Callback:
     """Base class with every hook doing nothing; subclass and override what you need."""
@@ -160,7 +162,8 @@ class ProgressLine(Callback):
 
 class GradientNormTracker(Callback):
     """Record every layer's gradient norm after each batch: ``norms[layer_name]`` is a list,
-    one value per training step (the norm over all of that layer's parameters). Use it to
+    one value per training step (the norm over all of that layer's parameters, finite also where
+    an exploding gradient's squares would overflow). Use it to
     watch gradients explode or vanish while training, e.g. with
     :func:`minirnn.plotting.plot_gradient_history`."""
 
@@ -170,4 +173,4 @@ class GradientNormTracker(Callback):
     def on_batch_end(self, batch, logs=None):
         for layer in self.model.layers:
             if layer.params:
-                self.norms[layer.name].append(float(np.sqrt(sum(np.sum(g * g) for g in layer.grads.values()))))
+                self.norms[layer.name].append(optim.global_norm(layer.grads.values()))

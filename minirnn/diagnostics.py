@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import layers as layers_module
-from . import losses
+from . import losses, optim
 
 
 # ---------------------------------------------------------------- gradient norms
@@ -82,11 +82,11 @@ def gradient_norms(target, x, y, loss="mse"):
     rows = []
     for label, layer in recurrent:
         for state, values in layer.state_grads.items():
-            norms = np.linalg.norm(values, axis=2).mean(axis=0)  # (B, T, H) -> (T,)
+            norms = np.hypot.reduce(values, axis=2).mean(axis=0)  # (B, T, H) -> (T,); hypot: no overflow
             T = len(norms)
             rows += [{"layer": label, "state": state, "t": t, "distance": T - 1 - t, "norm": float(n)}
                      for t, n in enumerate(norms)]
-    params = [{"layer": layer.name, "param": name, "norm": float(np.linalg.norm(g))}
+    params = [{"layer": layer.name, "param": name, "norm": optim.norm(g)}
               for layer in all_layers for name, g in layer.grads.items()]
     return pd.DataFrame(rows), pd.DataFrame(params, columns=["layer", "param", "norm"])
 
@@ -148,7 +148,7 @@ def jacobian_products(layer, x, lags):
                     for state, block in blocks.items():
                         s = np.linalg.svd(product[block, block], compute_uv=False)
                         rows.append({"sample": sample, "state": state, "lag": k, "t": t, "spectral_norm": s[0],
-                                     "frobenius_norm": float(np.sqrt(np.sum(s * s))), "singular_values": s})
+                                     "frobenius_norm": float(np.hypot.reduce(s)), "singular_values": s})
                 if k <= t:
                     product = product @ J[t - k]
     return pd.DataFrame(rows, columns=["sample", "state", "lag", "t", "spectral_norm", "frobenius_norm",

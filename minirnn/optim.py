@@ -63,10 +63,10 @@ class Optimizer:
         """{key: the factor clipping by norm puts on that gradient}: 1 without clipnorm or
         global_clipnorm, or where the norm is within the limit."""
         if self.clipnorm is not None:
-            return {k: self.clipnorm / max(_norm(g), self.clipnorm) for k, g in grads.items()}
+            return {k: self.clipnorm / max(norm(g), self.clipnorm) for k, g in grads.items()}
         if self.global_clipnorm is not None:
-            norm = math.hypot(*(_norm(g) for g in grads.values()))  # no overflow on the way
-            return dict.fromkeys(grads, self.global_clipnorm / max(norm, self.global_clipnorm))
+            total = global_norm(grads.values())
+            return dict.fromkeys(grads, self.global_clipnorm / max(total, self.global_clipnorm))
         return dict.fromkeys(grads, 1.0)
 
     def step(self, params_and_grads):
@@ -95,13 +95,19 @@ def _flat(a):
     return a.reshape(-1)
 
 
-def _norm(g):
-    """The 2-norm of a gradient, also where its squares overflow (then scaled by its largest entry)."""
+def norm(g):
+    """The 2-norm of a gradient, also where its squares overflow (then scaled by its largest entry):
+    exploding gradients pass 1e154, where ``np.linalg.norm``'s sum of squares turns inf."""
     total = _sum_of_squares(g.reshape(-1))
     if math.isfinite(total):
         return math.sqrt(total)
     biggest = float(np.max(np.abs(g)))
     return biggest * math.sqrt(_sum_of_squares((g / biggest).reshape(-1))) if math.isfinite(biggest) else biggest
+
+
+def global_norm(grads):
+    """The 2-norm of several gradients taken together (Keras' global norm), without overflow."""
+    return math.hypot(*(norm(g) for g in grads))
 
 
 @jit

@@ -51,3 +51,20 @@ def test_learning_rate_scheduler_sets_the_rate_each_epoch():
         model.fit(x, y, callbacks=[mr.callbacks.LearningRateScheduler(lambda epoch, lr: -1)], verbose=0)
     with pytest.raises(TypeError, match="schedule must be a function"):
         mr.callbacks.LearningRateScheduler(0.1)
+
+
+def test_gradient_norm_tracker_reports_norms_whose_squares_overflow():
+    # Exploding gradients pass 1e154, where a sum of squares turns inf; the norm itself is finite.
+    model = mr.Sequential([layers.Dense(2, input_shape=(3,))], seed=0)
+    tracker = mr.callbacks.GradientNormTracker()
+    tracker.model = model
+    tracker.on_train_begin()
+    x = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]]) * 1e170
+    model.forward(x)
+    model.backward(np.array([[1.0, -1.0], [0.5, 2.0]]))
+    kernel, bias = model.layers[0].grads["kernel"], model.layers[0].grads["bias"]
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.sum(kernel * kernel))  # the case is real
+    expected = 1e170 * np.sqrt(np.sum((kernel / 1e170) ** 2) + np.sum((bias / 1e170) ** 2))
+    tracker.on_batch_end(0)
+    assert tracker.norms["dense"] == [pytest.approx(expected, rel=1e-12)]

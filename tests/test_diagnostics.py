@@ -63,6 +63,16 @@ def test_linear_rnn_jacobian_is_a_power_of_a():
     np.testing.assert_allclose(table.spectral_norm, 0.9 ** table.lag, rtol=0, atol=1e-10)
 
 
+def test_exploding_jacobian_products_keep_finite_norms():
+    # W_h = 1e25 I: the product over k steps is 1e25^k I, whose squares overflow from k = 7 on
+    layer = layers.SimpleRNN(4, activation="linear", seed=0)
+    layer.build(1)
+    layer.params["recurrent_kernel"][...] = 1e25 * np.eye(4)
+    table = diagnostics.jacobian_products(layer, np.random.default_rng(0).normal(size=(1, 10, 1)), lags=range(1, 11))
+    np.testing.assert_allclose(table.spectral_norm, 1e25 ** table.lag, rtol=1e-12)
+    np.testing.assert_allclose(table.frobenius_norm, 2 * 1e25 ** table.lag, rtol=1e-12)  # sqrt(4 (1e25^k)^2)
+
+
 def test_saturated_lstm_carries_the_cell_state_unchanged(rng):
     layer = make_layer("lstm", 3, 2, rng)
     bias = layer.params["bias"]
@@ -101,6 +111,21 @@ def test_gradient_norms_model_and_layer(rng):
     expected = np.linalg.norm(2 * (layer.forward(x) - y) / y.size, axis=1).mean()
     assert states[states.t == 11].norm.iloc[0] == pytest.approx(expected, rel=1e-12)
     assert not layer.record_state_grads  # switched back off
+
+
+def test_gradient_norms_where_their_squares_overflow(rng):
+    # an exploding gradient: dL/dh_T ~ 1e170, whose squares (1e340) overflow; the norms do not
+    layer = make_layer("rnn-tanh", 4, 1, rng)
+    x, y = rng.normal(size=(4, 12, 1)), rng.normal(size=(4, 4)) * 1e170
+    states, params = diagnostics.gradient_norms(layer, x, y)
+    scaled = 2 * (layer.forward(x) - y) / y.size / 1e170
+    expected = 1e170 * np.linalg.norm(scaled, axis=1).mean()
+    assert states[states.t == 11].norm.iloc[0] == pytest.approx(expected, rel=1e-12)
+    assert np.isfinite(states.norm).all() and np.isfinite(params.norm).all()
+    kernel = layer.grads["kernel"]
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.sum(kernel * kernel))
+    assert params.set_index("param").norm["kernel"] == pytest.approx(1e170 * np.linalg.norm(kernel / 1e170), rel=1e-12)
 
 
 def test_bad_input(rng):
