@@ -54,3 +54,10 @@ def test_bench_train_times_both_libraries():
     out = run("bench_train.py", "--seconds", "0", "--threads", "one", "--dtypes", "float32", "--no-epoch")
     rows = [line for line in out.splitlines() if re.match(r"W[23] ", line)]
     assert len(rows) == 2 and all(len(re.findall(r"\d+\.\d+", row)) >= 3 for row in rows), out
+
+
+def test_bench_adding_times_minirnn_and_its_time_loops_alone():
+    """Without the reference (kept outside the repository): minirnn's run and the loops' floor."""
+    out = run("bench_adding.py", "--seeds", "0", "--reference-seeds", "", "--iterations", "20")
+    assert re.search(r"^minirnn   seed 0: +\d+\.\d+ s, test MSE \d\.\d+", out, re.M), out
+    assert re.search(r"^the LSTM's two time loops alone: \d+\.\d+ s for 20 iterations \(\d+ us each\)", out, re.M), out
