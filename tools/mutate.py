@@ -175,6 +175,16 @@ MUTANTS = [
      "            total += value * batch_size\n", "evaluate: a short last batch weighted as a full one"),
     ("early-stopping-restore", "minirnn/callbacks.py", "self.model.set_weights(self.best_weights)", "pass",
      "EarlyStopping: best weights not restored"),
+    # gradient norms past 1e154 (exploding gradients), where a sum of squares overflows
+    ("tracker-norm-overflow", "minirnn/callbacks.py", "optim.global_norm(layer.grads.values())",
+     "float(np.sqrt(sum(np.sum(g * g) for g in layer.grads.values())))",
+     "GradientNormTracker: a layer's norm as the root of a sum of squares (inf past 1e154)"),
+    ("state-norm-overflow", "minirnn/diagnostics.py", "np.hypot.reduce(values, axis=2)",
+     "np.linalg.norm(values, axis=2)", "gradient_norms: ||dL/dh_t|| through squares (inf past 1e154)"),
+    ("param-norm-overflow", "minirnn/diagnostics.py", '"norm": optim.norm(g)}',
+     '"norm": float(np.linalg.norm(g))}', "gradient_norms: parameter norms through squares (inf past 1e154)"),
+    ("frobenius-overflow", "minirnn/diagnostics.py", "float(np.hypot.reduce(s))", "float(np.sqrt(np.sum(s * s)))",
+     "jacobian_products: the Frobenius norm through squares (inf past 1e154)"),
     # data
     ("windows-offset", "minirnn/data.py", "y = values[look_back + horizon - 1:look_back + horizon - 1 + n]",
      "y = values[look_back + horizon - 2:look_back + horizon - 2 + n]", "sliding_windows: target one step early"),
