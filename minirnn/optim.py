@@ -3,7 +3,9 @@
 Every optimizer takes ``clipnorm`` (each gradient rescaled to norm <= clipnorm),
 ``clipvalue`` (each entry clipped to [-clipvalue, clipvalue]) or
 ``global_clipnorm`` (all gradients rescaled together so that their joint norm
-is <= global_clipnorm); at most one of them, as in Keras.
+is <= global_clipnorm); at most one of them, as in Keras. The norms are
+:func:`norm` and :func:`global_norm`, finite also for gradients past 1e154
+(the gradient-norm tracker and diagnostics report them too).
 
 ``step(params_and_grads)`` takes ``{key: (param, grad)}`` and updates every
 param in place; the per-parameter state (momentum, moving averages) is kept
