@@ -36,7 +36,9 @@ faster), and, on one thread, the fraction of this machine's single-thread GEMM
 peak minirnn reached, counting forward as 2*B*T*(I+H)*G*H flops (G gates; I = H
 for stacked layers after the first) and backward as twice that (the weight
 gradients, dh_{t-1} and dx: the work done); the peak is a 2048x2048 NumPy matmul (minirnn's own kernel for the per-step products can beat it:
-above 100% is possible).
+above 100% is possible). The last column, "at peak", is the ratio minirnn would reach if its whole
+step ran at that peak with nothing else (torch's time over the flops' time at the peak): a target
+near or above it cannot be met on this machine by trimming, only by beating the big-matmul peak.
 
 ``--options`` times minirnn against itself instead, on one thread: the same step with a layer
 option on and off, alternating in one process (torch is not run). ``masked``: a sequence mask on
@@ -380,7 +382,8 @@ def main():
     print()
     header = f"{'workload':9} {'cell':5} {'dtype':8}"
     if "one" in settings:
-        header += f" | {'one thread: minirnn ms':>22} {'torch ms':>9} {'torch/minirnn':>14} {'% GEMM peak':>12}"
+        header += (f" | {'one thread: minirnn ms':>22} {'torch ms':>9} {'torch/minirnn':>14} {'% GEMM peak':>12}"
+                   f" {'at peak':>8}")
     if "all" in settings:
         header += (f" | {f'{cores} cores: minirnn ms':>20} {'torch ms':>9} {'torch/minirnn':>14}"
                    f" {'minirnn 1 thread ms':>20}")
@@ -397,7 +400,7 @@ def main():
                     if threads == "one":
                         flops = 3 * 2 * B * T * ((I + H) + (L - 1) * 2 * H) * GATES[cell] * H
                         row += (f" | {mo * 1e3:22.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}"
-                                f" {100 * flops / mo / peaks[dtype]:11.0f}%")
+                                f" {100 * flops / mo / peaks[dtype]:11.0f}% {mt * peaks[dtype] / flops:8.2f}")
                     else:
                         one = t.get("minirnn_one_thread")
                         row += (f" | {mo * 1e3:20.2f} {mt * 1e3:9.2f} {mt / mo:14.2f}"
