@@ -148,7 +148,7 @@ def jacobian_products(layer, x, lags):
                     for state, block in blocks.items():
                         s = np.linalg.svd(product[block, block], compute_uv=False)
                         rows.append({"sample": sample, "state": state, "lag": k, "t": t, "spectral_norm": s[0],
-                                     "frobenius_norm": float(np.hypot.reduce(s)), "singular_values": s})
+                                     "frobenius_norm": optim.norm(s), "singular_values": s})
                 if k <= t:
                     product = product @ J[t - k]
     return pd.DataFrame(rows, columns=["sample", "state", "lag", "t", "spectral_norm", "frobenius_norm",

@@ -183,7 +183,7 @@ MUTANTS = [
      "np.linalg.norm(values, axis=2)", "gradient_norms: ||dL/dh_t|| through squares (inf past 1e154)"),
     ("param-norm-overflow", "minirnn/diagnostics.py", '"norm": optim.norm(g)}',
      '"norm": float(np.linalg.norm(g))}', "gradient_norms: parameter norms through squares (inf past 1e154)"),
-    ("frobenius-overflow", "minirnn/diagnostics.py", "float(np.hypot.reduce(s))", "float(np.sqrt(np.sum(s * s)))",
+    ("frobenius-overflow", "minirnn/diagnostics.py", "optim.norm(s)", "float(np.sqrt(np.sum(s * s)))",
      "jacobian_products: the Frobenius norm through squares (inf past 1e154)"),
     # data
     ("windows-offset", "minirnn/data.py", "y = values[look_back + horizon - 1:look_back + horizon - 1 + n]",
