@@ -6,11 +6,11 @@ scans) is decorated with :func:`jit`.
 Switches (environment variables, read once at import):
 
 ``MINIRNN_NUMBA_CACHE=0``
-    Do not write or read Numba's on-disk cache. Use it on read-only installs or
-    when a cache seems stale. Without it, compiled kernels are stored next to
-    the sources (``__pycache__``) and reused by the next process: the first
-    run after an install compiles for tens of seconds, later imports take well under
-    one (benchmarks/README.md has the times).
+    Do not write or read the on-disk cache of compiled kernels (:mod:`minirnn._cache`:
+    where it is, how it heals a damaged entry, ``minirnn cache`` to look at it or clear it).
+    Without it, compiled kernels are stored next to the sources (``__pycache__``) and
+    reused by the next process: the first run after an install compiles for tens of
+    seconds, later imports take well under one.
 ``NUMBA_DISABLE_JIT=1``
     Numba's own switch: every jitted function runs as plain Python, so a learner
     can step through ``step_forward``/``step_backward`` in a debugger. Same code,
@@ -50,15 +50,14 @@ block at a time, a few to a few hundred numbers:
 """
 import functools
 import os
-import pathlib
-import hashlib
 
 import llvmlite.binding
 import numba
 from llvmlite import ir
 
+from . import _cache
+
 CACHE = os.environ.get("MINIRNN_NUMBA_CACHE", "1") != "0"
-PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
 
 def target_features():
@@ -89,7 +88,8 @@ def jit(function=None, *, step=False):
         return functools.partial(jit, step=step)
     if step:
         _STEP_FUNCTIONS.add(_mangled_prefix(function))
-    return numba.njit(cache=CACHE, error_model="numpy", fastmath={"contract"}, nogil=True)(function)
+    compiled = numba.njit(error_model="numpy", fastmath={"contract"}, nogil=True)(function)
+    return _cache.enable(compiled) if CACHE and not numba.config.DISABLE_JIT else compiled
 
 
 _STEP_FUNCTIONS = set()  # mangled-name prefixes of the functions given step=True
@@ -175,38 +175,3 @@ def _install_marking():
 
 MARKED = _install_marking()  # minirnn's functions are marked as the module docstring says
 WIDE_VECTORS = AVX512 and MARKED  # minirnn's kernels are compiled for 512-bit vectors
-
-
-@functools.lru_cache(maxsize=None)
-def package_source_hash():
-    """sha256 of every file jitted code is compiled from: this one, checks.py and minirnn/cells/*.py."""
-    digest = hashlib.sha256()
-    for path in [PACKAGE_DIR / "_jit.py", PACKAGE_DIR / "checks.py", *sorted((PACKAGE_DIR / "cells").glob("*.py"))]:
-        digest.update(path.read_bytes())
-    return digest.digest()
-
-
-try:
-    from numba.core import caching
-
-    class PackageCacheLocator(caching.InTreeCacheLocator):
-        """Key every cached minirnn kernel on the source of all the kernels.
-
-        Numba keys a cached function on its own file only, so a kernel in
-        lstm.py that inlined a helper from _math.py would outlive an edit of
-        _math.py and silently run the old maths.
-        """
-
-        def get_source_stamp(self):
-            return package_source_hash()
-
-        @classmethod
-        def from_function(cls, py_func, py_file):
-            if not os.path.abspath(py_file).startswith(str(PACKAGE_DIR)):
-                return None
-            return super().from_function(py_func, py_file)
-
-    if CACHE and PackageCacheLocator not in caching.CacheImpl._locator_classes:
-        caching.CacheImpl._locator_classes.insert(0, PackageCacheLocator)
-except (ImportError, AttributeError):  # a Numba without this internal API: its own per-file keys
-    pass

@@ -8,6 +8,8 @@
     minirnn task adding|copy|temporal-order [--length T] [--cell rnn|irnn|lstm|gru] [--units H]
                  [--steps N] [--batch-size B] [--optimizer adam|rmsprop|sgd] [--lr LR] [--clipnorm C]
                  [--seed S] [--out DIR]
+    minirnn sweep reproduce|task ...      (see minirnn.sweep_command)
+    minirnn cache [--clear]
 
 ``demo`` needs no download: GOOG's daily prices 2004-2008 ship with matplotlib.
 ``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.tutorials`), or
@@ -20,6 +22,7 @@ malformed file, an unwritable folder, a bad option) is one line on stderr and ex
 status 1 (2 for a usage error), never a traceback.
 """
 import argparse
+import hashlib
 import os
 import sys
 import warnings
@@ -80,6 +83,9 @@ def build_parser():
     _common_options(probe, 0, "training epochs before measuring (default 0: at initialisation)")
     _task_parser(commands)
     _sweep_parser(commands)
+    cache = commands.add_parser("cache", help="where minirnn's compiled kernels are cached, what that holds per "
+                                "CPU target and its size; --clear empties it")
+    cache.add_argument("--clear", action="store_true", help="remove every cached kernel (the next run compiles)")
     return parser
 
 
@@ -159,6 +165,8 @@ def main(argv=None):
     if epochs is not None and epochs < (0 if args.command == "probe" else 1):
         print("minirnn: --epochs must be at least 1 (probe: 0 for 'at initialisation')", file=sys.stderr)
         return 2
+    if args.command == "cache":
+        return show_cache(args.clear)
     try:
         _check_options(args)
         if args.command == "sweep":
@@ -228,6 +236,42 @@ def _run(args):
         run, default_epochs, _ = EXPERIMENTS[args.experiment]
         run(csv=args.csv, epochs=args.epochs or default_epochs, seed=args.seed, out=args.out, column=args.column,
             name=args.name)
+
+
+def show_cache(clear=False, echo=print):
+    """``minirnn cache``: the cache's folders, its entries per CPU target and their size; ``--clear`` empties it."""
+    import numba
+
+    from . import _cache, _jit
+    if clear:
+        files, size = _cache.clear()
+        echo(f"removed {files} files ({_size(size)}) from {', '.join(map(str, _cache.folders()))}")
+        return 0
+    found = _cache.contents()
+    echo(f"minirnn's compiled-kernel cache (Numba {numba.__version__}, Python {sys.version_info[0]}."
+         f"{sys.version_info[1]}){'' if _jit.CACHE else ': not used by this process (MINIRNN_NUMBA_CACHE=0)'}")
+    for folder, files, size in found["folders"]:
+        echo(f"  {str(folder):<60} {files:>5} files {_size(size):>9}")
+    here = _cache.this_target()[1:]
+    names = [name for name, _ in found["targets"]]
+    if found["targets"]:
+        echo("kernels compiled from the current sources, per CPU target:")
+    for (name, features), (entries, size) in sorted(found["targets"].items()):
+        label = name if names.count(name) == 1 else f"{name} (features {hashlib.sha1(features.encode()).hexdigest()[:8]})"
+        echo(f"  {label + ('  <- this CPU' if (name, features) == here else ''):<60} {entries:>5} kernels "
+             f"{_size(size):>9}")
+    if not found["targets"]:
+        echo("no kernels compiled from the current sources: the next run compiles them (tens of seconds)")
+    files, size = found["other"]
+    if files:
+        echo(f"other files (earlier sources, another Numba, damaged or left over): {files}, {_size(size)}")
+    total = sum(size for _, _, size in found["folders"])
+    echo(f"total {_size(total)}; `minirnn cache --clear` removes it all")
+    return 0
+
+
+def _size(n):
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
 def _announce_compiling():

@@ -62,14 +62,17 @@ def test_jitted_and_plain_python_agree(tmp_path):
 
 def test_cached_kernels_are_keyed_on_the_whole_package():
     """Numba alone would keep lstm.py's cached kernels after an edit of _math.py, which they inline."""
-    from minirnn import _jit
+    from minirnn import _cache, _jit, optim
     from minirnn.cells import lstm
     if not _jit.CACHE:
         pytest.skip("MINIRNN_NUMBA_CACHE=0: nothing is cached")
     lstm.forward(np.ones((1, 2, 1)), np.ones((1, 4)), np.ones((1, 4)), np.ones(4))
-    locator = lstm.forward_sequence._cache._impl._locator
-    assert isinstance(locator, _jit.PackageCacheLocator)
-    assert locator.get_source_stamp() == _jit.package_source_hash()
+    for kernel in (lstm.forward_sequence, optim._adam):
+        locator = kernel._cache._impl._locator
+        assert isinstance(locator, _cache.Locator)
+        assert locator.get_source_stamp() == _cache.source_hash()
+    hashed = {path.name for pattern in _cache.KERNEL_SOURCES for path in _cache.PACKAGE_DIR.glob(pattern)}
+    assert {"_math.py", "lstm.py", "_jit.py", "checks.py", "optim.py"} <= hashed
 
 
 def defining_line(function, *args):

@@ -248,6 +248,20 @@ MUTANTS = [
      "load_model: the optimizer's step count not restored"),
     ("saving-dtype", "minirnn/model.py", 'seed=config["seed"], dtype=config["dtype"], name=config["name"])',
      'seed=config["seed"], name=config["name"])', "load_model: a float32 model comes back float64"),
+    # the compiled-kernel cache
+    ("cache-data-reraises", "minirnn/_cache.py", "            _damaged(path, error)\n            return None\n        if stamp",
+     "            raise\n        if stamp", "kernel cache: an unreadable data file raises (Numba's behaviour)"),
+    ("cache-index-reraises", "minirnn/_cache.py",
+     "            _damaged(self._index_path, error)\n            return {}\n        if not",
+     "            raise\n        if not", "kernel cache: an unreadable index file raises"),
+    ("cache-no-checksum", "minirnn/_cache.py", "if hashlib.sha256(payload).digest() != digest:", "if False:",
+     "kernel cache: data files loaded without checking their checksum"),
+    ("cache-no-key-check", "minirnn/_cache.py", "if stamp != self._source_stamp or stored_key != key:",
+     "if stamp != self._source_stamp:", "kernel cache: a data file holding another kernel's entry is loaded as this one"),
+    ("cache-write-raises", "minirnn/_cache.py", "        except OSError as error:\n            _unwritable(",
+     "        except ImportError as error:\n            _unwritable(", "kernel cache: a folder that cannot be written fails the run"),
+    ("cache-warns-always", "minirnn/_cache.py", "    if kind in _said:\n        return\n", "",
+     "kernel cache: a warning for every damaged entry, not one per process"),
 ]
 
 BLOCKED = ("torch", "keras")  # hidden from the mutants' test runs
