@@ -19,7 +19,8 @@ comparison of cells on the long-range tasks; ``task`` trains one cell on one of 
 
 Every path is checked before any training starts; a user's mistake (a missing or
 malformed file, an unwritable folder, a bad option) is one line on stderr and exit
-status 1 (2 for a usage error), never a traceback.
+status 1 (2 for a usage error), never a traceback. File names carry the seed, and a
+run never replaces an earlier run's files unless given ``--overwrite``.
 """
 import argparse
 import hashlib
@@ -27,7 +28,7 @@ import os
 import sys
 import warnings
 
-from . import tutorials
+from . import outputs, tutorials
 
 # name: (function, default epochs, what it is)
 EXPERIMENTS = {
@@ -45,16 +46,57 @@ LONG_RANGE = {"arjovsky": "tanh RNN, IRNN, LSTM and GRU on the adding problem (T
 COMPILE_TIME = "10-30 s"  # a first demo run on the 2-core machines it was measured on (README)
 
 
-def _common_options(parser, epochs, epochs_help=None):
-    parser.add_argument("--epochs", type=int, default=epochs,
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error as one line on stderr (exit status 2), not the usage and then the error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+
+
+def count(minimum):
+    """An argparse type: an int >= ``minimum``, or the option's error saying so."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an int >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+def number(minimum, strict=True):
+    """An argparse type: a finite number > ``minimum`` (``strict=False``: >=)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (value > minimum if strict else value >= minimum) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a finite number {'>' if strict else '>='} {minimum:g}, "
+                                             f"got {text!r}")
+        return value
+    return parse
+
+
+def _common_options(parser, epochs, epochs_help=None, minimum_epochs=1):
+    parser.add_argument("--epochs", type=count(minimum_epochs), default=epochs,
                         help=epochs_help or f"training epochs (default {epochs})")
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout (default 0)")
-    parser.add_argument("--out", default="minirnn-output", help="folder for the figures (default ./minirnn-output)")
+    _seed_and_out(parser, "seed for weights, shuffling and dropout (default 0)", "figures")
+
+
+def _seed_and_out(parser, seed_help, what):
+    parser.add_argument("--seed", type=count(0), default=0, help=seed_help)
+    parser.add_argument("--out", default="minirnn-output", help=f"folder for the {what} (default ./minirnn-output)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the files of an earlier run with the same seed (without it, the run stops "
+                             "before it starts)")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="minirnn", description="Recurrent networks from scratch: demos, the "
-                                     "Keras stock-price tutorials, gradient flow and long-range memory tasks.")
+    parser = Parser(prog="minirnn", description="Recurrent networks from scratch: demos, the "
+                    "Keras stock-price tutorials, gradient flow and long-range memory tasks.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="train SimpleRNN, LSTM and GRU on GOOG prices (bundled with matplotlib)")
     _common_options(demo, 50)
@@ -72,15 +114,15 @@ def build_parser():
     reproduce.add_argument("--column", help="price column to use (default: High; nikkei: closed_price or Close)")
     reproduce.add_argument("--name", help="what to call the series in titles and file names "
                            "(default: the file name up to its first '_')")
-    reproduce.add_argument("--steps", type=int, help="arjovsky: training iterations per run")
+    reproduce.add_argument("--steps", type=count(1), help="arjovsky: training iterations per run")
     _common_options(reproduce, None, "training epochs (default: the experiment's, listed above)")
     probe = commands.add_parser("probe", help="measure how dL/dh_t vanishes or explodes with the distance from the "
                                 "loss (remember-the-first-input task)")
     probe.add_argument("--cell", default="all", choices=["all", "rnn", "rnn-relu", "lstm", "gru"],
                        help="which cell to measure: rnn (tanh), rnn-relu, lstm, gru, or all of them (default)")
-    probe.add_argument("--length", type=int, default=50, help="sequence length T (default 50)")
-    probe.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
-    _common_options(probe, 0, "training epochs before measuring (default 0: at initialisation)")
+    probe.add_argument("--length", type=count(2), default=50, help="sequence length T (default 50)")
+    probe.add_argument("--units", type=count(1), default=32, help="hidden units (default 32)")
+    _common_options(probe, 0, "training epochs before measuring (default 0: at initialisation)", minimum_epochs=0)
     _task_parser(commands)
     _sweep_parser(commands)
     cache = commands.add_parser("cache", help="where minirnn's compiled kernels are cached, what that holds per "
@@ -94,18 +136,18 @@ def _task_parser(commands):
     task = commands.add_parser("task", help="train one cell on a long-range memory task (adding, copy, "
                                "temporal-order) and plot its learning curve and gradient flow")
     task.add_argument("name", choices=longrange.TASKS, help="which task")
-    task.add_argument("--length", type=int, default=100,
+    task.add_argument("--length", type=count(1), default=100,
                       help="sequence length T; the copy task's delay (default 100)")
     task.add_argument("--cell", default="lstm", choices=list(longrange.CELLS),
                       help="rnn (tanh), irnn (relu, identity recurrent kernel), lstm (default), gru, indrnn")
-    task.add_argument("--units", type=int, default=32, help="hidden units (default 32)")
-    task.add_argument("--steps", type=int, default=2000, help="training iterations (default 2000)")
-    task.add_argument("--batch-size", type=int, default=32, help="sequences per iteration (default 32)")
+    task.add_argument("--units", type=count(1), default=32, help="hidden units (default 32)")
+    task.add_argument("--steps", type=count(1), default=2000, help="training iterations (default 2000)")
+    task.add_argument("--batch-size", type=count(1), default=32, help="sequences per iteration (default 32)")
     task.add_argument("--optimizer", default="adam", choices=list(longrange.OPTIMIZERS), help="default adam")
-    task.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
-    task.add_argument("--clipnorm", type=float, default=1.0, help="gradient norm clip (default 1; 0: none)")
-    task.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
-    task.add_argument("--out", default="minirnn-output", help="folder for the figure (default ./minirnn-output)")
+    task.add_argument("--lr", type=number(0), default=1e-3, help="learning rate (default 0.001)")
+    task.add_argument("--clipnorm", type=number(0, strict=False), default=1.0,
+                      help="gradient norm clip (default 1; 0: none)")
+    _seed_and_out(task, "seed for weights and data (default 0)", "figure")
 
 
 SWEEP_REPRODUCE = {"ibm": "the IBM tutorial's 4 stacked LSTM(50) (--cell lstm,gru: and the GRU variant)",
@@ -129,7 +171,7 @@ def _sweep_parser(commands):
     reproduce.add_argument("--csv", required=True, help="price file, or several separated by commas")
     reproduce.add_argument("--column", default="High", help="price column (default High)")
     reproduce.add_argument("--cell", default="lstm", help="ibm: lstm, gru, or lstm,gru (default lstm)")
-    reproduce.add_argument("--epochs", type=int, default=50, help="training epochs (default 50)")
+    reproduce.add_argument("--epochs", type=count(1), default=50, help="training epochs (default 50)")
     _sweep_options(reproduce, "reproduce")
     task = kinds.add_parser("task", help="a long-range memory task over seeds, cells, lengths ...",
                             description="Comma-separated values sweep that setting, e.g. --length 100,200 "
@@ -149,8 +191,8 @@ def _sweep_options(parser, kind):
                         "the summary figure is written beside it as .png")
     parser.add_argument("--scheduler", help="address of a Dask scheduler, tcp://host:8786 (default: a local "
                         "cluster, one worker process per core)")
-    parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
-    parser.add_argument("--retries", type=int, default=1, help="times a task whose worker died is run again "
+    parser.add_argument("--workers", type=count(1), help="worker processes of the local cluster (default: one per core)")
+    parser.add_argument("--retries", type=count(0), default=1, help="times a task whose worker died is run again "
                         "(default 1)")
 
 
@@ -160,11 +202,10 @@ def arjovsky_steps():
 
 
 def main(argv=None):
+    """The ``minirnn`` command. Every mistake of the user's is one line on stderr: a usage error exit
+    status 2 (argparse's), anything found later 1; never a traceback (an unexpected error says it is
+    one; ``MINIRNN_DEBUG=1`` shows its traceback)."""
     args = build_parser().parse_args(argv)
-    epochs = getattr(args, "epochs", None)
-    if epochs is not None and epochs < (0 if args.command == "probe" else 1):
-        print("minirnn: --epochs must be at least 1 (probe: 0 for 'at initialisation')", file=sys.stderr)
-        return 2
     if args.command == "cache":
         return show_cache(args.clear)
     try:
@@ -173,9 +214,9 @@ def main(argv=None):
             from . import sweep_command
             args.grid = sweep_command.grid(args)  # the values checked, the price files found
             args.out = args.out or os.path.join("minirnn-output", f"sweep_{sweep_command.name(args)}.csv")
-            tutorials.prepare_output(os.path.dirname(args.out) or ".")
+            outputs.check_folder(os.path.dirname(args.out) or ".")
         else:
-            tutorials.prepare_output(args.out)
+            outputs.check_folder(args.out)
         if args.command != "sweep" and getattr(args, "csv", None) is not None and not os.path.isfile(args.csv):
             raise FileNotFoundError(f"price file not found: {args.csv}")
         _announce_compiling()
@@ -186,19 +227,23 @@ def main(argv=None):
     except BrokenPipeError:  # output piped into a command that stopped reading (| head): not an error
         sys.stdout = open(os.devnull, "w")
         return 0
-    except (OSError, ValueError, FloatingPointError) as error:  # the user's files, folders, options; divergence
+    except (OSError, ValueError, TypeError, FloatingPointError) as error:  # files, folders, options; divergence
         print(f"minirnn: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("minirnn: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 -- a bug of minirnn's: still one line, saying so
+        if os.environ.get("MINIRNN_DEBUG"):
+            raise
+        print(f"minirnn: internal error, please report it ({type(error).__name__}: {error}); MINIRNN_DEBUG=1 "
+              "shows where", file=sys.stderr)
+        return 1
     return 0
 
 
 def _check_options(args):
     """Option values argparse cannot check by type, before anything is built or trained."""
-    if args.command == "probe" and (args.length < 2 or args.units < 1):
-        raise ValueError("--length must be at least 2 and --units at least 1")
     if args.command == "reproduce":
         long_range = args.experiment in LONG_RANGE
         wrong = (["--csv", "--column", "--name", "--epochs"] if long_range else ["--steps"])
@@ -206,8 +251,6 @@ def _check_options(args):
         if given:
             raise ValueError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to "
                              f"reproduce {args.experiment}")
-        if long_range and args.steps is not None and args.steps < 1:
-            raise ValueError("--steps must be at least 1")
     if args.command == "task":
         from . import longrange
         longrange.Task(args.name, args.length)
@@ -222,20 +265,21 @@ def _run(args):
     elif args.command == "task":
         from . import longrange
         longrange.run(args.name, args.length, args.cell, args.units, args.steps, args.batch_size, args.optimizer,
-                      args.lr, args.clipnorm or None, args.seed, args.out)
+                      args.lr, args.clipnorm or None, args.seed, args.out, overwrite=args.overwrite)
     elif args.command == "reproduce" and args.experiment in LONG_RANGE:
         from . import longrange
-        longrange.arjovsky(steps=args.steps or longrange.ARJOVSKY_STEPS, seed=args.seed, out=args.out)
+        longrange.arjovsky(steps=args.steps or longrange.ARJOVSKY_STEPS, seed=args.seed, out=args.out,
+                           overwrite=args.overwrite)
     elif args.command == "demo":
-        tutorials.demo(epochs=args.epochs, seed=args.seed, out=args.out)
+        tutorials.demo(epochs=args.epochs, seed=args.seed, out=args.out, overwrite=args.overwrite)
     elif args.command == "probe":
         from . import probe
         cells = tuple(probe.CELLS) if args.cell == "all" else (args.cell,)
-        probe.probe(cells, args.length, args.units, args.epochs, args.seed, args.out)
+        probe.probe(cells, args.length, args.units, args.epochs, args.seed, args.out, overwrite=args.overwrite)
     else:
         run, default_epochs, _ = EXPERIMENTS[args.experiment]
         run(csv=args.csv, epochs=args.epochs or default_epochs, seed=args.seed, out=args.out, column=args.column,
-            name=args.name)
+            name=args.name, overwrite=args.overwrite)
 
 
 def show_cache(clear=False, echo=print):

@@ -9,11 +9,10 @@ after 100 iterations, the figure Arjovsky, Shah & Bengio (2016) show.
 adding problem and the copy task at several lengths (see the README for what it measured).
 """
 import time
-from pathlib import Path
 
 import numpy as np
 
-from . import callbacks, checks, diagnostics, initializers, layers, losses, optim, tasks
+from . import callbacks, checks, diagnostics, initializers, layers, losses, optim, outputs, tasks
 from .model import NonFiniteLossError, Sequential
 
 CELLS = {
@@ -122,7 +121,7 @@ def _state_gradient_norms(model, x, y):
 
 
 def run(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size=32, optimizer="adam", lr=1e-3,
-        clipnorm=1.0, seed=0, out=None, n_test=2000, evaluations=25, echo=print):
+        clipnorm=1.0, seed=0, out=None, n_test=2000, evaluations=25, echo=print, overwrite=False):
     """Train ``cell`` on ``task`` for ``steps`` iterations of fresh batches and report it.
 
     The held-out sequences (``n_test`` for the final loss, up to 500 of them for the curve) are
@@ -131,12 +130,15 @@ def run(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size
     ``history`` (``iteration``, ``loss``, ``val_loss`` lists), ``gradient_norms``
     ({iteration: (t, norms)}), ``diverged`` (None, or what stopped training: a run that diverges
     is reported with the weights from before that step, not raised) and ``figure`` (the PNG's
-    path, with ``out``).
+    path, with ``out``: ``task_<task>_<length>_<cell>_seed<seed>.png``, claimed before training, see
+    :mod:`minirnn.outputs`).
     """
     spec = task if isinstance(task, Task) else Task(task, length)
     check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm, n_test, evaluations)
+    checks.check_seed(seed)
+    figure = None
     if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
+        figure = outputs.claim(out, [f"task_{spec.name}_{spec.length}_{cell}_seed{seed}.png"], overwrite)[0]
     model = build_model(spec, cell, units, seed)
     model.compile(OPTIMIZERS[optimizer](lr, clipnorm=clipnorm) if clipnorm else OPTIMIZERS[optimizer](lr),
                   spec.loss(), metrics=[] if spec.classes is None else ["accuracy"])
@@ -178,10 +180,9 @@ def run(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size
     echo(f"test {spec.loss_name} {result['test_loss']:.4g} on {n_test} held-out sequences = "
          f"{result['test_loss'] / spec.baseline:.3g} x the no-memory baseline {spec.baseline:.4g}{accuracy}; "
          f"training took {seconds:.1f} s")
-    if out is not None:
+    if figure is not None:
         from . import plotting
-        name = f"task_{spec.name}_{spec.length}_{cell}_seed{seed}.png"
-        result["figure"] = plotting.plot_task_run(result, spec.title, spec.loss_name, Path(out) / name)
+        result["figure"] = plotting.plot_task_run(result, spec.title, spec.loss_name, figure)
         echo(f"figure: {result['figure']}")
     return result
 
@@ -211,7 +212,7 @@ ARJOVSKY_LR = {"rnn": 5e-3, "irnn": 1e-4, "lstm": 5e-3, "gru": 5e-3}
 
 
 def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=ARJOVSKY_GRID, units=32,
-             learning_rates=None, echo=print):
+             learning_rates=None, echo=print, overwrite=False):
     """The comparison of Arjovsky, Shah & Bengio (2016), figures 2 and 4, at CPU scale.
 
     Every cell in ``cells`` (``units`` units, Adam with the cell's rate in ``learning_rates``,
@@ -219,8 +220,10 @@ def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=
     every (task, length) of ``grid``. Prints and returns a DataFrame with one row per run (test
     loss on 2000 held-out sequences, the baseline, their ratio, seconds, and what stopped a run
     that diverged: it stays in the table);
-    with ``out``, writes it as ``arjovsky.csv`` and draws ``arjovsky.png``: the held-out loss
-    against the iteration, one panel per task and length, one line per cell, the baseline dotted.
+    with ``out``, writes it as ``arjovsky_seed<seed>.csv`` and draws ``arjovsky_seed<seed>.png``: the
+    held-out loss against the iteration, one panel per task and length, one line per cell, the
+    baseline dotted. Both are claimed before the first run (another seed's never replaced; the same
+    seed's only with ``overwrite``), the table written atomically.
     """
     import pandas as pd
 
@@ -230,15 +233,16 @@ def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=
     for cell in cells:
         check_run_options(cell, units, steps, 32, "adam", rates.get(cell, 1e-3), 1.0, 2000, 25)
     specs = [Task(name, length) for name, length in grid]
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
+    checks.check_seed(seed)
+    files = outputs.claim(out, [f"arjovsky_seed{seed}.csv", f"arjovsky_seed{seed}.png"], overwrite) if out else None
     results = []
     for spec in specs:
         for cell in cells:
             results.append(run(spec, cell=cell, units=units, steps=steps, lr=rates.get(cell, 1e-3), seed=seed,
                                echo=echo))
             echo("")
-    table = pd.DataFrame([{"task": r["task"], "length": r["length"], "cell": r["cell"], "test_loss": r["test_loss"],
+    table = pd.DataFrame([{"seed": seed, "task": r["task"], "length": r["length"], "cell": r["cell"],
+                           "test_loss": r["test_loss"],
                            "baseline": r["baseline"], "loss / baseline": r["test_loss"] / r["baseline"],
                            "test_accuracy": r["test_accuracy"], "seconds": r["seconds"],
                            "diverged": r["diverged"] or ""} for r in results])
@@ -252,9 +256,9 @@ def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=
     for row in table[table.diverged != ""].itertuples():
         echo(f"{row.cell} on {row.task} {row.length} diverged: {row.diverged}")
     echo(f"total training time {table.seconds.sum():.0f} s")
-    if out is not None:
+    if files is not None:
         from . import plotting
-        table.to_csv(Path(out) / "arjovsky.csv", index=False)
-        figure = plotting.plot_arjovsky(results, [s.title for s in specs], Path(out) / "arjovsky.png")
-        echo(f"table: {Path(out) / 'arjovsky.csv'}\nfigure: {figure}")
+        outputs.write_atomically(files[0], lambda f: table.to_csv(f, index=False), text=True)
+        figure = plotting.plot_arjovsky(results, [s.title for s in specs], files[1])
+        echo(f"table: {files[0]}\nfigure: {figure}")
     return table

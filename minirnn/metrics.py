@@ -13,6 +13,10 @@ values: the running sums of the errors are kept and combined at the end
 
 A callable ``f(y_pred, y_true) -> number`` is averaged over batches, weighted
 by their number of samples, and named after the function.
+
+With a loss that takes logits (``BinaryCrossentropy(from_logits=True)``), "accuracy" compares
+the scores with 0, where the sigmoid crosses 0.5 (Keras would compare them with 0.5). Over data
+without a single real step (all padding) every metric is 0, as the loss is: the sums are empty.
 """
 import numbers
 
@@ -28,16 +32,22 @@ def _absolute_error(y_pred, y_true):
     return float(np.sum(np.abs(y_pred - y_true))), y_pred.size
 
 
-def _correct(y_pred, y_true):
+def _correct(y_pred, y_true, threshold=0.5):
     """Right answers and how many were given: integer labels against the argmax of the last
-    axis; one output column against 0.5 (binary); one-hot targets against their argmax."""
+    axis; one output column against ``threshold`` (binary: 0.5 for probabilities, 0 for logits);
+    one-hot targets against their argmax."""
     if y_true.shape == y_pred.shape[:-1]:
         hits = y_pred.argmax(axis=-1) == y_true
     elif y_pred.shape[-1] == 1:
-        hits = (y_pred > 0.5) == (y_true > 0.5)
+        hits = (y_pred > threshold) == (y_true > 0.5)
     else:
         hits = y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)
     return float(hits.sum()), hits.size
+
+
+def _correct_from_logits(y_pred, y_true):
+    """:func:`_correct` for scores before a sigmoid: p > 0.5 is z > 0."""
+    return _correct(y_pred, y_true, threshold=0.0)
 
 
 # name: (a batch's sum and its count, what turns their overall mean into the metric)
@@ -52,14 +62,19 @@ METRICS = {
 class Metric:
     """A named metric: ``total(y_pred, y_true) -> (sum, count)`` for a batch, ``finish(mean)`` at the end."""
 
-    def __init__(self, name, total, finish):
+    def __init__(self, name, total, finish, builtin=False):
         self.name, self.total, self.finish = name, total, finish
+        self.builtin = builtin  # one of METRICS, by its name: what a model file can store
 
 
-def get(metric):
-    """A :class:`Metric` from a name in METRICS or a callable ``f(y_pred, y_true) -> number``."""
+def get(metric, loss=None):
+    """A :class:`Metric` from a name in METRICS or a callable ``f(y_pred, y_true) -> number``;
+    ``loss``, the compiled loss, tells "accuracy" whether the outputs are logits."""
     if isinstance(metric, str) and metric in METRICS:
-        return Metric(metric, *METRICS[metric])
+        total, finish = METRICS[metric]
+        if total is _correct and getattr(loss, "from_logits", False):
+            total = _correct_from_logits
+        return Metric(metric, total, finish, builtin=True)
     if callable(metric):
         name = getattr(metric, "__name__", type(metric).__name__)
         return Metric(name, lambda y_pred, y_true: (len(y_true) * _number(metric, y_pred, y_true), len(y_true)),
@@ -68,13 +83,13 @@ def get(metric):
                      f"got {metric!r}")
 
 
-def get_all(metrics):
+def get_all(metrics, loss=None):
     """Metrics for ``compile(metrics=...)``: None or a list/tuple of names and callables."""
     if metrics is None:
         return []
     if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
         raise TypeError(f"metrics must be a list such as ['mae'], got {metrics!r}")
-    found = [get(m) for m in metrics]
+    found = [get(m, loss) for m in metrics]
     names = [m.name for m in found]
     if len(set(names)) < len(names) or "loss" in names:
         raise ValueError(f"metric names must be distinct and not 'loss', got {names}")
@@ -104,4 +119,6 @@ class Running:
             self.counts[k] += count
 
     def results(self):
-        return {m.name: float(m.finish(s / c)) for m, s, c in zip(self.metrics, self.sums, self.counts)}
+        """Each metric over everything added; 0 where nothing was (all padding: empty sums)."""
+        return {m.name: float(m.finish(s / c)) if c else 0.0
+                for m, s, c in zip(self.metrics, self.sums, self.counts)}

@@ -46,7 +46,7 @@ class Sequential:
         self.seed = checks.check_seed(seed)
         self.dtype_given = self.dtype = checks.check_dtype(dtype)
         self.name = name
-        self.optimizer = self.loss = self.loss_name = None
+        self.optimizer = self.loss = None
         self.metrics = []
         self.input_shape = self.output_shape = None
         self.stop_training = False
@@ -146,14 +146,15 @@ class Sequential:
                   rule]
         print_fn("\n".join(lines))
 
-    def save(self, path, include_optimizer=True):
-        """Write architecture, weights (and optimizer state) to one file, atomically. See :mod:`minirnn.saving`.
+    def save(self, path, include_optimizer=True, overwrite=True):
+        """Write architecture, weights, compile settings and optimizer state to one file, atomically; as
+        Keras, an existing ``path`` is replaced unless ``overwrite=False``. See :mod:`minirnn.saving`.
 
         The file is minirnn's own (a NumPy ``.npz`` archive); Keras' ``.keras`` and ``.h5`` names are
         refused, since Keras could not read it. :mod:`minirnn.interop` moves weights into Keras.
         """
         self._require_built("save")
-        saving.save_model(self, path, include_optimizer)
+        saving.save_model(self, path, include_optimizer, overwrite)
 
     # ------------------------------------------------------------------ running
 
@@ -178,8 +179,10 @@ class Sequential:
             grad = self.layers[k].backward(grad, input_grad=k > 0)
 
     def compile(self, optimizer="rmsprop", loss="mse", metrics=None):
-        """``optimizer``: an object from :mod:`minirnn.optim` or "sgd", "rmsprop", "adam", "adagrad"
-        (Keras defaults); ``loss``: "mse"/"mean_squared_error", "mae", "huber" or a callable
+        """``optimizer``: an object from :mod:`minirnn.optim`, one of its classes (called with Keras'
+        defaults) or "sgd", "rmsprop", "adam", "adagrad"; ``loss``: a name of :mod:`minirnn.losses`
+        ("mse"/"mean_squared_error", "mae", "huber", the cross-entropies), one of its classes
+        (``Huber(delta=2.0)``, ``BinaryCrossentropy(from_logits=True)``, or uncalled) or a callable
         ``f(y_pred, y_true) -> (value, grad)``; ``metrics``: a list of names from
         :mod:`minirnn.metrics` ("mae", "mse", "rmse", ...) or callables ``f(y_pred, y_true) -> number``,
         reported by ``fit`` (and ``val_`` ones) and returned by ``evaluate`` after the loss. As in
@@ -187,15 +190,18 @@ class Sequential:
         them, dropout on and weights changing; ``val_`` ones and ``evaluate``'s without dropout."""
         self.optimizer = optim.get(optimizer)
         self.loss = losses.get(loss)
-        self.loss_name = loss if isinstance(loss, str) else None  # a callable loss cannot be saved
-        self.metrics = metrics_module.get_all(metrics)
+        self.metrics = metrics_module.get_all(metrics, loss=self.loss)
 
     def fit(self, x, y=None, epochs=1, batch_size=32, shuffle=True, validation_split=0.0, validation_data=None,
             callbacks=None, verbose=1, seed=None, on_divergence="raise", steps_per_epoch=None):
         """Train; returns a :class:`~minirnn.callbacks.History` (``.history["loss"]``, ``["val_loss"]``).
 
         A model that starts with ``Masking`` leaves the masked steps of a sequence output out of the
-        loss and the metrics, as Keras does: the loss is the mean over the unmasked steps.
+        loss and the metrics, as Keras does. The rule: each training step minimises the mean loss
+        over its batch's real (unmasked) steps; the epoch's ``loss`` (and ``evaluate``'s) is the mean
+        over all the real steps of the data, whatever the batch size, as the metrics are; data
+        with no real step at all has loss 0 and metrics 0 (empty sums), and a batch of padding
+        alone takes no step's worth of gradient and raises no divergence alarm.
 
         Data: arrays ``x``, ``y``; or, as Keras takes a generator, freshly drawn batches: ``x`` an
         iterator of ``(x_batch, y_batch)`` pairs or a function ``batch(step) -> (x_batch, y_batch)``
@@ -216,14 +222,12 @@ class Sequential:
             raise ValueError(f"on_divergence must be 'raise', 'warn' or 'ignore', got {on_divergence!r}")
         if self.optimizer is None:
             raise ValueError("compile the model before fit: model.compile(optimizer=..., loss=...)")
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"callbacks must be a list of callbacks, got {type(callbacks).__name__}: "
-                            "wrap it in [ ]")
+        callbacks = _callbacks(callbacks)
         epochs = checks.check_int("epochs", epochs, 0)
         batch_size = checks.check_int("batch_size", batch_size, 1)
         if not (isinstance(validation_split, numbers.Real) and 0 <= validation_split < 1):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        generated = _is_batch_source(x)
+        generated = _is_batch_source(x, steps_per_epoch)
         if generated:
             batches = self._generated_batches(x, y, steps_per_epoch, validation_split)
             steps = steps_per_epoch
@@ -254,8 +258,10 @@ class Sequential:
             self._check_stateful_batches(len(x), batch_size, shuffle)
             steps = -(-len(x) // batch_size)
             batches = _array_batches(x, y, batch_size, shuffle, rng)
+        if x_val is not None:
+            self._check_stateful_batches(len(x_val), batch_size, False, "validation_data")
         history = callbacks_module.History()
-        hooks = [history, *(callbacks or [])]
+        hooks = [history, *callbacks]
         if verbose:
             hooks.append(callbacks_module.ProgressLine(epochs, steps))
         for hook in hooks:
@@ -265,14 +271,14 @@ class Sequential:
         self._call(hooks, "on_train_begin", None)
         for epoch in range(epochs):
             self._call(hooks, "on_epoch_begin", epoch, None)
-            total, samples = 0.0, 0
+            total, weight = 0.0, 0
             running = metrics_module.Running(self.metrics)
             for batch, (x_batch, y_batch) in zip(range(steps), batches(epoch, steps)):
                 loss, pred = self._train_step(x_batch, y_batch, epoch, batch, watch)
-                total, samples = total + loss * len(x_batch), samples + len(x_batch)
+                total, weight = total + loss * self._loss_weight(pred), weight + self._loss_weight(pred)
                 running.add(*_unmasked(pred, y_batch, self.output_mask))
                 self._call(hooks, "on_batch_end", batch, {"loss": loss, "size": len(x_batch)})
-            logs = {"loss": total / samples, **running.results()}
+            logs = {"loss": total / weight if weight else 0.0, **running.results()}
             if x_val is not None:
                 carried = [getattr(layer, "states", None) for layer in self.layers]
                 val_logs = self._evaluate(x_val, y_val, batch_size)
@@ -363,9 +369,9 @@ class Sequential:
             if hasattr(layer, "reset_states"):
                 layer.reset_states()
 
-    def _check_stateful_batches(self, samples, batch_size, shuffle):
+    def _check_stateful_batches(self, samples, batch_size, shuffle, what="x"):
         """Stateful layers carry sample i of one batch into sample i of the next: the order of the
-        samples is the data, and every batch must have the same size."""
+        samples is the data, and every batch must have the same size (``what``: whose samples)."""
         stateful = [layer.name for layer in self.layers if getattr(layer, "stateful", False)]
         if not stateful:
             return
@@ -373,8 +379,8 @@ class Sequential:
         if shuffle:
             raise ValueError(f"{names} {is_} stateful: the batches continue each other, so fit with shuffle=False")
         if samples % batch_size:
-            raise ValueError(f"{names} {is_} stateful and {needs} every batch of the same size: {samples} samples "
-                             f"are not a multiple of batch_size={batch_size}")
+            raise ValueError(f"{names} {is_} stateful and {needs} every batch of the same size: the {samples} "
+                             f"samples of {what} are not a multiple of batch_size={batch_size}")
 
     def _train_step(self, x, y, epoch, batch, watch):
         """One optimizer step on a batch; returns its loss and the prediction it was computed from.
@@ -430,8 +436,8 @@ class Sequential:
     def _check_growth(self, loss, epoch, batch, watch):
         """Stop (or warn, see fit's ``on_divergence``) when the loss has grown by orders of magnitude.
         ``watch`` is {"action": on_divergence, "first_loss": the run's first batch loss or None}."""
-        if watch["first_loss"] is None:
-            watch["first_loss"] = loss
+        if not watch["first_loss"]:  # the reference: the first batch with a loss above 0 (all padding has 0)
+            watch["first_loss"] = loss if loss > 0 else None
             return
         if watch["action"] == "ignore" or not loss > self.divergence_factor * watch["first_loss"]:
             return
@@ -450,14 +456,22 @@ class Sequential:
 
     def _evaluate(self, x, y, batch_size):
         """{"loss": mean loss, metric name: value, ...} over x, y without dropout."""
-        total = 0.0
+        total, weight = 0.0, 0
         running = metrics_module.Running(self.metrics)
         for i in range(0, len(x), batch_size):
             pred, y_batch = self.forward(x[i:i + batch_size]), y[i:i + batch_size]
             value, _ = self._loss_and_grad(pred, y_batch, self.output_mask)
-            total += value * len(y_batch)
+            total, weight = total + value * self._loss_weight(pred), weight + self._loss_weight(pred)
             running.add(*_unmasked(pred, y_batch, self.output_mask))
-        return {"loss": total / len(x), **running.results()}
+        return {"loss": total / weight if weight else 0.0, **running.results()}
+
+    def _loss_weight(self, pred):
+        """What a batch's mean loss counts for in a mean over batches: its samples, or with a
+        sequence mask its real steps, so that the mean is over the same positions whatever the
+        batch size (the last forward's mask, of ``pred``)."""
+        if self.output_mask is not None and pred.ndim == 3:
+            return int(self.output_mask.sum())
+        return len(pred)
 
     def _build_for(self, x, name="x"):
         """Build the model for the samples of ``x`` (its first data) unless it is built already."""
@@ -589,9 +603,46 @@ def _unmasked(pred, y, mask):
     return pred[mask], y[mask]
 
 
-def _is_batch_source(x):
-    """A generator, iterator or ``batch(step)`` function of (x, y) batches, rather than an array."""
-    return callable(x) or (hasattr(x, "__next__") and not isinstance(x, np.ndarray))
+def _is_batch_source(x, steps_per_epoch=None):
+    """A generator, iterator or ``batch(step)`` function of (x, y) batches, rather than an array.
+    The forms that look like one and are not are a TypeError that says what to give instead."""
+    import inspect
+    if inspect.isgeneratorfunction(x):
+        raise TypeError(f"x is the generator function {x.__name__}, not a generator: call it, "
+                        f"fit({x.__name__}(...), steps_per_epoch=...)")
+    if callable(x):
+        try:
+            inspect.signature(x).bind(0)
+        except TypeError:
+            raise TypeError(f"x is a function that does not take one argument: a batch source function is "
+                            f"batch(step) -> (x_batch, y_batch), called with the step number") from None
+        except ValueError:  # no signature to read (a builtin): take it as it is
+            pass
+        return True
+    if isinstance(x, (list, tuple)) and steps_per_epoch is not None:
+        raise TypeError(f"x is a {type(x).__name__} of {len(x)} items; a source of batches is an iterator or "
+                        f"a function batch(step): give iter(x) (fit(iter(batches), steps_per_epoch=...)), or "
+                        "arrays x, y with batch_size")
+    return hasattr(x, "__next__") and not isinstance(x, np.ndarray)
+
+
+def _callbacks(callbacks):
+    """The callbacks of ``fit``: a list, each a callback object; a class given uncalled is made
+    with its defaults, as Keras does."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of callbacks, got {type(callbacks).__name__}: wrap it in [ ]")
+    made = []
+    for k, callback in enumerate(callbacks):
+        if isinstance(callback, type):
+            try:
+                callback = callback()
+            except TypeError as error:
+                raise TypeError(f"callbacks[{k}] is the class {callback.__name__}, which needs arguments: "
+                                f"give {callback.__name__}(...) ({error})") from None
+        made.append(callback)
+    return made
 
 
 def _array_batches(x, y, batch_size, shuffle, rng):

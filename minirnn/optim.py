@@ -257,7 +257,10 @@ __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "Adagrad", "OPTIMIZERS", "get"
 
 
 def get(optimizer):
-    """An optimizer object as it is, or a new one with Keras' defaults from its name."""
+    """An optimizer object as it is, or a new one with Keras' defaults from its name or its class
+    (given uncalled, as Keras takes it)."""
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer) and optimizer is not Optimizer:
+        return optimizer()
     if isinstance(optimizer, Optimizer):
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:

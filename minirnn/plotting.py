@@ -7,6 +7,8 @@ matplotlib.use("Agg")  # files only: the examples run on machines without a scre
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .outputs import save_figure  # noqa: E402
+
 
 def _wrapped(title):
     return "\n".join(textwrap.wrap(title, 70))
@@ -18,9 +20,7 @@ def _save(fig, ax, path, title, legend=True):
     if legend:
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_predictions(dates, actual, predictions, path, title=""):
@@ -35,9 +35,7 @@ def plot_predictions(dates, actual, predictions, path, title=""):
     axes[0, 0].set_title(_wrapped(title))
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_learning_curves(histories, path, title="", units="scaled prices"):
@@ -101,9 +99,7 @@ def plot_task_run(result, title, loss_name, path):
     flow.legend()
     fig.suptitle(_wrapped(f"{title}: {result['cell']}, {result['units']} units, seed {result['seed']}"))
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_arjovsky(results, titles, path):
@@ -127,9 +123,7 @@ def plot_arjovsky(results, titles, path):
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_sweep(df, groups, metric, path, title="", reference=None):

@@ -5,11 +5,9 @@ first value, so all the signal the loss needs sits T - 1 steps back. At initiali
 after training, :func:`gradient_flow` measures the batch-mean ||dL/dh_t|| at every step
 (:func:`minirnn.diagnostics.gradient_norms`) and fits the decay rate per step.
 """
-from pathlib import Path
-
 import numpy as np
 
-from . import callbacks, diagnostics, layers, optim, plotting, tasks
+from . import callbacks, diagnostics, layers, optim, outputs, plotting, tasks
 from .model import Sequential
 
 CELLS = {"rnn": lambda H, **kw: layers.SimpleRNN(H, **kw),
@@ -44,8 +42,11 @@ def gradient_flow(cell="rnn", length=50, units=32, epochs=0, recurrent_scale=1.0
     return model, states, decay_rate(h.distance.to_numpy(), h.norm.to_numpy())
 
 
-def probe(cells=("rnn", "rnn-relu", "lstm", "gru"), length=50, units=32, epochs=0, seed=0, out=None, echo=print):
-    """Print the per-step decay rate of ||dL/dh_t|| for each cell; plot the curves if ``out``."""
+def probe(cells=("rnn", "rnn-relu", "lstm", "gru"), length=50, units=32, epochs=0, seed=0, out=None, echo=print,
+          overwrite=False):
+    """Print the per-step decay rate of ||dL/dh_t|| for each cell; plot the curves into
+    ``<out>/gradient_flow_seed<seed>.png`` if ``out`` (claimed first: see :mod:`minirnn.outputs`)."""
+    figure = outputs.claim(out, [f"gradient_flow_seed{seed}.png"], overwrite)[0] if out is not None else None
     echo(f"first-input task, T = {length}, {units} units, {'after %d epochs' % epochs if epochs else 'at init'}")
     echo(f"{'cell':<10}{'decay per step':>16}{'||dL/dh_0|| / ||dL/dh_T-1||':>30}{'recurrent spectral radius':>28}")
     curves = {}
@@ -57,17 +58,17 @@ def probe(cells=("rnn", "rnn-relu", "lstm", "gru"), length=50, units=32, epochs=
         norms = curves[cell][1]
         radius = max(g["spectral_radius"] for g in diagnostics.recurrent_spectrum(model.layers[0]).values())
         echo(f"{cell:<10}{rate:>16.3f}{norms[-1] / norms[0]:>30.2e}{radius:>28.3f}")
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        path = plotting.plot_gradient_flow(curves, Path(out) / "gradient_flow.png",
+    if figure is not None:
+        path = plotting.plot_gradient_flow(curves, figure,
                                            f"gradient flow, T = {length}, {'trained' if epochs else 'at init'}")
         echo(f"figure: {path}")
     return curves
 
 
-def exploding(length=50, units=32, epochs=3, seed=0, out=None, echo=print):
+def exploding(length=50, units=32, epochs=3, seed=0, out=None, echo=print, overwrite=False):
     """A tanh RNN with its recurrent kernel scaled by 3: train with and without clipnorm=1 and
     report the largest gradient norm seen (GradientNormTracker) and the final loss."""
+    figure = outputs.claim(out, [f"exploding_seed{seed}.png"], overwrite)[0] if out is not None else None
     x, y = first_input_task(512, length, seed)
     histories = {}
     for clip in (None, 1.0):
@@ -80,19 +81,18 @@ def exploding(length=50, units=32, epochs=3, seed=0, out=None, echo=print):
         histories[label] = tracker.norms["simplernn"]
         echo(f"{label:<15} largest gradient norm {max(tracker.norms['simplernn']):10.3g}, "
              f"final loss {history.history['loss'][-1]:.4f}")
-    if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        echo("figure: " + str(plotting.plot_gradient_history(histories, Path(out) / "exploding.png",
-                                                             "tanh RNN, recurrent kernel x 3")))
+    if figure is not None:
+        echo("figure: " + str(plotting.plot_gradient_history(histories, figure, "tanh RNN, recurrent kernel x 3")))
     return histories
 
 
 def decay_vs_radius(radii=(0.5, 0.7, 0.9, 1.0, 1.1, 1.3), activations=("tanh", "relu"), length=40, units=32,
-                    seed=0, out=None, echo=print):
+                    seed=0, out=None, echo=print, overwrite=False):
     """The per-step decay rate of ||dL/dh_t|| of an untrained SimpleRNN whose recurrent kernel is an
     orthogonal matrix times ``radius`` (so its spectral radius and all singular values equal
     ``radius``). For a linear RNN the rate would be ``radius`` itself; tanh and relu multiply it
     by their average slope (below 1), so the gradient can vanish even at radius 1."""
+    figure = outputs.claim(out, [f"decay_vs_radius_seed{seed}.png"], overwrite)[0] if out is not None else None
     x, y = first_input_task(64, length, seed)
     table = {}
     echo(f"{'radius':>8}" + "".join(f"{a:>10}" for a in activations))
@@ -107,9 +107,8 @@ def decay_vs_radius(radii=(0.5, 0.7, 0.9, 1.0, 1.1, 1.3), activations=("tanh", "
             rates.append(decay_rate(states.distance.to_numpy(), states.norm.to_numpy()))
         table[radius] = rates
         echo(f"{radius:>8.2f}" + "".join(f"{r:>10.3f}" for r in rates))
-    if out is not None:
+    if figure is not None:
         import matplotlib.pyplot as plt
-        Path(out).mkdir(parents=True, exist_ok=True)
         fig, ax = plt.subplots(figsize=(6, 4.5))
         ax.plot(radii, radii, color="gray", ls=":", label="linear RNN: rate = radius")
         for k, activation in enumerate(activations):
@@ -120,8 +119,5 @@ def decay_vs_radius(radii=(0.5, 0.7, 0.9, 1.0, 1.1, 1.3), activations=("tanh", "
         ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        path = Path(out) / "decay_vs_radius.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        echo(f"figure: {path}")
+        echo(f"figure: {outputs.save_figure(fig, figure, dpi=100)}")
     return table

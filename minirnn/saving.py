@@ -12,30 +12,26 @@ dtype, input shape and compile settings as JSON) and every weight array under
 count and per-parameter state under ``optimizer/...``. Weights are stored
 exactly, so a loaded model predicts bit-identically.
 
-The write is atomic: the archive goes to a temporary file in the same folder,
-which is then renamed over ``path``, so an interrupted save never leaves a
-half-written model behind. A save that was killed leaves its temporary file
-(``.minirnn-*.tmp``); the next save to that folder removes those older than
-STALE_SECONDS.
+The write is atomic (:func:`minirnn.outputs.write_atomically`): the archive goes to a temporary
+file in the same folder, which is then renamed over ``path``, so an interrupted save never leaves
+a half-written model behind.
 
-A model compiled with a custom loss function is saved without its compile
-settings (a function cannot be stored): it loads uncompiled, with a warning.
+A model saved compiled loads compiled: its loss (a name, or one of :mod:`minirnn.losses`'
+classes with its settings), its metrics (by name) and its optimizer with its state, so that
+``evaluate`` answers the same before and after. What cannot be stored is said when saving: a
+loss function of the user's (the model then loads uncompiled) or a metric function (left out).
 """
-import glob
 import io
 import json
 import os
-import tempfile
-import time
 import warnings
 
 import numpy as np
 
-from . import layers, optim
+from . import layers, losses, optim, outputs
 
 FORMAT = "minirnn.Sequential"
 VERSION = 1
-STALE_SECONDS = 15 * 60  # a temporary file this old is no save in progress, but one that was killed
 FOREIGN_EXTENSIONS = {".keras": "Keras' format", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)",
                       ".pt": "PyTorch's format", ".pth": "PyTorch's format"}
 LAYERS = {cls.__name__: cls for cls in (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.IndRNN, layers.Dense,
@@ -50,27 +46,36 @@ def layer_from_spec(spec):
     return LAYERS[spec["class"]](**config)
 
 
-def save_model(model, path, include_optimizer=True):
-    """Write ``model`` (a built :class:`~minirnn.Sequential`) to ``path``; see the module docstring."""
+def save_model(model, path, include_optimizer=True, overwrite=True):
+    """Write ``model`` (a built :class:`~minirnn.Sequential`) to ``path``; see the module docstring.
+    ``overwrite=False`` refuses a ``path`` that exists (Keras' ``save(..., overwrite=False)`` asks)."""
     extension = os.path.splitext(str(path))[1].lower()
     if extension in FOREIGN_EXTENSIONS:
         raise ValueError(f"{path}: minirnn saves its own format (a NumPy .npz archive), not "
                          f"{FOREIGN_EXTENSIONS[extension]}, so it will not take that name; save to a .npz "
                          "name, and use minirnn.interop to move the weights into a Keras or PyTorch model")
-    if model.optimizer is not None and model.loss_name is None:
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} exists already: save(..., overwrite=True) replaces it")
+    compiled = model.optimizer is not None
+    loss = losses.serialize(model.loss) if compiled else None
+    if compiled and loss is None:
         warnings.warn("the model was compiled with a custom loss function, which cannot be saved: the file "
                       "holds the architecture and weights only; compile the loaded model again", stacklevel=3)
+    unsaved = [m.name for m in model.metrics if not m.builtin]
+    if compiled and loss is not None and unsaved:
+        warnings.warn(f"the metric functions {unsaved} cannot be saved: the loaded model is compiled without "
+                      "them", stacklevel=3)
     config = {
         "format": FORMAT, "version": VERSION, "name": model.name, "seed": model.seed,
         "dtype": str(model.dtype), "input_shape": list(model.input_shape),
-        "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in model.layers],
-        "loss": model.loss_name,
-        "optimizer": None if model.optimizer is None else
+        "layers": [{"class": type(layer).__name__, "config": _storable(layer.get_config())} for layer in model.layers],
+        "loss": loss, "metrics": [m.name for m in model.metrics if m.builtin],
+        "optimizer": None if not compiled else
         {"class": type(model.optimizer).__name__, "config": model.optimizer.get_config(),
          "iterations": model.optimizer.iterations},
     }
     arrays = {f"weights/{k}": w for k, w in enumerate(model.get_weights())}
-    if include_optimizer and model.optimizer is not None:
+    if include_optimizer and compiled:
         for (layer_index, param), slots in model.optimizer.state.items():
             for slot, value in slots.items():
                 arrays[f"optimizer/{layer_index}/{param}/{slot}"] = value
@@ -85,18 +90,20 @@ def save_model(model, path, include_optimizer=True):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
-    _remove_stale_temporaries(folder)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".minirnn-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    outputs.write_atomically(path, lambda f: f.write(buffer.getvalue()))
+
+
+def _storable(config):
+    """A layer's config without the initialiser functions of the user's, which cannot be stored (the
+    weights they made are stored; a loaded layer is built with the default and then given those)."""
+    stored = {}
+    for key, value in config.items():
+        if key.endswith("_initializer") and callable(value):
+            continue
+        if key == "layer" and isinstance(value, dict):  # Bidirectional's: the layer it wraps
+            value = {**value, "config": _storable(value["config"])}
+        stored[key] = value
+    return stored
 
 
 def _plain_number(value):
@@ -105,15 +112,6 @@ def _plain_number(value):
         return value.item()
     raise TypeError(f"a setting of type {type(value).__name__} ({value!r}) cannot be stored; "
                     "use plain numbers (an int seed, not a SeedSequence or Generator)")
-
-
-def _remove_stale_temporaries(folder):
-    for tmp in glob.glob(os.path.join(glob.escape(folder), ".minirnn-*.tmp")):
-        try:
-            if time.time() - os.path.getmtime(tmp) > STALE_SECONDS:
-                os.unlink(tmp)
-        except OSError:  # gone already, or not ours to remove: leave it
-            pass
 
 
 def read(path):
@@ -160,7 +158,10 @@ def restore(model, config, arrays, path):
             raise ValueError(f"{path} was saved with the optimizer {spec.get('class')!r}, which this minirnn "
                              f"does not have (it has {', '.join(c.__name__ for c in optim.OPTIMIZERS.values())})")
         optimizer = getattr(optim, spec["class"])(**spec["config"])
-        model.compile(optimizer=optimizer, loss=config["loss"])
+        try:
+            model.compile(optimizer=optimizer, loss=losses.get(config["loss"]), metrics=config.get("metrics") or None)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: its compile settings are not ones this minirnn has ({error})") from None
         if config.get("optimizer_state", True):
             optimizer.iterations = spec["iterations"]
         for key, value in arrays.items():

@@ -6,7 +6,6 @@ its models on sliding windows, predicts the test period, and reports RMSE in
 price units beside the naive persistence baseline (tomorrow = today), with
 two figures: predictions against the real prices, and learning curves.
 """
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import callbacks, data, layers, optim, plotting
+from . import callbacks, data, layers, optim, outputs, plotting
 from .model import Sequential
 
 CELLS = {"SimpleRNN": layers.SimpleRNN, "LSTM": layers.LSTM, "GRU": layers.GRU}
@@ -43,19 +42,6 @@ def stacked(cell, units, depth, look_back, dropout=0.0, seed=0):
 
 
 SYNTHETIC = "SYNTHETIC random walk, not real prices"
-
-
-def prepare_output(out):
-    """Create the figures' folder ``out`` and make sure a file can be written there, before any
-    training: an ``OSError`` naming the folder if not."""
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".minirnn-check-"):
-            pass
-    except OSError as error:
-        raise OSError(f"cannot write figures to {str(folder)!r}: {error.strerror or error}") from None
-    return folder
 
 
 @dataclass
@@ -98,8 +84,16 @@ def train_and_predict(name, model, optimizer, X_train, y_train, X_test, scaler, 
     return model, history.history, seconds, predicted
 
 
-def report(heading, stem, results, actual, dates, baselines, out, echo=print, units="scaled prices"):
-    """Print the table and write ``<out>/<stem>_predictions.png`` and ``_learning_curves.png``.
+def figures(out, stem, seed, overwrite=False):
+    """The two figures' paths, ``<out>/<stem>_seed<seed>_predictions.png`` and ``_learning_curves.png``,
+    claimed before training (:func:`minirnn.outputs.claim`: the folder writable, no earlier run's
+    figures replaced unless ``overwrite``)."""
+    return outputs.claim(out, [f"{stem}_seed{seed}_predictions.png", f"{stem}_seed{seed}_learning_curves.png"],
+                         overwrite)
+
+
+def report(heading, paths, results, actual, dates, baselines, echo=print, units="scaled prices"):
+    """Print the table and draw the predictions and the learning curves into ``paths`` (from :func:`figures`).
 
     ``baselines``: (naive RMSE, drift RMSE); ``units``: what the models were trained on."""
     naive, drift = baselines
@@ -110,11 +104,9 @@ def report(heading, stem, results, actual, dates, baselines, out, echo=print, un
     echo("RMSE in price units. The naive baseline predicts each day by the day before; the drift baseline adds "
          "the mean\ndaily change of the training period. A model that does not beat them has learnt little more "
          "than to copy\nyesterday's price.")
-    out = Path(out)
-    paths = [plotting.plot_predictions(dates, actual, {r.name: r.predictions for r in results},
-                                       out / f"{stem}_predictions.png", heading),
-             plotting.plot_learning_curves({r.name: r.history for r in results if r.history},
-                                           out / f"{stem}_learning_curves.png", heading, units=units)]
+    paths = [plotting.plot_predictions(dates, actual, {r.name: r.predictions for r in results}, paths[0], heading),
+             plotting.plot_learning_curves({r.name: r.history for r in results if r.history}, paths[1], heading,
+                                           units=units)]
     echo("figures: " + ", ".join(str(p) for p in paths))
     return paths
 
@@ -124,7 +116,7 @@ def baselines(train, test):
     return data.naive_rmse(train, test), data.drift_rmse(train, test)
 
 
-def _one_step_models(heading, stem, series, test_start, test_end, look_back, specs, epochs, seed, out, echo):
+def _one_step_models(heading, paths, series, test_start, test_end, look_back, specs, epochs, seed, echo):
     """Shared by KO and the demo: one model per spec, one-day-ahead predictions on the test period."""
     train, test = data.split_by_date(series, test_start, test_end)
     scaler = data.MinMaxScaler().fit(train.values)
@@ -136,41 +128,41 @@ def _one_step_models(heading, stem, series, test_start, test_end, look_back, spe
                                                                scaler, epochs, batch_size, seed, **fit_kwargs)
         results.append(Result(name, model.count_params(), data.rmse(test.values, predicted), seconds, history,
                               predicted))
-    report(heading, stem, results, test.values, test.index, baselines(train.values, test.values), out, echo)
+    report(heading, paths, results, test.values, test.index, baselines(train.values, test.values), echo)
     return results
 
 
-def ko(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None):
+def ko(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None, overwrite=False):
     """Coca-Cola, column High: train before 2016, test 2016-2017, 10-day windows;
     SimpleRNN(50), LSTM(50), GRU(50), each + Dropout(0.2) + Dense(1); rmsprop, mse, batch 32."""
-    prepare_output(out)
     prices = load(csv, column, ("High",), data.synthetic_prices(seed=seed), name, echo)
+    paths = figures(out, slug(prices, "ko"), seed, overwrite)
     specs = [(f"{cell}(50)", stacked(cell, 50, 1, 10, dropout=0.2, seed=seed), "rmsprop", 32, {})
              for cell in ("SimpleRNN", "LSTM", "GRU")]
-    return _one_step_models(title(prices, "2016-2017", "KO"), slug(prices, "ko"), prices.series, "2016-01-01",
-                            "2017-12-31", 10, specs, epochs, seed, out, echo)
+    return _one_step_models(title(prices, "2016-2017", "KO"), paths, prices.series, "2016-01-01",
+                            "2017-12-31", 10, specs, epochs, seed, echo)
 
 
-def demo(epochs=50, seed=0, out="minirnn-output", echo=print):
+def demo(epochs=50, seed=0, out="minirnn-output", echo=print, overwrite=False):
     """GOOG daily High 2004-2008 (ships with matplotlib): train before 2008, test 2008, 10-day windows;
     SimpleRNN(32), LSTM(32), GRU(32), each + Dense(1); adam."""
     import matplotlib.cbook
-    prepare_output(out)
+    paths = figures(out, "goog", seed, overwrite)
     prices = matplotlib.cbook.get_sample_data("goog.npz")["price_data"]
     series = pd.Series(prices["high"], index=pd.DatetimeIndex(prices["date"]), name="high")
     specs = [(f"{cell}(32)", stacked(cell, 32, 1, 10, seed=seed), optim.Adam(0.005), 32, {})
              for cell in ("SimpleRNN", "LSTM", "GRU")]
-    return _one_step_models("GOOG: next-day high, 2008", "goog", series, "2008-01-01", None, 10, specs, epochs,
-                            seed, out, echo)
+    return _one_step_models("GOOG: next-day high, 2008", paths, series, "2008-01-01", None, 10, specs, epochs,
+                            seed, echo)
 
 
-def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None):
+def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None, overwrite=False):
     """IBM, column High: train through 2016, test 2017 (251 days), 60-day windows.
     4 x (LSTM(50) + Dropout(0.2)) + Dense(1), rmsprop, batch 32; and 4 x (GRU(50) + Dropout(0.2)) +
     Dense(1), SGD(0.01, momentum 0.9), batch 150. Then the LSTM generates 2017 on its own: from the
     last 60 training days, each prediction is fed back as the next input, 251 times."""
-    prepare_output(out)
     prices = load(csv, column, ("High",), data.synthetic_prices(seed=seed), name, echo)
+    paths = figures(out, slug(prices, "ibm"), seed, overwrite)
     look_back = 60
     train, test, scaler, X_train, y_train, X_test = ibm_windows(prices.series, look_back)
     specs = [("4 x LSTM(50)", stacked("LSTM", 50, 4, look_back, 0.2, seed), "rmsprop", 32),
@@ -186,8 +178,8 @@ def ibm(csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=No
     generated = scaler.inverse_transform(generated)
     results.append(Result("4 x LSTM(50), generated", results[0].params, data.rmse(test.values, generated), 0.0,
                           None, generated))  # the LSTM above, no training of its own
-    report(title(prices, "2017", "IBM"), slug(prices, "ibm"), results, test.values, test.index,
-           baselines(train.values, test.values), out, echo)
+    report(title(prices, "2017", "IBM"), paths, results, test.values, test.index,
+           baselines(train.values, test.values), echo)
     return results
 
 
@@ -217,14 +209,14 @@ def generate(model, window, steps):
     return out
 
 
-def nikkei(csv=None, epochs=200, seed=0, out="minirnn-output", echo=print, column=None, name=None):
+def nikkei(csv=None, epochs=200, seed=0, out="minirnn-output", echo=print, column=None, name=None, overwrite=False):
     """Nikkei 225 close (a date,closed_price file, or a Date,...,Close,... one): 5-day windows, the
     first 75% of windows train; 4 stacked SimpleRNN(32) / LSTM(32) / GRU(32) + Dense(1), adam,
     validation_split 0.1, EarlyStopping(val_loss, patience 40), up to ``epochs`` epochs."""
     synthetic = data.synthetic_prices("2021-05-06", "2022-05-02", seed=seed, start_price=29000.0,
                                       name="closed_price")
-    prepare_output(out)
     prices = load(csv, column, ("closed_price", "Close"), synthetic, name, echo)
+    paths = figures(out, slug(prices, "nikkei"), seed, overwrite)
     series = prices.series
     look_back = 5
     X, y = data.sliding_windows(series.values, look_back)
@@ -243,12 +235,13 @@ def nikkei(csv=None, epochs=200, seed=0, out="minirnn-output", echo=print, colum
     dates = series.index[look_back + len(y_train):]
     yesterday = X_test[:, -1, 0]
     mean_change = np.mean(np.diff(series.values[:len(y_train) + look_back]))
-    report(title(prices, "last 25% of windows", "Nikkei"), slug(prices, "nikkei"), results, y_test, dates,
-           (data.rmse(y_test, yesterday), data.rmse(y_test, yesterday + mean_change)), out, echo)
+    report(title(prices, "last 25% of windows", "Nikkei"), paths, results, y_test, dates,
+           (data.rmse(y_test, yesterday), data.rmse(y_test, yesterday + mean_change)), echo)
     return results
 
 
-def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None):
+def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", echo=print, column=None, name=None,
+                overwrite=False):
     """Beyond the tutorials: predict tomorrow's *change* instead of tomorrow's price.
 
     A price model's error is dominated by the level it has to reproduce; the day-to-day
@@ -259,13 +252,13 @@ def differences(stock="ko", csv=None, epochs=50, seed=0, out="minirnn-output", e
     learning to say ~0, and beats it only if there is something to learn.
     Split and column as the ``ko`` (test 2016-2017) or ``ibm`` (test 2017) tutorial.
     """
-    prepare_output(out)
     prices = load(csv, column, ("High",), data.synthetic_prices(seed=seed), name, echo)
+    paths = figures(out, slug(prices, f"{stock}-changes"), seed, overwrite)
     train, test, result = forecast_changes(prices.series, stock, epochs, seed)
     period = "2016-2017" if stock == "ko" else "2017"
     report(title(prices, f"{period}, from the last 10 daily changes", f"{stock.upper()} changes"),
-           slug(prices, f"{stock}-changes"), [result], test.values, test.index,
-           baselines(train.values, test.values), out, echo, units="standardised daily changes")
+           paths, [result], test.values, test.index,
+           baselines(train.values, test.values), echo, units="standardised daily changes")
     return [result]
 
 

@@ -34,8 +34,8 @@ def test_reproduce_smoke(experiment, csv, models, naive, tmp_path, capsys):
     rows = table(capsys.readouterr().out)
     assert {name: row[0] for name, row in rows.items()} == models
     assert all(r[2] == pytest.approx(naive, abs=1e-3) and r[1] > 0 and r[3] > 0 for r in rows.values())
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{experiment}_learning_curves.png",
-                                                          f"{experiment}_predictions.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{experiment}_seed0_learning_curves.png",
+                                                          f"{experiment}_seed0_predictions.png"]
 
 
 @needs_data
@@ -60,7 +60,9 @@ def test_errors(tmp_path, capsys):
     bad.write_text("Date,High\n2017-01-03,abc\n")
     assert cli.main(["reproduce", "ko", "--csv", str(bad)]) == 1
     assert "non-numeric value 'abc'" in capsys.readouterr().err
-    assert cli.main(["demo", "--epochs", "0"]) == 2
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["demo", "--epochs", "0"])
+    assert stop.value.code == 2
     with pytest.raises(SystemExit):
         cli.main(["reproduce", "msft"])
 
@@ -79,8 +81,9 @@ def test_probe(tmp_path, capsys):
     rates = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
              if line.split() and line.split()[0] in ("rnn", "rnn-relu", "lstm", "gru")}
     assert set(rates) == {"rnn", "rnn-relu", "lstm", "gru"} and all(0 < r < 2 for r in rates.values())
-    assert (tmp_path / "gradient_flow.png").exists()
-    assert cli.main(["probe", "--length", "1"]) == 1
+    assert (tmp_path / "gradient_flow_seed0.png").exists()
+    with pytest.raises(SystemExit):
+        cli.main(["probe", "--length", "1"])
 
 
 def _never_train(monkeypatch):
@@ -124,8 +127,8 @@ def test_synthetic_runs_are_marked_in_the_table_and_the_figures(tmp_path, capsys
     (heading, units), = titles
     assert heading.startswith("SYNTHETIC") and heading in capsys.readouterr().out
     assert units == "standardised daily changes"  # the learning curve's units: what this model is trained on
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ko-changes_synthetic_learning_curves.png",
-                                                          "ko-changes_synthetic_predictions.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ko-changes_synthetic_seed0_learning_curves.png",
+                                                          "ko-changes_synthetic_seed0_predictions.png"]
 
 
 @needs_data
@@ -133,11 +136,12 @@ def test_another_file_is_named_after_itself(tmp_path, capsys):
     assert cli.main(["reproduce", "ko", "--csv", str(IBM), "--epochs", "1", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "IBM: next-day High, 2016-2017 (KO tutorial set-up)" in out and "KO:" not in out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ko_IBM_learning_curves.png", "ko_IBM_predictions.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ko_IBM_seed0_learning_curves.png",
+                                                          "ko_IBM_seed0_predictions.png"]
     assert cli.main(["reproduce", "ko", "--csv", str(IBM), "--epochs", "1", "--out", str(tmp_path),
                      "--name", "Big Blue", "--column", "Low"]) == 0
     assert "Big Blue: next-day Low" in capsys.readouterr().out
-    assert (tmp_path / "ko_Big_Blue_predictions.png").exists()
+    assert (tmp_path / "ko_Big_Blue_seed0_predictions.png").exists()
 
 
 @needs_data

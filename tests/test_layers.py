@@ -424,7 +424,7 @@ def test_fitting_stateful_layers(rng, tmp_path):
     x, y = rng.normal(size=(12, 5, 1)), rng.normal(size=(12, 1))
     with pytest.raises(ValueError, match="shuffle=False"):
         model.fit(x, y, batch_size=4, verbose=0)
-    with pytest.raises(ValueError, match="12 samples are not a multiple of batch_size=5"):
+    with pytest.raises(ValueError, match="the 12 samples of x are not a multiple of batch_size=5"):
         model.fit(x, y, batch_size=5, shuffle=False, verbose=0)
     seen = []
 

@@ -1,6 +1,7 @@
 """minirnn/longrange.py and the ``minirnn task`` / ``reproduce arjovsky`` commands: short runs of
 every task, what they report, and their errors before any training."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from minirnn import cli, longrange, tasks
@@ -87,7 +88,7 @@ def test_arjovsky_table_and_figure(tmp_path):
                                out=tmp_path, echo=quiet)
     assert list(table.cell) == ["rnn", "lstm", "rnn", "lstm"] and list(table.task) == ["adding"] * 2 + ["copy"] * 2
     np.testing.assert_allclose(table["loss / baseline"], table.test_loss / table.baseline)
-    assert (tmp_path / "arjovsky.csv").exists() and (tmp_path / "arjovsky.png").exists()
+    assert (tmp_path / "arjovsky_seed0.csv").exists() and (tmp_path / "arjovsky_seed0.png").exists()
 
 
 def test_task_command(tmp_path, capsys):
@@ -100,24 +101,37 @@ def test_task_command(tmp_path, capsys):
     assert (tmp_path / "task_copy_5_rnn_seed0.png").exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["task", "adding", "--length", "1"], "adding needs --length >= 2"),
-    (["task", "adding", "--units", "0"], "units must be"),
-    (["task", "adding", "--steps", "0"], "steps must be"),
-    (["task", "adding", "--lr", "0"], "lr must be"),
-    (["task", "adding", "--out", "/proc/forbidden"], "cannot write figures"),
-    (["reproduce", "arjovsky", "--csv", "x.csv"], "--csv does not apply to reproduce arjovsky"),
-    (["reproduce", "arjovsky", "--steps", "0"], "--steps must be at least 1"),
-    (["reproduce", "ko", "--steps", "5"], "--steps does not apply to reproduce ko"),
+@pytest.mark.parametrize("argv, status, message", [
+    (["task", "adding", "--length", "1"], 1, "adding needs --length >= 2"),
+    (["task", "adding", "--units", "0"], 2, "argument --units: must be an int >= 1, got '0'"),
+    (["task", "adding", "--steps", "0"], 2, "argument --steps: must be an int >= 1"),
+    (["task", "adding", "--lr", "0"], 2, "argument --lr: must be a finite number > 0"),
+    (["task", "adding", "--lr", "nan"], 2, "argument --lr: must be a finite number > 0"),
+    (["task", "adding", "--clipnorm", "-1"], 2, "argument --clipnorm: must be a finite number >= 0"),
+    (["task", "adding", "--seed", "-1"], 2, "argument --seed: must be an int >= 0, got '-1'"),
+    (["task", "adding", "--seed", "x"], 2, "argument --seed: must be an int >= 0"),
+    (["task", "adding", "--out", "/proc/forbidden"], 1, "cannot write to the folder '/proc/forbidden'"),
+    (["reproduce", "arjovsky", "--seed", "-1"], 2, "argument --seed: must be an int >= 0"),
+    (["reproduce", "arjovsky", "--csv", "x.csv"], 1, "--csv does not apply to reproduce arjovsky"),
+    (["reproduce", "arjovsky", "--steps", "0"], 2, "argument --steps: must be an int >= 1"),
+    (["reproduce", "ko", "--steps", "5"], 1, "--steps does not apply to reproduce ko"),
+    (["probe", "--epochs", "-1"], 2, "argument --epochs: must be an int >= 0"),
+    (["sweep", "task", "adding", "--workers", "0"], 2, "argument --workers: must be an int >= 1"),
 ])
-def test_task_and_arjovsky_errors_come_before_training(argv, message, capsys, monkeypatch):
+def test_task_and_arjovsky_errors_come_before_training(argv, status, message, capsys, monkeypatch):
+    """A bad option is one line on stderr: argparse's type errors exit 2, what is checked after 1."""
     def never(*args, **kwargs):
         raise AssertionError("training started before the options were checked")
     monkeypatch.setattr(longrange, "run", never)
     monkeypatch.setattr(longrange, "arjovsky", never)
-    assert cli.main(argv) == 1
+    if status == 2:
+        with pytest.raises(SystemExit) as stop:
+            cli.main(argv)
+        assert stop.value.code == 2
+    else:
+        assert cli.main(argv) == 1
     err = capsys.readouterr().err
-    assert err.startswith("minirnn: ") and message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("minirnn") and message in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_reproduce_arjovsky_runs_from_the_command_line(tmp_path, capsys, monkeypatch):
@@ -129,8 +143,23 @@ def test_reproduce_arjovsky_runs_from_the_command_line(tmp_path, capsys, monkeyp
         return original(**kwargs, cells=("rnn",), grid=(("adding", 6),), units=3)
     monkeypatch.setattr(longrange, "arjovsky", small)
     assert cli.main(["reproduce", "arjovsky", "--steps", "3", "--out", str(tmp_path)]) == 0
-    assert seen == {"steps": 3, "seed": 0, "out": str(tmp_path)}
-    assert "held-out loss / no-memory baseline" in capsys.readouterr().out and (tmp_path / "arjovsky.png").exists()
+    assert seen == {"steps": 3, "seed": 0, "out": str(tmp_path), "overwrite": False}
+    assert "held-out loss / no-memory baseline" in capsys.readouterr().out and (tmp_path / "arjovsky_seed0.png").exists()
+    first = (tmp_path / "arjovsky_seed0.csv").read_bytes()
+    # another seed writes files of its own; the same seed again refuses before training, unless asked
+    assert cli.main(["reproduce", "arjovsky", "--steps", "3", "--seed", "1", "--out", str(tmp_path)]) == 0
+    assert pd.read_csv(tmp_path / "arjovsky_seed1.csv").seed.tolist() == [1]
+    assert (tmp_path / "arjovsky_seed0.csv").read_bytes() == first
+    capsys.readouterr()
+    monkeypatch.setattr(longrange, "run", lambda *a, **k: pytest.fail("trained before refusing"))
+    assert cli.main(["reproduce", "arjovsky", "--steps", "3", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "arjovsky_seed0.csv" in err and "exists already" in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    monkeypatch.undo()
+    monkeypatch.setattr(longrange, "arjovsky", small)
+    assert cli.main(["reproduce", "arjovsky", "--steps", "3", "--out", str(tmp_path), "--overwrite"]) == 0
+    assert seen["overwrite"] is True
 
 
 @pytest.mark.slow

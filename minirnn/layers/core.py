@@ -57,8 +57,14 @@ class Layer:
         :class:`~minirnn.Sequential` calls this after every optimizer update."""
 
     def get_config(self):
-        """The constructor arguments that rebuild this layer: ``type(layer)(**layer.get_config())``."""
-        return {"name": self.name, **{key: getattr(self, key) for key in self.CONFIG}}
+        """The constructor arguments that rebuild this layer: ``type(layer)(**layer.get_config())``
+        (initialisers in their :func:`~minirnn.initializers.serialize` form)."""
+        return {"name": self.name, **{key: initializers.serialize(value) if key.endswith("_initializer") else value
+                                      for key, value in ((key, getattr(self, key)) for key in self.CONFIG)}}
+
+    def _draw(self, argument, shape, rng, initializer=None):
+        """A weight of ``shape`` from the initialiser of ``argument`` (or ``initializer``), checked."""
+        return initializers.draw(initializer or getattr(self, argument), argument, shape, rng, self.dtype)
 
     def count_params(self):
         self._require_built("count_params")
@@ -142,7 +148,7 @@ class Dense(Layer):
     """
 
     ACTIVATIONS = (None, "linear", "tanh", "relu", "sigmoid", "softmax")
-    CONFIG = ("units", "activation")
+    CONFIG = ("units", "activation", "kernel_initializer", "bias_initializer")
 
     def __init__(self, units, activation=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  **kwargs):
@@ -155,8 +161,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer, "bias_initializer")
 
     def _make_params(self, rng):
-        return {"kernel": self.kernel_initializer((self.input_dim, self.units), rng, self.dtype),
-                "bias": self.bias_initializer((self.units,), rng, self.dtype)}
+        return {"kernel": self._draw("kernel_initializer", (self.input_dim, self.units), rng),
+                "bias": self._draw("bias_initializer", (self.units,), rng)}
 
     def output_shape(self, input_shape):
         """Shape of one sample's output for one sample's input shape (no batch axis)."""

@@ -23,7 +23,7 @@ class Recurrent(Layer):
     state_names = ("h",)
     PER_SEQUENCE_GRADS = ("x", "h0", "c0", "dh", "dc")  # one row per sequence; the rest are summed
     CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout", "go_backwards",
-              "stateful")
+              "stateful", "kernel_initializer", "recurrent_initializer", "bias_initializer")
 
     def __init__(self, units, activation="tanh", return_sequences=False, return_state=False,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -54,15 +54,17 @@ class Recurrent(Layer):
 
     def _make_params(self, rng):
         width = self.gates * self.units
-        return {"kernel": self.kernel_initializer((self.input_dim, width), rng, self.dtype),
-                "recurrent_kernel": self.recurrent_initializer((self.units, width), rng, self.dtype),
+        return {"kernel": self._draw("kernel_initializer", (self.input_dim, width), rng),
+                "recurrent_kernel": self._draw("recurrent_initializer", (self.units, width), rng),
                 "bias": self._make_bias(rng)}
 
     def _make_bias(self, rng, shape=None):
         shape = (self.gates * self.units,) if shape is None else shape
         if hasattr(self.bias_initializer, "gate_bias"):  # one that sets each gate its own way (Chrono)
-            return self.bias_initializer.gate_bias(self.gates, shape, rng, self.dtype)
-        return self.bias_initializer(shape, rng, self.dtype)
+            gates = self.gates
+            return self._draw("bias_initializer", shape, rng,
+                              lambda shape, rng, dtype: self.bias_initializer.gate_bias(gates, shape, rng, dtype))
+        return self._draw("bias_initializer", shape, rng)
 
     def output_shape(self, input_shape):
         """(time, units) with return_sequences, else (units,); input_shape is (time, features)."""
@@ -219,8 +221,8 @@ class IndRNN(Recurrent):
         self.recurrent_clip = None if recurrent_clip is None else float(recurrent_clip)
 
     def _make_params(self, rng):
-        params = {"kernel": self.kernel_initializer((self.input_dim, self.units), rng, self.dtype),
-                  "recurrent_kernel": self.recurrent_initializer((self.units,), rng, self.dtype),  # u, a vector
+        params = {"kernel": self._draw("kernel_initializer", (self.input_dim, self.units), rng),
+                  "recurrent_kernel": self._draw("recurrent_initializer", (self.units,), rng),  # u, a vector
                   "bias": self._make_bias(rng)}
         self.apply_constraints(params)
         return params
@@ -333,7 +335,7 @@ class LSTM(Recurrent):
         params = super()._make_params(rng)
         if self.peephole:
             for name in lstm.PEEPHOLE_NAMES:
-                params[name] = self.kernel_initializer((self.units,), rng, self.dtype)
+                params[name] = self._draw("kernel_initializer", (self.units,), rng)
         if self.layer_norm:
             for (gamma, beta), n in zip(self._layer_norm_names(), (4 * self.units, 4 * self.units, self.units)):
                 params[gamma], params[beta] = np.ones(n, dtype=self.dtype), np.zeros(n, dtype=self.dtype)

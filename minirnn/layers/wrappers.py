@@ -1,4 +1,6 @@
 """Layers that wrap another: ``Bidirectional``."""
+import copy
+
 import numpy as np
 
 from .. import checks
@@ -41,8 +43,11 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         self.merge_mode = merge_mode
         self.forward_layer = layer
-        self.backward_layer = type(layer)(**{k: v for k, v in layer.get_config().items() if k != "name"},
-                                          name=f"backward_{layer.name}")
+        # The backward copy is the whole layer, as Keras makes it: every setting (initialisers
+        # included), with weights of its own (built below).
+        self.backward_layer = copy.deepcopy(layer)
+        self.backward_layer.name = f"backward_{layer.name}"
+        self.backward_layer.input_dim = None
         self.return_sequences = layer.return_sequences
 
     @property
