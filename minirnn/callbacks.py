@@ -11,6 +11,7 @@ A callback is any object with some of these methods (all optional);
 Setting ``model.stop_training = True`` ends training after the current epoch.
 """
 import inspect
+import numbers
 import sys
 import time
 
@@ -107,7 +108,9 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         lr = self.model.optimizer.learning_rate
         rate = self.schedule(epoch, lr) if self.takes_rate else self.schedule(epoch)
-        if not (isinstance(rate, (int, float, np.floating)) and np.isfinite(rate) and rate > 0):
+        number = isinstance(rate, numbers.Real) or (isinstance(rate, np.ndarray) and rate.shape == ()
+                                                     and rate.dtype.kind in "iuf")
+        if isinstance(rate, (bool, np.bool_)) or not (number and np.isfinite(rate) and rate > 0):
             raise ValueError(f"the schedule returned the learning rate {rate!r} for epoch {epoch}: "
                              "it must be a finite number > 0")
         self.model.optimizer.learning_rate = float(rate)

@@ -19,6 +19,10 @@ def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
     """``a`` must be a float32/float64 ndarray with ``ndim`` dims (``shape`` and ``dtype`` if given), finite."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(f"{name} is a numpy masked array: layers do not read its mask (and its hidden entries "
+                        "would be used as they are); pass the data, a.filled(value), and the steps to skip as "
+                        "mask= (or put a Masking layer first)")
     if a.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
     if dtype is not None and a.dtype != dtype:
@@ -36,6 +40,7 @@ def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
 def check_finite(name, a, why=""):
     """A ValueError giving the index and value of ``a``'s first NaN or inf, if it has one (integer
     and boolean arrays have none); ``why`` is added after 'contains NaN or inf'."""
+    a = np.ma.getdata(a)  # a masked array's numbers, hidden ones included
     if a.dtype.kind == "f" and not _all_finite(a):
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"{name} contains NaN or inf{why}: the first at index {index} is {a[index]}")

@@ -307,33 +307,58 @@ def diebold_mariano(y_true, y_pred, y_baseline, horizon=1):
     error (autocovariances up to lag horizon - 1), times the correction, compared with Student's t
     with n - 1 degrees of freedom. Returns ``(statistic, p)``: a negative statistic means the
     forecast's errors are smaller; p is two-sided (is there any difference at all).
+
+    The degenerate cases, by definition: the same difference d on every day has no noise to test
+    against, so identical errors (d = 0) give (0.0, 1.0) and any other constant d gives
+    (-inf or +inf, 0.0), a certain difference. The test needs n >= 3 days and more than
+    2 * horizon of them (else the autocovariances would be estimated from a handful of pairs);
+    an estimated variance that is not positive for a non-constant d (long horizons on a short
+    series) is a ValueError: the test cannot be done on these numbers.
     """
     from scipy import stats
 
     y_true, y_pred = _pair(y_true, y_pred)
-    _, y_baseline = _pair(y_true, y_baseline)
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+    _, y_baseline = _pair(y_true, y_baseline, ("y_true", "y_baseline"))
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
     d = (y_pred - y_true) ** 2 - (y_baseline - y_true) ** 2
     n = len(d)
     if n < 3:
         raise ValueError(f"the Diebold-Mariano test needs at least 3 days, got {n}")
+    if n <= 2 * horizon:
+        raise ValueError(f"the Diebold-Mariano test with horizon={horizon} needs more than {2 * horizon} days, "
+                         f"got {n}")
+    if np.all(d == d[0]):
+        return (0.0, 1.0) if d[0] == 0 else (float(np.copysign(np.inf, d[0])), 0.0)
     centred = d - d.mean()
     variance = np.dot(centred, centred) / n
     for lag in range(1, horizon):
         variance += 2 * np.dot(centred[lag:], centred[:-lag]) / n
     if variance <= 0:
-        return 0.0, 1.0  # identical errors on every day: no difference to test
+        raise ValueError(f"the Diebold-Mariano variance estimate is {variance:.3g} (not positive) with "
+                         f"horizon={horizon} on {n} days: too long a horizon for this series")
     correction = np.sqrt((n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n)
     statistic = correction * d.mean() / np.sqrt(variance / n)
     return float(statistic), float(2 * stats.t.sf(abs(statistic), df=n - 1))
 
 
-def _pair(y_true, y_pred):
-    y_true, y_pred = np.asarray(y_true, dtype=float).ravel(), np.asarray(y_pred, dtype=float).ravel()
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has {y_true.size} values but y_pred has {y_pred.size}")
-    return y_true, y_pred
+def _pair(y_true, y_pred, names=("y_true", "y_pred")):
+    """Two series as flat float arrays of the same length, finite, not empty; errors name them."""
+    arrays = []
+    for name, values in zip(names, (y_true, y_pred)):
+        try:
+            a = np.asarray(values, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be numbers (an array or a list), got {type(values).__name__}") from None
+        if a.size == 0:
+            raise ValueError(f"{name} is empty")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or inf: the first at position {int(np.argmin(np.isfinite(a)))} "
+                             f"is {a[~np.isfinite(a)][0]}")
+        arrays.append(a)
+    if arrays[0].shape != arrays[1].shape:
+        raise ValueError(f"{names[0]} has {arrays[0].size} values but {names[1]} has {arrays[1].size}")
+    return arrays[0], arrays[1]
 
 
 def synthetic_prices(start="2006-01-03", end="2017-12-29", seed=0, start_price=50.0, name="High"):

@@ -30,10 +30,15 @@ half the work, but its rounding error ~1e-16 |L| / h is ~1e-10 |L|, which
 makes small gradients (an initial state's, ten steps back) look 1e-6 wrong.
 float32 is far too coarse for any of this: check a float64 layer.
 
+A stateful layer is checked as the function of its input from the states it holds: every
+evaluation starts from them, and they are left as they were.
+
 relu and leaky_relu have a kink at 0: if a pre-activation lies within the
 stencil's reach (2h) of it, the numeric gradient is wrong, not the analytic
 one. For long sequences of those, use ``order=2`` with its 1e-6 step.
 """
+import numbers
+
 import numpy as np
 
 
@@ -54,12 +59,21 @@ STENCILS = {  # order: (offsets in units of h, weights, divisor)
 DEFAULT_EPS = {2: 1e-6, 4: 1e-4}
 
 
-def numeric_gradient(loss, array, eps=None, order=4):
-    """Central-difference gradient of ``loss()`` w.r.t. every entry of ``array`` (perturbed in place)."""
+def _step(eps, order):
+    """The finite-difference step: ``eps``, or the stencil's default; a ValueError unless finite and > 0."""
     if order not in STENCILS:
         raise ValueError(f"order must be 2 or 4, got {order!r}")
+    if eps is None:
+        return DEFAULT_EPS[order]
+    if isinstance(eps, bool) or not (isinstance(eps, numbers.Real) and np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a finite number > 0 (the finite-difference step), got {eps!r}")
+    return float(eps)
+
+
+def numeric_gradient(loss, array, eps=None, order=4):
+    """Central-difference gradient of ``loss()`` w.r.t. every entry of ``array`` (perturbed in place)."""
+    eps = _step(eps, order)
     offsets, weights, divisor = STENCILS[order]
-    eps = DEFAULT_EPS[order] if eps is None else eps
     grad = np.zeros_like(array, dtype=np.float64)
     flat, gflat = array.reshape(-1), grad.reshape(-1)
     for k in range(flat.size):
@@ -87,14 +101,47 @@ def check_function(fn, arrays, eps=None, order=4):
     -------
     dict of name -> relative error (see the module docstring)
     """
+    _check_arrays(arrays)
+    _step(eps, order)
+    analytic = _analytic(fn, arrays)
+    return {name: relative_error(analytic[name], numeric_gradient(lambda: _value(fn, arrays), a, eps, order))
+            for name, a in arrays.items()}
+
+
+def _check_arrays(arrays):
+    if not isinstance(arrays, dict) or not arrays:
+        raise TypeError(f"arrays must be a non-empty dict of name -> float64 array, got {arrays!r}")
     for name, a in arrays.items():
         if not isinstance(a, np.ndarray) or a.dtype != np.float64:
             raise TypeError(f"arrays[{name!r}] must be a float64 numpy array: finite differences in "
                             f"float32 are too coarse to check anything")
-    _, analytic = fn(arrays)
-    analytic = {name: np.array(analytic[name], dtype=np.float64) for name in arrays}
-    return {name: relative_error(analytic[name], numeric_gradient(lambda: float(fn(arrays)[0]), a, eps, order))
-            for name, a in arrays.items()}
+        if not np.isfinite(a).all():
+            raise ValueError(f"arrays[{name!r}] contains NaN or inf: there is no gradient to check there")
+
+
+def _analytic(fn, arrays):
+    """fn's gradients, held to the contract: one per array, of its shape, finite."""
+    result = fn(arrays)
+    if not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[1], dict):
+        raise TypeError(f"fn(arrays) must return (loss, {{name: gradient}}), got {type(result).__name__}")
+    grads = {}
+    for name, a in arrays.items():
+        if name not in result[1]:
+            raise ValueError(f"fn(arrays) returned no gradient for {name!r} (it returned {sorted(result[1])})")
+        g = np.asarray(result[1][name], dtype=np.float64)
+        if g.shape != a.shape:
+            raise ValueError(f"the gradient for {name!r} has shape {g.shape}, but {name!r} has shape {a.shape}")
+        if not np.isfinite(g).all():
+            raise ValueError(f"the gradient for {name!r} contains NaN or inf")
+        grads[name] = g
+    return grads
+
+
+def _value(fn, arrays):
+    value = fn(arrays)[0]
+    if not isinstance(value, (numbers.Real, np.ndarray)) or np.ndim(value) != 0:
+        raise TypeError(f"fn(arrays)[0] must be the loss, one number, got {type(value).__name__}")
+    return float(value)
 
 
 def check_directions(fn, arrays, directions=3, eps=1e-4, seed=0):
@@ -107,10 +154,11 @@ def check_directions(fn, arrays, directions=3, eps=1e-4, seed=0):
     ||e|| is more than ~1e-8 of ||g||: <e, v> is of size ||e|| in a random direction.
     Returns the worst relative error over ``directions`` directions.
     """
-    for name, a in arrays.items():
-        if not isinstance(a, np.ndarray) or a.dtype != np.float64:
-            raise TypeError(f"arrays[{name!r}] must be a float64 numpy array")
-    _, analytic = fn(arrays)
+    _check_arrays(arrays)
+    if isinstance(directions, bool) or not isinstance(directions, numbers.Integral) or directions < 1:
+        raise ValueError(f"directions must be an int >= 1, got {directions!r}")
+    eps = _step(eps, 4)
+    analytic = _analytic(fn, arrays)
     rng = np.random.default_rng(seed)
     saved = {name: a.copy() for name, a in arrays.items()}
     worst = 0.0
@@ -122,7 +170,7 @@ def check_directions(fn, arrays, directions=3, eps=1e-4, seed=0):
         for offset, weight in zip(offsets, weights):
             for name, a in arrays.items():
                 a[...] = saved[name] + offset * eps * v[name]
-            total += weight * float(fn(arrays)[0])
+            total += weight * _value(fn, arrays)
         for name, a in arrays.items():
             a[...] = saved[name]
         worst = max(worst, relative_error(np.array([expected]), np.array([total / (divisor * eps)])))
@@ -137,11 +185,17 @@ def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0, mask=No
     output, so ``return_state`` outputs are checked too); its gradient w.r.t.
     the outputs is ``G``, which is what ``backward`` receives.
     """
+    if layer.dtype is not None and layer.dtype != np.float64:  # built or given float32: never rebuilt here
+        raise TypeError(f"gradcheck needs a float64 layer, got {layer.name} in {layer.dtype}: finite differences "
+                        "in float32 are too coarse; check a float64 copy (dtype='float64')")
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "fiu":
+        raise TypeError(f"x must be a numpy array of numbers, got {type(x).__name__}")
     x = np.array(x, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError("x contains NaN or inf: there is no gradient to check there")
+    _step(eps, order)
     if not layer.built:
         layer.build(x.shape[-1], np.float64)
-    if layer.dtype != np.float64:
-        raise TypeError(f"gradcheck needs a float64 layer, got {layer.dtype}")
     rng = np.random.default_rng(seed)
     states = None if initial_state is None else [np.array(s, dtype=np.float64) for s in
                                                  (initial_state if isinstance(initial_state, (list, tuple))
@@ -149,15 +203,26 @@ def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0, mask=No
     kwargs = {} if states is None else {"initial_state": states}
     if mask is not None:
         kwargs["mask"] = mask
-    outputs = layer.forward(x, **kwargs)
+    # A stateful layer carries its states from one call to the next: every evaluation here starts
+    # from the states it held before the check (and leaves them so), so that all of them compute
+    # the same function; backward stops at the carried states, which are not checked.
+    carried = getattr(layer, "states", None) if getattr(layer, "stateful", False) else None
+    carried = None if carried is None else [s.copy() for s in carried]
+
+    def run():
+        if getattr(layer, "stateful", False):
+            layer.states = None if carried is None else [s.copy() for s in carried]
+        return layer.forward(x, **kwargs)
+
+    outputs = run()
     multiple = isinstance(outputs, list)
     weights = [rng.normal(size=o.shape) for o in (outputs if multiple else [outputs])]
 
     def loss():
-        out = layer.forward(x, **kwargs)
+        out = run()
         return sum(float((o * w).sum()) for o, w in zip(out if multiple else [out], weights))
 
-    layer.forward(x, **kwargs)
+    run()
     dx = layer.backward(weights if multiple else weights[0])
     analytic = dict(layer.grads, x=dx)
     arrays = dict(layer.params, x=x)
@@ -165,7 +230,12 @@ def check_layer(layer, x, initial_state=None, eps=None, order=4, seed=0, mask=No
         for k, s in enumerate(states):
             analytic[f"initial_state[{k}]"] = layer.grad_initial_state[k]
             arrays[f"initial_state[{k}]"] = s
-    return {name: relative_error(analytic[name], numeric_gradient(loss, a, eps, order)) for name, a in arrays.items()}
+    try:
+        return {name: relative_error(analytic[name], numeric_gradient(loss, a, eps, order))
+                for name, a in arrays.items()}
+    finally:
+        if getattr(layer, "stateful", False):
+            layer.states = carried
 
 
 def gradcheck(target, inputs, initial_state=None, eps=None, order=4, seed=0, mask=None):

@@ -31,17 +31,20 @@ ratio of their means with its bootstrap interval and the Mann-Whitney p-value.
 import contextlib
 import csv
 import inspect
+import io
 import itertools
 import logging
+import numbers
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import checks
+from . import checks, outputs
 
 STATUS = ("seconds", "worker", "status", "error")
 THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -125,12 +128,21 @@ def call(fn, point):
         clash = sorted(set(result) & (set(point) | set(STATUS)))
         if clash:
             raise ValueError(f"returned keys that are also parameters or status columns: {clash}")
-        row.update(result)
+        not_numbers = {key: type(value).__name__ for key, value in result.items() if not _is_number(value)}
+        if not_numbers:
+            raise TypeError(f"returned values that are not numbers: {not_numbers} (a sweep records numbers: "
+                            "return floats, ints or bools)")
+        row.update({key: value.item() if isinstance(value, np.generic) else value for key, value in result.items()})
         status, error = "ok", ""
     except Exception as exception:  # noqa: BLE001 -- the point of a sweep: one failure does not stop it
         status, error = "failed", f"{type(exception).__name__}: {exception}"
     row.update(seconds=time.perf_counter() - start, worker=_worker_name(), status=status, error=error)
     return row
+
+
+def _is_number(value):
+    """A real number (NaN and inf included: a run may measure them), bool, or a NumPy scalar of one."""
+    return isinstance(value, (numbers.Real, np.bool_)) or (isinstance(value, np.generic) and value.dtype.kind in "biuf")
 
 
 def _worker_name():
@@ -231,8 +243,8 @@ def _quiet_dask():
 
 
 def _key(point, names):
-    """A point's identity, as the CSV file holds it: its values as text, in the grid's order."""
-    return tuple(str(point.get(name, "")) for name in names)
+    """A point's identity: its values as text (:func:`_text`), in the grid's order."""
+    return tuple(_text(point.get(name)) for name in names)
 
 
 def _connect(scheduler, workers):
@@ -362,9 +374,12 @@ class Results:
     """The ``out`` file: read what is there, add each row as it arrives.
 
     A ``.csv`` file gets each row appended (and synced), so a crash loses nothing finished and
-    the file can be read while the sweep runs. A ``.parquet`` file (with pyarrow) is written
-    anew, to a temporary file renamed over the old one, at every row: just as safe, slower for
-    sweeps of many thousands of points.
+    the file can be read while the sweep runs. A row cut off by a write that was killed (no
+    line end after it, or too few fields) is found when the file is opened again: it is dropped
+    from the file, with a warning, and its point runs again. A ``.parquet`` file (with pyarrow)
+    is written anew, atomically (:func:`minirnn.outputs.write_atomically`), at every row: just as
+    safe, slower for sweeps of many thousands of points. Opening checks that the file can be
+    written, before any point runs; a file that is not a results file is a ValueError naming it.
     """
 
     def __init__(self, path, names):
@@ -378,31 +393,84 @@ class Results:
             except ImportError:
                 raise ValueError(f"out={str(path)!r} needs pyarrow (pip install pyarrow); or give a .csv file") \
                     from None
-        if self.path.parent and not self.path.parent.is_dir():
-            raise FileNotFoundError(f"the folder of out does not exist: {str(self.path.parent)!r}")
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"the folder of out does not exist: {str(folder)!r}")
+        outputs.check_folder(folder)
         self.columns = None
+        if self.path.exists():
+            try:
+                with open(self.path, "ab"):  # can it be added to? (opening to append changes nothing)
+                    pass
+            except OSError as error:
+                raise OSError(f"cannot write the results file {str(self.path)!r}: {error.strerror or error}") \
+                    from None
         if self.path.exists() and self.path.stat().st_size > 0:
+            if not self.parquet:
+                self._repair()
             self.columns = list(self._read().columns)
             missing = [name for name in names + ["status"] if name not in self.columns]
             if missing:
                 raise ValueError(f"{str(path)!r} holds another sweep's results: it has no column "
                                  f"{', '.join(map(repr, missing))}")
 
+    def _damaged(self, what):
+        return ValueError(f"{str(self.path)!r} is not a file of sweep results ({what}): give another out, or "
+                          "move it away")
+
     def _read(self):
-        return pd.read_parquet(self.path) if self.parquet else pd.read_csv(self.path)
+        try:
+            return pd.read_parquet(self.path) if self.parquet else pd.read_csv(self.path)
+        except Exception as error:  # noqa: BLE001 -- a damaged file fails in many ways (encoding, parsing)
+            raise self._damaged(f"{type(error).__name__}: {error}") from None
+
+    def _repair(self):
+        """Drop a torn last row from the CSV file (the rest must be whole), saying so."""
+        raw = self.path.read_bytes()
+        text = raw.decode("utf-8", errors="surrogateescape")
+        records, torn = [], not text.endswith("\n")
+        try:
+            for record in csv.reader(io.StringIO(text, newline=""), strict=True):
+                records.append(record)
+        except csv.Error as error:
+            if "end of data" not in str(error):
+                raise self._damaged(f"line {len(records) + 1}: {error}") from None
+            torn = True  # inside a quoted field at the end of the file: the last row was cut off
+            records.append(None)
+        header = records[0] if records else None
+        if header is None or any("\udc80" <= c <= "\udcff" or c == "\x00" for field in header for c in field):
+            raise self._damaged("its first line is not a header of column names")
+        if records[-1] is None or (len(records) > 1 and len(records[-1]) != len(header)):
+            torn = True
+        for k, record in enumerate(records[1:-1], start=2):
+            if len(record) != len(header):
+                raise self._damaged(f"line {k} has {len(record)} fields, the header {len(header)}")
+        if not torn or len(records) == 1:
+            return
+        kept = records[1:-1]
+
+        def write(f):
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(kept)
+
+        outputs.write_atomically(self.path, write, text=True)
+        warnings.warn(f"{self.path}: its last row was cut off (a write that was killed) and is dropped; that "
+                      "point runs again", stacklevel=3)
 
     def finished(self):
         """{key: row} of the points with an "ok" row in the file."""
         if self.columns is None:
             return {}
         typed = self._read()
-        # each value as the text a point's key is made of: a CSV's own text, a parquet file's str()
-        text = typed.astype(str) if self.parquet else pd.read_csv(self.path, dtype=str, keep_default_na=False)
+        # each value as the text a point's key is made of (see _text): from the CSV's own text, which
+        # keeps what the file says, or a parquet file's values
+        text = typed if self.parquet else pd.read_csv(self.path, dtype=str, keep_default_na=False)
         typed = typed.fillna({"error": "", "worker": ""})
         rows = {}
         for k in range(len(text)):
             if text.at[k, "status"] == "ok":
-                rows[tuple(text.at[k, name] for name in self.names)] = typed.iloc[k].to_dict()
+                rows[tuple(_text(text.at[k, name]) for name in self.names)] = typed.iloc[k].to_dict()
         return rows
 
     def append(self, row):
@@ -414,25 +482,42 @@ class Results:
         if self.parquet:
             old = [self._read()] if self.path.exists() else []
             frame = pd.concat(old + [pd.DataFrame([row])], ignore_index=True).reindex(columns=self.columns)
-            temporary = self.path.with_suffix(".parquet.tmp")
-            frame.to_parquet(temporary, index=False)
-            os.replace(temporary, self.path)
+            outputs.write_atomically(self.path, lambda f: frame.to_parquet(f, index=False))
         elif new and self.path.exists() and self.path.stat().st_size > 0:
             old = pd.read_csv(self.path, dtype=str, keep_default_na=False).to_dict("records")
-            temporary = self.path.with_suffix(".csv.tmp")
-            self._write(old + [row], "w", temporary)
-            os.replace(temporary, self.path)
+            outputs.write_atomically(self.path, lambda f: self._rows(f, old + [row], header=True), text=True)
         else:
-            self._write([row], "a" if self.path.exists() and self.path.stat().st_size > 0 else "w")
+            fresh = not self.path.exists() or self.path.stat().st_size == 0
+            with open(self.path, "w" if fresh else "a", newline="") as f:
+                self._rows(f, [row], header=fresh)
+                f.flush()
+                os.fsync(f.fileno())
 
-    def _write(self, rows, mode, path=None):
-        with open(path or self.path, mode, newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
-            if mode == "w":
-                writer.writeheader()
-            writer.writerows(rows)
-            f.flush()
-            os.fsync(f.fileno())
+    def _rows(self, f, rows, header):
+        writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
+        if header:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def _text(value):
+    """A grid value as the text a resume compares: None, NaN and empty text alike as "", numbers by
+    their value (100, 100.0 and the file's "100.0" alike), anything else as ``str``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (numbers.Real, np.number)):
+        number = float(value)
+        if number != number:
+            return ""
+        return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+    return str(value)
 
 
 # ------------------------------------------------------------------ the numbers a seed study needs

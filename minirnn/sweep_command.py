@@ -49,8 +49,6 @@ def _values(option, text, kind):
 
 def grid(args):
     """The sweep grid of the command's options, checked."""
-    if args.retries < 0 or (args.workers is not None and args.workers < 1):
-        raise ValueError("--retries must be at least 0 and --workers at least 1")
     if args.out is not None and Path(args.out).suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"--out must be a .csv (or, with pyarrow, .parquet) file, got {args.out!r}")
     seed_values = seeds(args.seeds)

@@ -17,12 +17,24 @@ from . import checks
 
 
 def _rng(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and not isinstance(seed, (list, tuple)):
+        checks.check_seed(seed)
     return np.random.default_rng(seed)
 
 
 def _check_counts(**counts):
     for name, (value, minimum) in counts.items():
         checks.check_int(name, value, minimum)
+
+
+def _dtype(dtype):
+    """The data's dtype: float32 or float64 (an integer dtype would round every value away)."""
+    checked = checks.check_dtype(dtype)
+    if checked is None:
+        raise TypeError("dtype must be 'float32' or 'float64', got None")
+    return checked
 
 
 def adding_problem(n, length, variant="arjovsky", seed=None, dtype=np.float64):
@@ -43,6 +55,9 @@ def adding_problem(n, length, variant="arjovsky", seed=None, dtype=np.float64):
     sum of the two marked values. Predicting 0 gives MSE 2 (1/3) = 2/3.
     """
     _check_counts(n=(n, 1), length=(length, 12 if variant == "hochreiter" else 2))
+    dtype = _dtype(dtype)
+    if variant not in ADDING_BASELINES:
+        raise ValueError(f"variant must be 'arjovsky', 'hochreiter' or 'signed', got {variant!r}")
     rng = _rng(seed)
     rows = np.arange(n)
     if variant in ("arjovsky", "signed"):
@@ -57,8 +72,6 @@ def adding_problem(n, length, variant="arjovsky", seed=None, dtype=np.float64):
         second = rng.integers(0, length // 2 - 1, size=n)
         second += second >= first
         target = 0.5 + (values[rows, first] + values[rows, second]) / 4
-    else:
-        raise ValueError(f"variant must be 'arjovsky', 'hochreiter' or 'signed', got {variant!r}")
     X = np.zeros((n, length, 2), dtype=dtype)  # filled in place: this runs once per batch of a long run
     X[:, :, 0] = values
     X[rows, first, 1] = 1
@@ -79,6 +92,7 @@ def copy_task(n, delay, n_symbols=10, n_categories=8, seed=None, dtype=np.float6
     cross-entropy n_symbols log(n_categories) / (delay + 2 n_symbols) per step.
     """
     _check_counts(n=(n, 1), delay=(delay, 1), n_symbols=(n_symbols, 1), n_categories=(n_categories, 2))
+    dtype = _dtype(dtype)
     rng = _rng(seed)
     length = delay + 2 * n_symbols
     symbols = rng.integers(1, n_categories + 1, size=(n, n_symbols))
@@ -106,39 +120,82 @@ def temporal_order(n, length, n_bits=2, seed=None, dtype=np.float64):
     No memory: chance, cross-entropy log(2^n_bits) and accuracy 2^-n_bits.
     """
     _check_counts(n=(n, 1), length=(length, 20), n_bits=(n_bits, 1))
+    dtype = _dtype(dtype)
+    windows = temporal_order_windows(length, n_bits)
     rng = _rng(seed)
     codes = rng.integers(0, 4, size=(n, length))
     codes[:, 0], codes[:, -1] = 6, 7
-    starts = {2: (0.1, 0.5), 3: (0.1, 0.33, 0.66)}.get(n_bits) or tuple(np.linspace(0.1, 0.7, n_bits))
-    width = max(1, length // 10)
     bits = rng.integers(0, 2, size=(n, n_bits))
-    for k, start in enumerate(starts):
-        lo = int(start * length)
-        positions = rng.integers(lo, min(lo + width, length - 1), size=n)
+    for k, (lo, hi) in enumerate(windows):
+        positions = rng.integers(lo, hi, size=n)
         codes[np.arange(n), positions] = 4 + bits[:, k]
     labels = (bits * (2 ** np.arange(n_bits - 1, -1, -1))).sum(axis=1)
     return np.eye(len(TEMPORAL_SYMBOLS), dtype=dtype)[codes], labels.astype(np.int64)
+
+
+def temporal_order_windows(length, n_bits):
+    """The steps [lo, hi) where each relevant symbol of :func:`temporal_order` may fall: windows
+    of length // 10 steps starting at fractions 0.1 and 0.5 of the sequence (three: 0.1, 0.33,
+    0.66; more: spread over 0.1 .. 0.7). They must not overlap one another, nor the start and end
+    symbols, or two relevant symbols could land on one step and the label would disagree with
+    the sequence: a ValueError saying how many fit."""
+    starts = {2: (0.1, 0.5), 3: (0.1, 0.33, 0.66)}.get(n_bits) or tuple(np.linspace(0.1, 0.7, n_bits))
+    width = max(1, length // 10)
+    windows = [(max(1, int(start * length)), min(int(start * length) + width, length - 1)) for start in starts]
+    fits = all(lo < hi for lo, hi in windows) and all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
+    if not fits:
+        most = max(k for k in range(1, n_bits) if _windows_fit(length, k)) if n_bits > 1 else 0
+        raise ValueError(f"temporal_order: {n_bits} relevant symbols do not fit apart in sequences of length "
+                         f"{length} (their windows of {width} steps would overlap); at this length at most "
+                         f"{most}, or make the sequences longer")
+    return windows
+
+
+def _windows_fit(length, n_bits):
+    try:
+        temporal_order_windows(length, n_bits)
+    except ValueError:
+        return False
+    return True
 
 
 def first_input(n, length, seed=0, dtype=np.float64):
     """x (n, length, 1) uniform in [-1, 1]; y (n,) = x[:, 0, 0], the value to remember.
     No memory: predicting 0 gives MSE Var(U[-1, 1]) = 1/3."""
     _check_counts(n=(n, 1), length=(length, 1))
-    x = _rng(seed).uniform(-1, 1, size=(n, length, 1)).astype(dtype)
+    x = _rng(seed).uniform(-1, 1, size=(n, length, 1)).astype(_dtype(dtype))
     return x, x[:, 0, 0].copy()
+
+
+ADDING_BASELINES = {"arjovsky": 1 / 6, "hochreiter": 1 / 24, "signed": 2 / 3}
+BASELINE_SETTINGS = {"adding": ("variant",), "copy": ("delay", "n_symbols", "n_categories"),
+                     "temporal_order": ("n_bits",), "first_input": ()}
 
 
 def baseline(task, **settings):
     """The no-memory loss of ``task`` ("adding", "copy", "temporal_order", "first_input") with the
     generator's settings that matter (adding: variant; copy: delay, n_symbols, n_categories;
-    temporal_order: n_bits): MSE for the regression tasks, cross-entropy (nats) for the others."""
+    temporal_order: n_bits): MSE for the regression tasks, cross-entropy (nats) for the others.
+    A setting the task does not have is a TypeError naming it; a value out of range a ValueError."""
+    if task not in BASELINE_SETTINGS:
+        raise ValueError(f"task must be one of {', '.join(map(repr, BASELINE_SETTINGS))}, got {task!r}")
+    unknown = sorted(set(settings) - set(BASELINE_SETTINGS[task]))
+    if unknown:
+        takes = ", ".join(BASELINE_SETTINGS[task]) or "none"
+        raise TypeError(f"baseline({task!r}) has no setting {', '.join(map(repr, unknown))}; it takes {takes}")
     if task == "adding":
-        return {"arjovsky": 1 / 6, "hochreiter": 1 / 24, "signed": 2 / 3}[settings.get("variant", "arjovsky")]
+        variant = settings.get("variant", "arjovsky")
+        if variant not in ADDING_BASELINES:
+            raise ValueError(f"variant must be one of {', '.join(map(repr, ADDING_BASELINES))}, got {variant!r}")
+        return ADDING_BASELINES[variant]
     if task == "copy":
-        delay, n_symbols = settings["delay"], settings.get("n_symbols", 10)
-        return n_symbols * np.log(settings.get("n_categories", 8)) / (delay + 2 * n_symbols)
+        if "delay" not in settings:
+            raise TypeError("baseline('copy') needs delay=, the copy task's delay (it sets the sequence length)")
+        delay, n_symbols, n_categories = settings["delay"], settings.get("n_symbols", 10), settings.get("n_categories", 8)
+        _check_counts(delay=(delay, 1), n_symbols=(n_symbols, 1), n_categories=(n_categories, 2))
+        return n_symbols * np.log(n_categories) / (delay + 2 * n_symbols)
     if task == "temporal_order":
-        return float(np.log(2 ** settings.get("n_bits", 2)))
-    if task == "first_input":
-        return 1 / 3
-    raise ValueError(f"task must be 'adding', 'copy', 'temporal_order' or 'first_input', got {task!r}")
+        n_bits = settings.get("n_bits", 2)
+        _check_counts(n_bits=(n_bits, 1))
+        return float(np.log(2 ** n_bits))
+    return 1 / 3

@@ -117,6 +117,7 @@ def test_task_command(tmp_path, capsys):
     (["reproduce", "ko", "--steps", "5"], 1, "--steps does not apply to reproduce ko"),
     (["probe", "--epochs", "-1"], 2, "argument --epochs: must be an int >= 0"),
     (["sweep", "task", "adding", "--workers", "0"], 2, "argument --workers: must be an int >= 1"),
+    (["sweep", "task", "adding", "--retries", "-1"], 2, "argument --retries: must be an int >= 0"),
 ])
 def test_task_and_arjovsky_errors_come_before_training(argv, status, message, capsys, monkeypatch):
     """A bad option is one line on stderr: argparse's type errors exit 2, what is checked after 1."""

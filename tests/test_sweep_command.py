@@ -43,7 +43,6 @@ def test_sweep_changes_reports_diebold_mariano_per_price_file(client, tmp_path, 
     (["sweep", "task", "adding", "--cell", "lstm,tcn"], "cell must be one of"),
     (["sweep", "task", "adding", "--lr", "fast"], "--lr must be one or more float values"),
     (["sweep", "task", "adding", "--out", "results.txt"], "--out must be a .csv (or, with pyarrow, .parquet) file"),
-    (["sweep", "task", "adding", "--retries", "-1"], "--retries must be at least 0"),
     (["sweep", "reproduce", "ibm", "--csv", "missing.csv"], "price file not found: missing.csv"),
     (["sweep", "reproduce", "ibm", "--csv", "{prices}", "--cell", "rnn"], "--cell must be lstm, gru"),
 ])

@@ -34,7 +34,8 @@ are strict on purpose (they are the building blocks); ``Sequential``'s fit,
 evaluate and predict cast their data to the model's dtype, as Keras does.
 
 A layer whose output overflows to inf or NaN from a finite input raises
-``FloatingPointError`` naming it.
+``FloatingPointError`` naming it when its weights are out of scale (training diverged), and
+``ValueError`` when its input is (data that needs scaling).
 
 The recurrent layers name their cell module (``layer.cell``: :mod:`minirnn.cells.lstm`, ...)
 and hand what their last forward pass computed to whoever wants to look

@@ -102,11 +102,18 @@ class Layer:
         if not self.built:
             raise ValueError(f"{what}: {self.name} is not built yet: call build(input_dim) or forward(x) first")
 
-    def _check_output(self, y):
-        """An output that overflowed (the input was checked finite): say so, naming the layer."""
+    def _check_output(self, y, x):
+        """An output that overflowed (the input ``x`` was checked finite): say so, naming the layer and
+        which of its input and its weights is out of scale."""
         if not np.isfinite(y).all():
-            raise FloatingPointError(f"the output of layer {self.name!r} is NaN or infinite although its input "
-                                     "is finite: its weights are too large (has training diverged?)")
+            largest_input = float(np.abs(x).max())
+            largest_weight = max((float(np.abs(p).max()) for p in self.params.values() if p.size), default=0.0)
+            what = f"the output of layer {self.name!r} is NaN or infinite although its input is finite"
+            if largest_input > max(1e4, largest_weight):  # the data, not training: a ValueError, not divergence
+                raise ValueError(f"{what}: its input is too large for {self.dtype} (|x| up to {largest_input:.3g}); "
+                                 "scale the data first (minirnn.data.MinMaxScaler or StandardScaler)")
+            raise FloatingPointError(f"{what}: its weights are too large (|w| up to {largest_weight:.3g}; has "
+                                     "training diverged?)")
         return y
 
     def _check_input(self, x, ndim, finite=True):
@@ -182,7 +189,7 @@ class Dense(Layer):
         elif self.activation == "softmax":
             y = np.exp(y - y.max(axis=-1, keepdims=True))
             y /= y.sum(axis=-1, keepdims=True)
-        self._x, self._y = x, self._check_output(y)
+        self._x, self._y = x, self._check_output(y, x)
         return y
 
     _y = None  # the last forward's output

@@ -121,7 +121,7 @@ class Recurrent(Layer):
             h_seq = np.where(self._not_started[..., None], 0, h_seq)
             last_output = np.where(self._not_started[:, -1:], 0, last_output)
         if self.activation not in BOUNDED_ACTIVATIONS:
-            self._check_output(h_seq)
+            self._check_output(h_seq, x)
         if self.stateful:  # copies: the caches, which backward reads, stay as they are
             self.states = [state.copy() for state in final_states]
         output = h_seq if self.return_sequences else last_output
