@@ -68,7 +68,8 @@ def loops_alone(iterations, repeats=300):
     rng = np.random.default_rng(0)
     x, _ = tasks.adding_problem(BATCH, LENGTH, variant="signed", seed=rng)
     kernel, recurrent_kernel = rng.normal(size=(2, 4 * UNITS)) * 0.3, rng.normal(size=(UNITS, 4 * UNITS)) * 0.3
-    _, cache = lstm.forward(x, kernel, recurrent_kernel, rng.normal(size=4 * UNITS) * 0.1)
+    _, cache = lstm.forward(x, {"kernel": kernel, "recurrent_kernel": recurrent_kernel,
+                                "bias": rng.normal(size=4 * UNITS) * 0.1})
     h0, dh_last = np.zeros((BATCH, UNITS)), rng.normal(size=(BATCH, UNITS))
     none_bh = _common.absent((BATCH, UNITS), np.float64)
     dz = np.empty_like(cache.gates)

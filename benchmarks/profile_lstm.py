@@ -42,7 +42,8 @@ def main():
     recurrent_kernel = (rng.normal(size=(H, 4 * H)) / np.sqrt(H)).astype(dtype)
     bias = np.zeros(4 * H, dtype)
     dh_last = np.ones((B, H), dtype)
-    _, cache = lstm.forward(x, kernel, recurrent_kernel, bias)
+    weights = {"kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias}
+    _, cache = lstm.forward(x, weights)
     h0, none, no_seq = np.zeros((B, H), dtype), np.zeros((0, H), dtype), np.zeros((0, B, H), dtype)
     all_valid = _common.valid_steps(None, B, T)  # no sequence mask
     x_tm = _common.time_major(x)
@@ -62,11 +63,11 @@ def main():
     backward_loop()
     packed, packed_T = _gemm.pack(recurrent_kernel, B), _gemm.pack_transposed(recurrent_kernel, B)
     pieces = {
-        "forward (lstm.forward)": lambda: lstm.forward(x, kernel, recurrent_kernel, bias),
+        "forward (lstm.forward)": lambda: lstm.forward(x, weights),
         "  input projection": lambda: _common.input_projection(x_tm, kernel, bias),
         "  forward loop": forward_loop,
         "    its GEMMs h W_h": lambda: recurrent_gemms(h0, packed, np.empty((B, 4 * H), dtype), T),
-        "backward (lstm.backward)": lambda: lstm.backward(cache, dh_last=dh_last, input_grad=False),
+        "backward (lstm.backward)": lambda: lstm.backward(cache, dstates=[dh_last, None], input_grad=False),
         "  backward loop": backward_loop,
         "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], packed_T, np.empty((B, H), dtype), T),
         "  dW_x, db": lambda: _common.weight_and_input_grads(x_tm, dz, kernel, input_grad=False),

@@ -1,6 +1,8 @@
 """minirnn: recurrent networks from scratch, readable and fast.
 
-- :mod:`minirnn.cells`: the math, one file per cell (rnn, lstm, gru, indrnn)
+- :mod:`minirnn.textbook`: every cell in plain NumPy, one file each, the equations line by line
+- :mod:`minirnn.cells`: the engine, the textbook's jitted twin (tested equal on every option);
+  :func:`minirnn.use` ("textbook" or "engine") chooses which one the layers run
 - :mod:`minirnn.layers`: Keras-style SimpleRNN, LSTM, GRU, Dense, Dropout, Masking, Bidirectional, and IndRNN
 - :class:`minirnn.Sequential`: compile / fit / evaluate / predict / summary
 - :mod:`minirnn.optim` (also as Keras' :mod:`minirnn.optimizers`), :mod:`minirnn.losses`,
@@ -11,7 +13,8 @@
 - :mod:`minirnn.tasks`, :mod:`minirnn.longrange`: the long-range memory tasks and runs on them (imported on their own)
 - :mod:`minirnn.sweep`: many seeds and settings on all cores or a Dask cluster (imported on its own)
 """
-from . import callbacks, cells, interop, layers, losses, metrics, optim, optimizers, saving, threads
+from . import backends, callbacks, cells, interop, layers, losses, metrics, optim, optimizers, saving, textbook, threads
+from .backends import use
 from .gradcheck import gradcheck
 from .layers import Input
 from .model import NonFiniteLossError, Sequential, load_model
@@ -20,6 +23,6 @@ from .threads import get_num_threads, set_num_threads
 saving.load_model = load_model  # deprecated: its old home, kept working (saving itself does not know the model)
 
 __version__ = "0.1.0"
-__all__ = ["cells", "layers", "Input", "optim", "optimizers", "losses", "metrics", "callbacks", "interop",
+__all__ = ["cells", "textbook", "use", "backends", "layers", "Input", "optim", "optimizers", "losses", "metrics", "callbacks", "interop",
            "Sequential", "NonFiniteLossError", "load_model", "gradcheck", "threads", "get_num_threads",
            "set_num_threads"]

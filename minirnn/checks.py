@@ -87,6 +87,16 @@ def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None, di
     check_array("bias", bias, len(bias_shape), x.dtype, bias_shape)
 
 
+def check_weights(weights, names):
+    """A cell's weights, the arrays of ``names`` in a dict keyed by Keras' names (a layer's ``params``)."""
+    if not isinstance(weights, dict):
+        raise TypeError(f"weights must be a dict of arrays by name ({', '.join(names)}), got {type(weights).__name__}")
+    missing = [name for name in names if name not in weights]
+    if missing:
+        raise ValueError(f"weights has no {', '.join(map(repr, missing))}; it has {', '.join(map(repr, weights))}")
+    return [weights[name] for name in names]
+
+
 def check_state(name, state, batch, units, dtype):
     """An initial state (or a state's gradient): None means zeros, else a finite (batch, units) array."""
     state = check_optional(name, state, batch, units, dtype)

@@ -57,7 +57,9 @@ def gradient_norms(target, x, y, loss="mse"):
     """
     recurrent = _recurrent_layers(target)
     if hasattr(target, "layers"):
-        target._require_built("gradient_norms")
+        if not target.built:
+            raise ValueError("gradient_norms: the model is not built; give its first layer input_shape=(time, "
+                             "features), build it, or fit it first")
         loss_fn = target.loss or losses.get(loss)
         forward, backward = target.forward, target.backward
         all_layers = target.layers
@@ -101,9 +103,9 @@ def step_jacobians(layer, x):
     with rows indexing state_t and columns state_{t-1}. No dropout. Each cell builds them
     from its own backward step (``step_jacobians`` in its module).
     """
-    layer._check_input(np.asarray(x)[None], ndim=(3,))
-    layer.forward(np.asarray(x, dtype=layer.dtype)[None])
-    return layer.cell.step_jacobians(layer.last_caches[0])  # a batch of one runs in one part
+    x = np.asarray(x)
+    layer.forward(x[None] if layer.dtype is None else x[None].astype(layer.dtype, copy=False))
+    return layer.step_jacobians(0)
 
 
 def jacobian_products(layer, x, lags):

@@ -466,7 +466,9 @@ class Results:
         # each value as the text a point's key is made of (see _text): from the CSV's own text, which
         # keeps what the file says, or a parquet file's values
         text = typed if self.parquet else pd.read_csv(self.path, dtype=str, keep_default_na=False)
-        typed = typed.fillna({"error": "", "worker": ""})
+        for column in ("error", "worker"):  # text columns that a file of only successes reads as NaN
+            if column in typed:
+                typed[column] = typed[column].astype(object).where(typed[column].notna(), "")
         rows = {}
         for k in range(len(text)):
             if text.at[k, "status"] == "ok":

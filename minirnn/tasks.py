@@ -139,24 +139,22 @@ def temporal_order_windows(length, n_bits):
     0.66; more: spread over 0.1 .. 0.7). They must not overlap one another, nor the start and end
     symbols, or two relevant symbols could land on one step and the label would disagree with
     the sequence: a ValueError saying how many fit."""
+    windows = _windows(length, n_bits)
+    if windows is None:
+        most = max((k for k in range(1, n_bits) if _windows(length, k) is not None), default=0)
+        raise ValueError(f"temporal_order: {n_bits} relevant symbols do not fit apart in sequences of length "
+                         f"{length} (their windows of {max(1, length // 10)} steps would overlap); at this length "
+                         f"at most {most}, or make the sequences longer")
+    return windows
+
+
+def _windows(length, n_bits):
+    """The windows of :func:`temporal_order_windows`, or None where they do not fit apart."""
     starts = {2: (0.1, 0.5), 3: (0.1, 0.33, 0.66)}.get(n_bits) or tuple(np.linspace(0.1, 0.7, n_bits))
     width = max(1, length // 10)
     windows = [(max(1, int(start * length)), min(int(start * length) + width, length - 1)) for start in starts]
     fits = all(lo < hi for lo, hi in windows) and all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
-    if not fits:
-        most = max(k for k in range(1, n_bits) if _windows_fit(length, k)) if n_bits > 1 else 0
-        raise ValueError(f"temporal_order: {n_bits} relevant symbols do not fit apart in sequences of length "
-                         f"{length} (their windows of {width} steps would overlap); at this length at most "
-                         f"{most}, or make the sequences longer")
-    return windows
-
-
-def _windows_fit(length, n_bits):
-    try:
-        temporal_order_windows(length, n_bits)
-    except ValueError:
-        return False
-    return True
+    return windows if fits else None
 
 
 def first_input(n, length, seed=0, dtype=np.float64):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minirnn
 from minirnn import layers
 
 # The price files beside the repository (../shared/data), or where MINIRNN_DATA says. Without
@@ -31,12 +32,15 @@ IBM, KO = DATA / "djia" / "IBM_2006-01-01_to_2018-01-01.csv", DATA / "djia" / "K
 NIKKEI = DATA / "nikkei" / "nikkei_stock_price.csv"
 
 
+def weights(kernel, recurrent_kernel, bias, **others):
+    """A cell's weights as the cells take them: a dict by Keras' names."""
+    return {"kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias, **others}
+
+
 def keras_constant_weights(input_dim, units, gates=1, bias_shape=None):
-    """Keras' test weights: kernel 0.01, recurrent_kernel 0.02, bias 0.03 everywhere."""
-    kernel = np.full((input_dim, gates * units), 0.01)
-    recurrent_kernel = np.full((units, gates * units), 0.02)
-    bias = np.full(bias_shape or (gates * units,), 0.03)
-    return kernel, recurrent_kernel, bias
+    """Keras' test weights, as a cell takes them: kernel 0.01, recurrent_kernel 0.02, bias 0.03 everywhere."""
+    return weights(np.full((input_dim, gates * units), 0.01), np.full((units, gates * units), 0.02),
+                   np.full(bias_shape or (gates * units,), 0.03))
 
 # (name, constructor) for every cell x variant the library supports.
 VARIANTS = {
@@ -79,6 +83,16 @@ def make_layer(variant, units, input_dim, rng, dtype=np.float64, scale=0.5, **kw
 
 def random_states(layer, batch, rng, dtype=np.float64):
     return [rng.normal(size=(batch, layer.units)).astype(dtype) for _ in layer.state_names]
+
+
+# The two twins of every cell, by backend name: tests that hold for a cell hold for both.
+TWINS = {"engine": minirnn.cells, "textbook": minirnn.textbook}
+
+
+@pytest.fixture(params=sorted(TWINS))
+def twin(request):
+    """The engine's package of cells, then the textbook's (``twin.lstm.forward(...)``)."""
+    return TWINS[request.param]
 
 
 @pytest.fixture

@@ -68,3 +68,21 @@ def test_gradient_norm_tracker_reports_norms_whose_squares_overflow():
     expected = 1e170 * np.sqrt(np.sum((kernel / 1e170) ** 2) + np.sum((bias / 1e170) ** 2))
     tracker.on_batch_end(0)
     assert tracker.norms["dense"] == [pytest.approx(expected, rel=1e-12)]
+
+
+@pytest.mark.parametrize("returned", [np.int64(1), np.array(0.5), np.float32(0.25), 2])
+def test_a_schedule_may_return_any_real_number(returned):
+    model = mr.Sequential([layers.SimpleRNN(2, input_shape=(3, 1)), layers.Dense(1)], seed=0)
+    model.compile("sgd", "mse")
+    x, y = np.ones((4, 3, 1)), np.ones(4)
+    model.fit(x, y, verbose=0, callbacks=[mr.callbacks.LearningRateScheduler(lambda epoch: returned)])
+    assert model.optimizer.learning_rate == float(returned) and isinstance(model.optimizer.learning_rate, float)
+
+
+@pytest.mark.parametrize("returned", [True, np.array([0.1]), "0.1", 0.0, np.nan, None])
+def test_a_schedule_returning_no_rate_is_refused(returned):
+    model = mr.Sequential([layers.SimpleRNN(2, input_shape=(3, 1)), layers.Dense(1)], seed=0)
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="the schedule returned the learning rate .* for epoch 0"):
+        model.fit(np.ones((4, 3, 1)), np.ones(4), verbose=0,
+                  callbacks=[mr.callbacks.LearningRateScheduler(lambda epoch: returned)])

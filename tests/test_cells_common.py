@@ -16,9 +16,10 @@ rng = np.random.default_rng(0)
 x = rng.standard_normal((32, 60, 50))
 kernel, recurrent_kernel = rng.standard_normal((50, 200)) * 0.2, rng.standard_normal((50, 200)) * 0.2
 bias, dh = np.zeros(200), np.ones((32, 50))
+weights = {"kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias}
 def step():
-    _, cache = lstm.forward(x, kernel, recurrent_kernel, bias)
-    lstm.backward(cache, dh_last=dh)
+    _, cache = lstm.forward(x, weights)
+    lstm.backward(cache, dstates=[dh, None])
 for _ in range(20):
     step()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

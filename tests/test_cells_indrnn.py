@@ -1,4 +1,4 @@
-"""minirnn/cells/indrnn.py and the IndRNN layer: the definition, the diagonal Jacobian whose norm is
+"""minirnn/cells/indrnn.py and the IndRNN layer: the diagonal Jacobian whose norm is
 a product of |u * act'| exactly, the bound on |u|, counts, saving, bad input. (Finite-difference
 checks of every gradient run for IndRNN in tests/test_gradcheck.py, as for every cell.)"""
 import numpy as np
@@ -8,16 +8,7 @@ import minirnn as mr
 from minirnn import diagnostics, layers
 from minirnn.cells import indrnn
 
-
-@pytest.mark.parametrize("activation", sorted(indrnn.ACTIVATIONS))
-def test_two_steps_match_the_definition(activation, rng):
-    x = rng.normal(size=(4, 2, 3))
-    kernel, u, bias, h0 = rng.normal(size=(3, 5)), rng.normal(size=5), rng.normal(size=5), rng.normal(size=(4, 5))
-    act = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "linear": lambda z: z}[activation]
-    h1 = act(x[:, 0] @ kernel + bias + u * h0)
-    h2 = act(x[:, 1] @ kernel + bias + u * h1)
-    h_seq, _ = indrnn.forward(x, kernel, u, bias, h0=h0, activation=activation)
-    np.testing.assert_allclose(h_seq, np.stack([h1, h2], axis=1), rtol=1e-13, atol=1e-14)
+from conftest import weights
 
 
 def test_the_jacobian_is_diagonal_and_its_norm_is_a_product_of_u_times_slopes(rng):
@@ -85,6 +76,6 @@ def test_bad_input_is_named(rng):
     with pytest.raises(ValueError, match="recurrent_clip"):
         layers.IndRNN(3, recurrent_clip=0)
     with pytest.raises(ValueError, match="recurrent_kernel"):
-        indrnn.forward(rng.normal(size=(2, 3, 1)), rng.normal(size=(1, 4)), rng.normal(size=(4, 4)), np.zeros(4))
+        indrnn.forward(rng.normal(size=(2, 3, 1)), weights(rng.normal(size=(1, 4)), rng.normal(size=(4, 4)), np.zeros(4)))
     with pytest.raises(ValueError, match="bias"):
-        indrnn.forward(rng.normal(size=(2, 3, 1)), rng.normal(size=(1, 4)), rng.normal(size=4), np.zeros(5))
+        indrnn.forward(rng.normal(size=(2, 3, 1)), weights(rng.normal(size=(1, 4)), rng.normal(size=4), np.zeros(5)))

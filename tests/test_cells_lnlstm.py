@@ -1,45 +1,14 @@
-"""minirnn/cells/lnlstm.py and LSTM(layer_norm=True): the equations against a plain NumPy reading of
-them, the weights and their names, saving, bad input. (Finite-difference checks of every gradient,
-with peepholes and recurrent dropout, and of the step Jacobians run for the layer-normalised
-variants in tests/test_gradcheck.py and tests/test_diagnostics.py, as for every cell.)"""
+"""minirnn/cells/lnlstm.py and LSTM(layer_norm=True): the weights and their names, saving, bad input.
+(The equations are minirnn/textbook/lnlstm.py, which the engine equals: tests/test_textbook.py;
+finite-difference checks of every gradient, with peepholes and recurrent dropout, and of the step
+Jacobians run for the layer-normalised variants in tests/test_gradcheck.py and
+tests/test_diagnostics.py, as for every cell.)"""
 import numpy as np
 import pytest
 
 import minirnn as mr
 from minirnn import layers
 from minirnn.cells import lnlstm
-
-
-def layer_norm(v, gamma, beta, eps=1e-3):
-    return gamma * (v - v.mean(axis=1, keepdims=True)) / np.sqrt(v.var(axis=1, keepdims=True) + eps) + beta
-
-
-def sigma(z):
-    return 1 / (1 + np.exp(-z))
-
-
-@pytest.mark.parametrize("with_peepholes", [False, True])
-def test_two_steps_match_the_equations(with_peepholes, rng):
-    B, I, H = 3, 2, 4
-    x = rng.normal(size=(B, 2, I))
-    kernel, recurrent_kernel, bias = rng.normal(size=(I, 4 * H)), rng.normal(size=(H, 4 * H)), rng.normal(size=4 * H)
-    gammas = [rng.normal(1, 0.3, size=n) for n in (4 * H, 4 * H, H)]
-    betas = [rng.normal(0, 0.3, size=n) for n in (4 * H, 4 * H, H)]
-    p = rng.normal(size=(3, H)) if with_peepholes else np.zeros((3, H))
-    h, c = rng.normal(size=(B, H)), rng.normal(size=(B, H))
-    h0, c0, expected = h, c, []
-    for t in range(2):
-        z = (layer_norm(x[:, t] @ kernel, gammas[0], betas[0]) + layer_norm(h @ recurrent_kernel, gammas[1], betas[1])
-             + bias)
-        z_i, z_f, z_g, z_o = np.split(z, 4, axis=1)
-        i, f = sigma(z_i + p[0] * c), sigma(z_f + p[1] * c)
-        c = f * c + i * np.tanh(z_g)
-        h = sigma(z_o + p[2] * c) * np.tanh(layer_norm(c, gammas[2], betas[2]))
-        expected.append(h)
-    got, cache = lnlstm.forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0, c0,
-                                p if with_peepholes else None)
-    np.testing.assert_allclose(got, np.stack(expected, axis=1), rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(cache.c[-1], c, rtol=1e-12)
 
 
 def test_weights_names_count_and_saving(tmp_path, rng):
@@ -62,8 +31,10 @@ def test_weights_names_count_and_saving(tmp_path, rng):
 def test_bad_input_is_named(rng):
     with pytest.raises(TypeError, match="layer_norm"):
         layers.GRU(3, layer_norm=True)
-    x, weights = rng.normal(size=(2, 3, 1)), (rng.normal(size=(1, 8)), rng.normal(size=(2, 8)), np.zeros(8))
-    with pytest.raises(ValueError, match="gammas must hold three vectors"):
-        lnlstm.forward(x, *weights, [np.ones(8)], [np.zeros(8)] * 3)
-    with pytest.raises(ValueError, match="gammas \\(cell\\)"):
-        lnlstm.forward(x, *weights, [np.ones(8), np.ones(8), np.ones(8)], [np.zeros(8), np.zeros(8), np.zeros(2)])
+    x, weights = rng.normal(size=(2, 3, 1)), {"kernel": rng.normal(size=(1, 8)),
+                                              "recurrent_kernel": rng.normal(size=(2, 8)), "bias": np.zeros(8)}
+    with pytest.raises(ValueError, match="weights has no 'input_layer_norm_gamma'"):
+        lnlstm.forward(x, weights)
+    norms = {f"{norm}_layer_norm_{part}": np.ones(8) for norm in lnlstm.NORMS for part in ("gamma", "beta")}
+    with pytest.raises(ValueError, match="gammas \\(cell\\) must have shape \\(2,\\)"):
+        lnlstm.forward(x, {**weights, **norms})

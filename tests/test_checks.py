@@ -40,3 +40,12 @@ def test_finite_scan_leaves_other_dtypes_to_numpy():
     assert checks.check_finite("a", np.array([1, 2], dtype=np.int64)) is None
     with pytest.raises(ValueError, match="contains NaN or inf"):
         checks.check_finite("a", np.array([1.0, np.inf], dtype=np.float16))
+
+
+def test_a_nan_hidden_under_a_mask_is_found_with_its_index():
+    a = np.ma.masked_array(np.ones((2, 3)), mask=[[False, True, False], [False, False, False]])
+    a.data[0, 1] = np.nan
+    with pytest.raises(ValueError, match="contains NaN or inf: the first at index \\(0, 1\\) is nan"):
+        checks.check_finite("x", a)
+    with pytest.raises(TypeError, match="masked array"):
+        checks.check_array("x", a, 2)

@@ -193,3 +193,49 @@ def test_training_that_diverges_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(tutorials, "train_and_predict", diverge)
     assert cli.main(["reproduce", "ko", "--epochs", "1", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == "minirnn: training diverged at epoch 1, batch 3: the loss is NaN or infinite\n"
+
+
+def test_a_second_run_with_the_same_seed_refuses_before_training_unless_asked(tmp_path, capsys, monkeypatch):
+    assert cli.main(["reproduce", "ko", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    figures = sorted(tmp_path.iterdir())
+    first = [path.read_bytes() for path in figures]
+    capsys.readouterr()
+    with monkeypatch.context() as patched:
+        _never_train(patched)
+        assert cli.main(["reproduce", "ko", "--epochs", "1", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "ko_synthetic_seed0_predictions.png" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert [path.read_bytes() for path in figures] == first
+    assert cli.main(["reproduce", "ko", "--epochs", "1", "--seed", "1", "--out", str(tmp_path)]) == 0
+    assert len(list(tmp_path.iterdir())) == 4  # seed 1 beside seed 0
+    assert cli.main(["reproduce", "ko", "--epochs", "2", "--out", str(tmp_path), "--overwrite"]) == 0
+    assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_an_unexpected_error_is_still_one_line(capsys, monkeypatch, tmp_path):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(tutorials, "demo", broken)
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == "minirnn: internal error, please report it (RuntimeError: a bug); MINIRNN_DEBUG=1 shows where\n"
+    monkeypatch.setenv("MINIRNN_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["demo", "--out", str(tmp_path)])
+
+
+def test_an_interrupted_run_says_so_and_leaves_no_half_files(capsys, monkeypatch, tmp_path):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(tutorials, "train_and_predict", interrupted)
+    assert cli.main(["demo", "--epochs", "1", "--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "minirnn: interrupted\n" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["demo", "--seed", "-3"], ["demo", "--epochs", "x"], ["probe", "--units", "0"],
+                                  ["task", "copy", "--batch-size", "0"], ["reproduce", "ko", "--epochs", "1.5"]])
+def test_usage_errors_are_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.strip().splitlines()) == 1 and "--help lists the options" in err

@@ -188,3 +188,27 @@ def test_diebold_mariano_by_hand_and_on_clear_cases():
     assert data.diebold_mariano(truth, better, better) == (0.0, 1.0)
     with pytest.raises(ValueError, match="horizon"):
         data.diebold_mariano(truth, better, worse, horizon=0)
+
+
+def test_diebold_mariano_on_bad_and_degenerate_series(rng):
+    truth = rng.normal(size=50)
+    baseline = truth + rng.normal(size=50)
+    with pytest.raises(ValueError, match="y_pred contains NaN or inf: the first at position 7 is nan"):
+        data.diebold_mariano(truth, np.where(np.arange(50) == 7, np.nan, truth), baseline)
+    with pytest.raises(ValueError, match="y_baseline contains NaN or inf"):
+        data.diebold_mariano(truth, truth, np.where(np.arange(50) == 3, np.inf, baseline))
+    with pytest.raises(ValueError, match="y_true has 50 values but y_baseline has 49"):
+        data.diebold_mariano(truth, baseline, baseline[:49])
+    with pytest.raises(ValueError, match="needs more than 50 days, got 50"):
+        data.diebold_mariano(truth, baseline, truth + rng.normal(size=50), horizon=25)
+    with pytest.raises(ValueError, match="y_true is empty"):
+        data.diebold_mariano([], [], [])
+    # a difference that is the same every day is certain; none at all is none
+    assert data.diebold_mariano(np.zeros(30), np.ones(30), np.zeros(30)) == (np.inf, 0.0)
+    assert data.diebold_mariano(np.zeros(30), np.zeros(30), np.ones(30)) == (-np.inf, 0.0)
+    assert data.diebold_mariano(truth, baseline, baseline) == (0.0, 1.0)
+
+
+def test_rmse_of_a_series_with_nan_is_an_error_not_nan():
+    with pytest.raises(ValueError, match="y_pred contains NaN or inf"):
+        data.rmse([1.0, 2.0], [1.0, np.nan])

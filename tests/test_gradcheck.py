@@ -209,3 +209,44 @@ def test_gradients_with_masked_steps(variant, return_sequences, rng):
     errors = gradcheck(layer, x, initial_state=random_states(layer, len(x), rng), mask=mask)
     assert set(errors) == set(layer.params) | {"x"} | {f"initial_state[{k}]" for k in range(len(layer.state_names))}
     assert max(errors.values()) <= TOL, errors
+
+
+def test_a_stateful_layer_is_checked_from_the_states_it_holds_and_keeps_them(rng):
+    layer = make_layer("lstm", units=3, input_dim=2, rng=rng, stateful=True, return_sequences=True)
+    x = rng.normal(size=(2, 4, 2))
+    layer.forward(rng.normal(size=(2, 5, 2)))  # carries states from an earlier chunk
+    held = [s.copy() for s in layer.states]
+    errors = gradcheck(layer, x)
+    assert max(errors.values()) < TOL, errors
+    assert all(np.array_equal(a, b) for a, b in zip(layer.states, held))
+
+
+def test_gradcheck_refuses_what_it_cannot_check(rng):
+    from minirnn import layers
+    unbuilt = layers.GRU(3, dtype="float32")
+    with pytest.raises(TypeError, match="needs a float64 layer, got gru in float32"):
+        gradcheck(unbuilt, rng.normal(size=(2, 3, 2)))
+    assert not unbuilt.built and unbuilt.dtype == np.float32  # the user's layer left as it was
+    layer = make_layer("rnn-tanh", units=2, input_dim=2, rng=rng)
+    for eps in (0, -1e-4, float("nan"), True):
+        with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+            gradcheck(layer, rng.normal(size=(2, 3, 2)), eps=eps)
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        gradcheck(layer, np.full((1, 3, 2), np.nan))
+    w = rng.normal(size=(3, 2))
+
+    def square(arrays):
+        return float((arrays["w"] ** 2).sum()), {"w": 2 * arrays["w"]}
+
+    for directions in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="directions must be an int >= 1"):
+            check_directions(square, {"w": w}, directions=directions)
+    with pytest.raises(ValueError, match="the gradient for 'w' has shape \\(2, 3\\), but 'w' has shape \\(3, 2\\)"):
+        check_function(lambda a: (0.0, {"w": a["w"].T}), {"w": w})
+    with pytest.raises(ValueError, match="returned no gradient for 'w'"):
+        check_function(lambda a: (0.0, {"v": a["w"]}), {"w": w})
+    with pytest.raises(TypeError, match="must return \\(loss, \\{name: gradient\\}\\)"):
+        check_function(lambda a: a["w"], {"w": w})
+    with pytest.raises(TypeError, match="must be the loss, one number"):
+        check_function(lambda a: (a["w"], {"w": a["w"]}), {"w": w})
+    assert check_directions(square, {"w": w}, directions=2) < 1e-8

@@ -66,7 +66,7 @@ def test_cached_kernels_are_keyed_on_the_whole_package():
     from minirnn.cells import lstm
     if not _jit.CACHE:
         pytest.skip("MINIRNN_NUMBA_CACHE=0: nothing is cached")
-    lstm.forward(np.ones((1, 2, 1)), np.ones((1, 4)), np.ones((1, 4)), np.ones(4))
+    lstm.forward(np.ones((1, 2, 1)), {"kernel": np.ones((1, 4)), "recurrent_kernel": np.ones((1, 4)), "bias": np.ones(4)})
     for kernel in (lstm.forward_sequence, optim._adam):
         locator = kernel._cache._impl._locator
         assert isinstance(locator, _cache.Locator)

@@ -4,7 +4,7 @@ import pytest
 
 from minirnn import layers
 
-from conftest import VARIANTS, make_layer, mixed_mask, random_states, randomize
+from conftest import VARIANTS, make_layer, mixed_mask, random_states, randomize, weights
 
 
 @pytest.mark.parametrize("layer, input_dim, expected", [
@@ -159,17 +159,22 @@ def test_cell_functions_check_their_arguments(rng):
     from minirnn.cells import gru, lstm, rnn
     x = rng.normal(size=(2, 3, 4))
     with pytest.raises(ValueError, match="x has 4 features but kernel expects 5"):
-        rnn.forward(x, np.ones((5, 3)), np.ones((3, 3)), np.ones(3))
+        rnn.forward(x, weights(np.ones((5, 3)), np.ones((3, 3)), np.ones(3)))
     with pytest.raises(ValueError, match="recurrent_kernel must have shape"):
-        lstm.forward(x, np.ones((4, 12)), np.ones((3, 3)), np.ones(12))
+        lstm.forward(x, weights(np.ones((4, 12)), np.ones((3, 3)), np.ones(12)))
     with pytest.raises(ValueError, match=r"bias must have shape \(2, 9\)"):
-        gru.forward(x, np.ones((4, 9)), np.ones((3, 9)), np.ones(9))
+        gru.forward(x, weights(np.ones((4, 9)), np.ones((3, 9)), np.ones(9)))
     with pytest.raises(TypeError, match="kernel has dtype float32"):
-        rnn.forward(x, np.ones((4, 3), np.float32), np.ones((3, 3)), np.ones(3))
+        rnn.forward(x, weights(np.ones((4, 3), np.float32), np.ones((3, 3)), np.ones(3)))
     with pytest.raises(ValueError, match="activation must be one of"):
-        rnn.forward(x, np.ones((4, 3)), np.ones((3, 3)), np.ones(3), activation="sigmoid")
+        rnn.forward(x, weights(np.ones((4, 3)), np.ones((3, 3)), np.ones(3)), activation="sigmoid")
+    peepholes = dict(zip(lstm.PEEPHOLE_NAMES, np.ones((3, 2))))
     with pytest.raises(ValueError, match=r"peepholes must have shape \(3, 3\)"):
-        lstm.forward(x, np.ones((4, 12)), np.ones((3, 12)), np.ones(12), peepholes=np.ones((3, 2)))
+        lstm.forward(x, weights(np.ones((4, 12)), np.ones((3, 12)), np.ones(12), **peepholes))
+    with pytest.raises(TypeError, match="weights must be a dict of arrays by name"):
+        rnn.forward(x, np.ones((4, 3)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="weights has no 'bias'; it has 'kernel', 'recurrent_kernel'"):
+        rnn.forward(x, {"kernel": np.ones((4, 3)), "recurrent_kernel": np.ones((3, 3))})
 
 
 @pytest.mark.parametrize("input_dim", [2, 6])  # the loop path (<= 4 features) and the BLAS path
@@ -289,23 +294,7 @@ def test_recurrent_dropout_only_while_training(variant, rng):
     np.testing.assert_array_equal(a[:, 0], inference[:, 0])  # h_0 = 0: the first step has nothing to drop
 
 
-def test_recurrent_dropout_masks_the_state_in_the_recurrent_product_only(rng):
-    """GRU, Keras semantics: (m * h_{t-1}) W_h in the gates, the true h_{t-1} in z * h_{t-1}."""
-    from minirnn.cells import gru
-    B, H = 3, 4
-    x = rng.normal(size=(B, 1, 2))
-    kernel, recurrent_kernel = rng.normal(size=(2, 3 * H)), rng.normal(size=(H, 3 * H))
-    bias = rng.normal(size=(2, 3 * H))
-    h0, mask = rng.normal(size=(B, H)), (rng.random((B, H)) > 0.5) * 2.0
-    h_seq, _ = gru.forward(x, kernel, recurrent_kernel, bias, h0=h0, recurrent_mask=mask)
-
-    def sigma(v):
-        return 1 / (1 + np.exp(-v))
-
-    x_z, x_r, x_h = np.split(x[:, 0] @ kernel + bias[0], 3, axis=1)
-    r_z, r_r, r_h = np.split((h0 * mask) @ recurrent_kernel + bias[1], 3, axis=1)
-    z, r = sigma(x_z + r_z), sigma(x_r + r_r)
-    np.testing.assert_allclose(h_seq[:, 0], z * h0 + (1 - z) * np.tanh(x_h + r * r_h), rtol=1e-13)
+def test_recurrent_dropout_rate_is_checked():
     with pytest.raises(ValueError, match="recurrent_dropout"):
         layers.LSTM(3, recurrent_dropout=1.0)
 
@@ -561,3 +550,42 @@ def test_compute_mask_follows_keras(rng):
     assert layers.Bidirectional(layers.GRU(2)).compute_mask(None, mask) is None
     assert layers.Dense(2).compute_mask(None, mask) is mask
     assert layers.Dropout(0.5).compute_mask(None, mask) is mask
+
+
+INITIALIZED = {  # every option a recurrent layer's copy must keep, with initialisers far from the defaults
+    "kernel_initializer": "zeros", "recurrent_initializer": "identity", "recurrent_dropout": 0.25,
+    "return_sequences": True,
+}
+
+
+@pytest.mark.parametrize("variant", sorted(v for v in VARIANTS if "go_backwards" not in v))
+def test_bidirectional_copies_the_whole_layer(variant, rng):
+    """The backward copy's configuration equals the forward layer's, initialisers included, and its
+    weights come from the same initialisers (an IRNN runs backwards as an IRNN)."""
+    from minirnn import initializers
+    options = dict(INITIALIZED)
+    if variant.startswith("indrnn"):
+        options["recurrent_initializer"] = initializers.RandomUniform(0.5, 0.5)
+    if variant.startswith(("lstm", "gru")):
+        options["bias_initializer"] = initializers.Chrono(100)
+    layer = VARIANTS[variant](3, **options)
+    wrapper = layers.Bidirectional(layer)
+    forward, backward = wrapper.forward_layer.get_config(), wrapper.backward_layer.get_config()
+    assert backward.pop("name") == "backward_" + forward.pop("name")
+    assert backward == forward and backward["recurrent_initializer"] == initializers.serialize(
+        options["recurrent_initializer"])
+    wrapper.build(2)
+    for name in ("kernel", "recurrent_kernel"):
+        np.testing.assert_array_equal(wrapper.params[f"backward_{name}"], wrapper.params[f"forward_{name}"])
+    assert wrapper.backward_layer.params is not wrapper.forward_layer.params
+
+
+def test_bidirectional_of_an_irnn_and_a_chrono_lstm(rng):
+    from minirnn import initializers
+    irnn = layers.Bidirectional(layers.SimpleRNN(4, activation="relu", recurrent_initializer="identity"))
+    irnn.build(2)
+    np.testing.assert_array_equal(irnn.params["backward_recurrent_kernel"], np.eye(4))
+    chrono = layers.Bidirectional(layers.LSTM(3, bias_initializer=initializers.Chrono(100)), seed=1)
+    chrono.build(2)
+    b_f = np.split(chrono.params["backward_bias"], 4)[1]
+    assert (b_f > 0).all() and not np.array_equal(b_f, np.split(chrono.params["forward_bias"], 4)[1])

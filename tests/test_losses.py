@@ -85,3 +85,72 @@ def test_crossentropy_values_by_hand():
     assert value == pytest.approx(-np.log(1e-7)) and grad[0, 1] == 0
     assert losses.SparseCategoricalCrossentropy(from_logits=True)(np.log(p), labels)[0] == pytest.approx(expected)
     assert losses.get("binary_crossentropy") is losses.binary_crossentropy
+
+
+@pytest.mark.parametrize("targets, message", [
+    (np.array([[-1.0], [1.0]]), "binary_crossentropy takes targets \\[0, 1\\], got values from -1 to 1"),
+    (np.array([[0.0], [2.0]]), "binary_crossentropy takes targets \\[0, 1\\], got values from 0 to 2"),
+])
+def test_binary_targets_outside_zero_one_are_refused(targets, message):
+    for from_logits in (False, True):
+        with pytest.raises(ValueError, match=message):
+            losses.binary_crossentropy(np.array([[0.3], [0.6]]), targets, from_logits)
+
+
+def test_outputs_that_are_not_probabilities_are_refused_saying_so():
+    with pytest.raises(ValueError, match="takes probabilities \\(from_logits=False\\).*sigmoid.*from_logits=True"):
+        losses.binary_crossentropy(np.array([[-0.5], [1.5]]), np.array([[0.0], [1.0]]))
+    with pytest.raises(ValueError, match="categorical_crossentropy takes probabilities"):
+        losses.categorical_crossentropy(np.array([[-0.2, 1.2]]), np.array([[0.0, 1.0]]))
+    with pytest.raises(ValueError, match="with a positive sum over the classes; row 0 sums to 0"):
+        losses.categorical_crossentropy(np.zeros((1, 2)), np.array([[0.0, 1.0]]))
+    with pytest.raises(ValueError, match="the row at \\(1,\\) sums to 2"):
+        losses.categorical_crossentropy(np.full((2, 2), 0.5), np.array([[0.0, 1.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match="integer labels 0 .. 2 \\(the output has 3 classes\\), got 3"):
+        losses.sparse_categorical_crossentropy(np.full((2, 3), 1 / 3), np.array([0, 3]))
+    # scores are fine where they are scores
+    assert np.isfinite(losses.binary_crossentropy(np.array([[-3.0], [4.0]]), np.array([[0.0], [1.0]]), True)[0])
+
+
+def test_a_model_whose_outputs_are_no_probabilities_is_told_before_its_first_step(rng):
+    import minirnn as mr
+    model = mr.Sequential([mr.layers.SimpleRNN(3, input_shape=(4, 1)), mr.layers.Dense(1)], seed=0)
+    model.compile("sgd", "binary_crossentropy")
+    before = model.get_weights()
+    x, y = rng.normal(size=(16, 4, 1)) * 5, (rng.random(16) > 0.5).astype(float)
+    with pytest.raises(ValueError, match="takes probabilities") as error:
+        model.fit(x, y, epochs=1, verbose=0)
+    assert "diverged" not in str(error.value) and "learning rate" not in str(error.value)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_loss_classes_carry_their_settings_and_are_stored_by_them():
+    assert losses.get(losses.Huber).delta == 1.0  # uncalled, as Keras takes it: the defaults
+    huber = losses.get(losses.serialize(losses.Huber(delta=0.3)))
+    y_pred, y_true = np.array([[0.1], [2.0]]), np.zeros((2, 1))
+    (value, grad), (expected, expected_grad) = huber(y_pred, y_true), losses.huber(y_pred, y_true, delta=0.3)
+    assert value == expected and np.array_equal(grad, expected_grad)
+    assert losses.serialize(losses.MeanSquaredError()) == {"class": "MeanSquaredError", "config": {}}
+    assert losses.serialize(losses.mean_absolute_error) == "mae"
+    assert losses.serialize(lambda p, t: (0.0, p)) is None
+    logits = losses.get({"class": "BinaryCrossentropy", "config": {"from_logits": True}})
+    assert logits.from_logits and isinstance(logits, losses.BinaryCrossentropy)
+    for bad, error in ((losses.Huber(1.0).__class__.__bases__[0], TypeError), ({"class": "Focal", "config": {}},
+                                                                              ValueError)):
+        with pytest.raises(error):
+            losses.get(bad)
+    with pytest.raises(ValueError, match="delta must be a finite number > 0"):
+        losses.Huber(delta=0)
+    with pytest.raises(TypeError, match="from_logits must be True or False"):
+        losses.BinaryCrossentropy(from_logits="yes")
+
+
+def test_accuracy_of_logits_compares_them_with_zero(rng):
+    from minirnn import metrics
+    logits, labels = np.array([[0.2], [-0.3], [0.7]]), np.array([[1.0], [0.0], [0.0]])
+    probabilities = metrics.get("accuracy")
+    from_logits = metrics.get("accuracy", loss=losses.BinaryCrossentropy(from_logits=True))
+    assert from_logits.total(logits, labels) == (2.0, 3)  # sigmoid > 0.5 exactly where the score > 0
+    assert probabilities.total(logits, labels) == (1.0, 3)  # scores read as probabilities: 0.2 counts as 0
+    assert probabilities.total(np.array([[0.4], [-0.3], [0.7]]), labels) == (1.0, 3)  # 0.4 < 0.5: wrong
+    assert from_logits.total(np.array([[0.4], [-0.3], [0.7]]), labels) == (2.0, 3)

@@ -694,3 +694,112 @@ def test_summary_and_saving_with_masking(rng, tmp_path):
     assert loaded.layers[0].mask_value == -1.0
     x[~mask] = -1.0
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def masked_regression(rng):
+    x, _, mask = masked_copy_batch(rng)
+    model = mr.Sequential([layers.Masking(input_shape=(6, 3)), layers.GRU(4, return_sequences=True),
+                           layers.Dense(2)], seed=0)
+    model.compile("adam", "mse", metrics=["mse", "mae"])
+    return model, x, rng.normal(size=(4, 6, 2)), mask
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 4])
+def test_a_masked_loss_is_the_mean_over_real_steps_whatever_the_batch_size(batch_size, rng):
+    model, x, y, mask = masked_regression(rng)
+    error = model.predict(x) - y
+    by_hand = float(np.mean(error[mask] ** 2))
+    logs = model.evaluate(x, y, batch_size=batch_size, return_dict=True)
+    assert logs["loss"] == pytest.approx(by_hand, rel=1e-12) and logs["mse"] == pytest.approx(by_hand, rel=1e-12)
+    assert logs["mae"] == pytest.approx(float(np.mean(np.abs(error[mask]))), rel=1e-12)
+
+
+def test_an_epoch_of_masked_batches_reports_the_mean_over_its_real_steps(rng):
+    """The same rule for fit: the epoch's loss equals its mse metric, which counts real steps."""
+    model, x, y, _ = masked_regression(rng)
+    history = model.fit(x, y, batch_size=1, shuffle=False, epochs=2, verbose=0).history
+    np.testing.assert_allclose(history["loss"], history["mse"], rtol=1e-12)
+
+
+def test_data_of_padding_alone_gives_zeros_not_errors(rng):
+    model, x, y, _ = masked_regression(rng)
+    padding = np.zeros_like(x)
+    assert model.evaluate(padding, y, return_dict=True) == {"loss": 0.0, "mse": 0.0, "mae": 0.0}
+    history = model.fit(padding, y, epochs=2, verbose=0).history
+    assert history["loss"] == [0.0, 0.0] and history["mae"] == [0.0, 0.0]
+
+
+def test_a_first_batch_of_padding_raises_no_divergence_alarm(rng):
+    """The divergence watch measures against the first batch with a loss above 0."""
+    model, x, y, mask = masked_regression(rng)
+    x = np.concatenate([np.zeros_like(x), x])  # the first batch (4 sequences, shuffle off) is all padding
+    y = np.concatenate([y, y])
+    history = model.fit(x, y, batch_size=4, shuffle=False, epochs=3, verbose=0).history
+    assert len(history["loss"]) == 3 and np.isfinite(history["loss"]).all()
+
+
+def test_stateful_validation_data_of_another_size_is_refused_before_training(rng):
+    model = mr.Sequential([layers.LSTM(3, stateful=True, input_shape=(5, 1)), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse")
+    before = model.get_weights()
+    x, y = rng.normal(size=(8, 5, 1)), rng.normal(size=8)
+    with pytest.raises(ValueError, match="the 6 samples of validation_data are not a multiple of batch_size=4"):
+        model.fit(x, y, batch_size=4, shuffle=False, validation_data=(x[:6], y[:6]), verbose=0)
+    with pytest.raises(ValueError, match="samples of validation_data are not a multiple of batch_size=4"):
+        model.fit(np.concatenate([x, x[:2]]), np.concatenate([y, y[:2]]), batch_size=4, shuffle=False,
+                  validation_split=0.2, verbose=0)  # 10 samples: 8 train, 2 validation
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.fit(x, y, batch_size=4, shuffle=False, validation_data=(x[:4], y[:4]), verbose=0)
+
+
+def test_classes_given_uncalled_are_made_with_their_defaults(rng):
+    model = mr.Sequential([layers.SimpleRNN(3, input_shape=(4, 1), recurrent_initializer=mr.initializers.Orthogonal),
+                           layers.Dense(1)], seed=0)
+    model.compile(mr.optim.Adam, mr.losses.MeanSquaredError)
+    assert isinstance(model.optimizer, mr.optim.Adam) and model.optimizer.learning_rate == 0.001
+    x, y = rng.normal(size=(16, 4, 1)), rng.normal(size=16)
+    history = model.fit(x, y, epochs=3, validation_data=(x, y), verbose=0,
+                        callbacks=[mr.callbacks.EarlyStopping, mr.callbacks.History])
+    assert len(history.history["loss"]) >= 1
+    with pytest.raises(TypeError, match="callbacks\\[0\\] is the class LearningRateScheduler, which needs arguments"):
+        model.fit(x, y, verbose=0, callbacks=[mr.callbacks.LearningRateScheduler])
+
+
+def test_batch_sources_given_in_the_wrong_form_say_what_to_give(rng):
+    model = mr.Sequential([layers.SimpleRNN(3, input_shape=(4, 1)), layers.Dense(1)], seed=0)
+    model.compile("sgd", "mse")
+    pairs = [(rng.normal(size=(2, 4, 1)), rng.normal(size=2)) for _ in range(3)]
+
+    def batches():
+        yield from pairs
+
+    with pytest.raises(TypeError, match="generator function batches, not a generator: call it"):
+        model.fit(batches, steps_per_epoch=3, verbose=0)
+    with pytest.raises(TypeError, match="x is a list of 3 items.*iter\\(x\\)"):
+        model.fit(pairs, steps_per_epoch=3, verbose=0)
+    with pytest.raises(TypeError, match="does not take one argument"):
+        model.fit(lambda: pairs[0], steps_per_epoch=3, verbose=0)
+    model.fit(batches(), steps_per_epoch=3, verbose=0)  # what they should have given
+    model.fit(iter(pairs), steps_per_epoch=3, verbose=0)
+
+
+def test_an_overflow_from_extreme_input_is_blamed_on_the_data(rng):
+    model = mr.Sequential([layers.SimpleRNN(3, activation="relu", input_shape=(4, 1)), layers.Dense(1)],
+                          seed=0, dtype="float32")
+    model.compile("sgd", "mse")
+    x = np.full((2, 4, 1), 3e38, dtype=np.float32)  # finite in float32, but x W overflows it
+    with pytest.raises(ValueError, match="input is too large for float32.*scale the data"):
+        model.fit(x, np.zeros(2, dtype=np.float32), verbose=0)
+    with pytest.raises(ValueError, match="input is too large"):
+        model.predict(x)
+
+
+def test_a_masked_array_with_nan_under_its_mask_is_a_clear_error(model):
+    x = np.ma.masked_array(np.ones((4, 10, 1)), mask=np.zeros((4, 10, 1), dtype=bool))
+    x.data[1, 2, 0] = np.nan
+    x.mask[1, 2, 0] = True
+    with pytest.raises(ValueError, match="masked array with masked entries \\(the first at index \\(1, 2, 0\\)\\)"):
+        model.fit(x, np.ones(4), verbose=0)
+    lstm = layers.LSTM(2)
+    with pytest.raises(TypeError, match="numpy masked array: layers do not read its mask"):
+        lstm.forward(x)

@@ -1,4 +1,5 @@
-"""Same weights, same numbers as PyTorch nn.RNN / nn.LSTM / nn.GRU (float64, <= 1e-10).
+"""Same weights, same numbers as PyTorch nn.RNN / nn.LSTM / nn.GRU (float64, <= 1e-10), for both twins
+of every cell: the engine and the textbook each agree with torch on their own.
 
 Loss = sum(output * G) + sum(h_n * G_h) with random G; we compare the outputs and
 the gradients of every weight, the input and the initial state.
@@ -8,7 +9,6 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch not installed: parity with torch not checked")
 
-from minirnn.cells import gru, lstm, rnn  # noqa: E402
 
 TOL = 1e-10
 B, T, I, H = 3, 7, 6, 5  # I > SMALL_INPUT: the BLAS input projection (golden tests cover the loop)
@@ -39,17 +39,22 @@ def weights(module):
     return {k: v.detach().numpy() for k, v in module.named_parameters()}
 
 
+def keras_weights(w):
+    """torch's RNN or LSTM weights in Keras' layout (the same gate order): transposed, the biases added."""
+    return {"kernel": w["weight_ih_l0"].T.copy(), "recurrent_kernel": w["weight_hh_l0"].T.copy(),
+            "bias": w["bias_ih_l0"] + w["bias_hh_l0"]}
+
+
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_rnn_matches_torch(nonlinearity, rng):
+def test_rnn_matches_torch(nonlinearity, twin, rng):
     torch.manual_seed(0)
     m = torch.nn.RNN(I, H, nonlinearity=nonlinearity, batch_first=True).double()
     w = weights(m)
     x, h0 = rng.normal(size=(B, T, I)), rng.normal(size=(B, H))
     G, G_h = rng.normal(size=(B, T, H)), rng.normal(size=(B, H))
     out, x_t, (h0_t,) = run_torch(m, x, [h0], G, G_h)
-    h_seq, cache = rnn.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
-                               w["bias_ih_l0"] + w["bias_hh_l0"], h0=h0, activation=nonlinearity)
-    g = rnn.backward(cache, dh_seq=G, dh_last=G_h)
+    h_seq, cache = twin.rnn.forward(x, keras_weights(w), [h0], activation=nonlinearity)
+    g = twin.rnn.backward(cache, dh_seq=G, dstates=[G_h])
     close(h_seq, out)
     close(g["x"], x_t.grad)
     close(g["h0"], h0_t.grad[0])
@@ -59,7 +64,7 @@ def test_rnn_matches_torch(nonlinearity, rng):
     close(g["bias"], m.bias_hh_l0.grad)
 
 
-def test_lstm_matches_torch(rng):
+def test_lstm_matches_torch(twin, rng):
     torch.manual_seed(1)
     m = torch.nn.LSTM(I, H, batch_first=True).double()
     w = weights(m)
@@ -67,9 +72,8 @@ def test_lstm_matches_torch(rng):
     G, G_h = rng.normal(size=(B, T, H)), rng.normal(size=(B, H))
     out, x_t, (h0_t, c0_t) = run_torch(m, x, [h0, c0], G, G_h)
     # Same gate order (i, f, g/c, o): transpose, and the two biases add up.
-    h_seq, cache = lstm.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
-                                w["bias_ih_l0"] + w["bias_hh_l0"], h0=h0, c0=c0)
-    g = lstm.backward(cache, dh_seq=G, dh_last=G_h)
+    h_seq, cache = twin.lstm.forward(x, keras_weights(w), [h0, c0])
+    g = twin.lstm.backward(cache, dh_seq=G, dstates=[G_h, None])
     close(h_seq, out)
     close(g["x"], x_t.grad)
     close(g["h0"], h0_t.grad[0])
@@ -80,7 +84,7 @@ def test_lstm_matches_torch(rng):
     close(g["bias"], m.bias_hh_l0.grad)
 
 
-def test_gru_matches_torch(rng):
+def test_gru_matches_torch(twin, rng):
     torch.manual_seed(2)
     m = torch.nn.GRU(I, H, batch_first=True).double()
     w = weights(m)
@@ -88,9 +92,10 @@ def test_gru_matches_torch(rng):
     G, G_h = rng.normal(size=(B, T, H)), rng.normal(size=(B, H))
     out, x_t, (h0_t,) = run_torch(m, x, [h0], G, G_h)
     bias = np.stack([keras_from_torch_gru(w["bias_ih_l0"]), keras_from_torch_gru(w["bias_hh_l0"])])
-    h_seq, cache = gru.forward(x, keras_from_torch_gru(w["weight_ih_l0"]), keras_from_torch_gru(w["weight_hh_l0"]),
-                               bias, h0=h0, reset_after=True)
-    g = gru.backward(cache, dh_seq=G, dh_last=G_h)
+    keras = {"kernel": keras_from_torch_gru(w["weight_ih_l0"]), "recurrent_kernel": keras_from_torch_gru(w["weight_hh_l0"]),
+             "bias": bias}
+    h_seq, cache = twin.gru.forward(x, keras, [h0], reset_after=True)
+    g = twin.gru.backward(cache, dh_seq=G, dstates=[G_h])
     close(h_seq, out)
     close(g["x"], x_t.grad)
     close(g["h0"], h0_t.grad[0])
@@ -100,15 +105,15 @@ def test_gru_matches_torch(rng):
     close(g["bias"][1], keras_from_torch_gru(m.bias_hh_l0.grad.numpy()))
 
 
-def test_a_skipped_gate_reorder_is_caught(rng):
+def test_a_skipped_gate_reorder_is_caught(twin, rng):
     """The trap from REFERENCE.md: loading torch GRU weights without reordering differs by O(1)."""
     torch.manual_seed(3)
     m = torch.nn.GRU(I, H, batch_first=True).double()
     w = weights(m)
     x = rng.normal(size=(B, T, I))
     out = m(torch.tensor(x))[0].detach().numpy()
-    wrong, _ = gru.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
-                           np.stack([w["bias_ih_l0"], w["bias_hh_l0"]]))
+    wrong, _ = twin.gru.forward(x, {"kernel": w["weight_ih_l0"].T.copy(), "recurrent_kernel": w["weight_hh_l0"].T.copy(),
+                                    "bias": np.stack([w["bias_ih_l0"], w["bias_hh_l0"]])})
     assert np.max(np.abs(wrong - out)) > 1e-2
 
 
@@ -129,7 +134,7 @@ def test_sgd_with_momentum_matches_torch_over_many_steps(nesterov, rng):
     np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
-def test_padded_sequences_match_torch_packed_sequences(rng):
+def test_padded_sequences_match_torch_packed_sequences(twin, rng):
     """PyTorch's variable-length sequences are packed ones (lengths >= 1, padding after the data):
     the same final states, and the same gradients of every weight, the input and the initial states
     for a loss on the real steps' outputs and the final states, as the LSTM with a sequence mask."""
@@ -147,12 +152,12 @@ def test_padded_sequences_match_torch_packed_sequences(rng):
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
     loss = (out * torch.tensor(G)).sum() + (h_n[0] * torch.tensor(G_h)).sum() + (c_n[0] * torch.tensor(G_c)).sum()
     loss.backward()
-    h_seq, cache = lstm.forward(x, w["weight_ih_l0"].T.copy(), w["weight_hh_l0"].T.copy(),
-                                w["bias_ih_l0"] + w["bias_hh_l0"], h0=h0, c0=c0, sequence_mask=mask)
-    g = lstm.backward(cache, dh_seq=G, dh_last=G_h, dc_last=G_c)
+    h_seq, cache = twin.lstm.forward(x, keras_weights(w), [h0, c0], sequence_mask=mask)
+    g = twin.lstm.backward(cache, dh_seq=G, dstates=[G_h, G_c])
     close(h_seq * mask[..., None], out)  # torch pads with zeros where minirnn repeats the last output
-    close(cache.h[-1], h_n[0])
-    close(cache.c[-1], c_n[0])
+    h_T, c_T = twin.lstm.final_states(cache)
+    close(h_T, h_n[0])
+    close(c_T, c_n[0])
     close(g["x"], x_t.grad)
     close(g["h0"], h0_t.grad[0])
     close(g["c0"], c0_t.grad[0])

@@ -135,17 +135,6 @@ def test_a_custom_loss_is_announced_when_saving_and_loading(tmp_path):
     assert loaded.optimizer is None
 
 
-def test_stale_temporary_files_of_killed_saves_are_removed(trained, tmp_path):
-    model, _, _ = trained
-    stale, fresh = tmp_path / ".minirnn-killed.tmp", tmp_path / ".minirnn-writing.tmp"
-    for path in (stale, fresh):
-        path.write_bytes(bytes(1000))
-    hour_ago = os.path.getmtime(stale) - 3600
-    os.utime(stale, (hour_ago, hour_ago))
-    model.save(tmp_path / "model.npz")
-    assert sorted(os.listdir(tmp_path)) == [".minirnn-writing.tmp", "model.npz"]  # another save may be writing it
-
-
 def test_never_suggests_unpickling(tmp_path):
     path = tmp_path / "objects.npy"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
@@ -166,4 +155,69 @@ def test_a_float32_model_comes_back_float32(tmp_path, rng):
     model.save(tmp_path / "m.npz")
     loaded = mr.load_model(tmp_path / "m.npz")
     assert loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("loss, metrics", [
+    (mr.losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]),
+    (mr.losses.SparseCategoricalCrossentropy, ["acc"]),  # a class given uncalled
+    ("sparse_categorical_crossentropy", None),
+])
+def test_a_saved_classifier_loads_compiled_with_its_loss_metrics_and_optimizer(loss, metrics, rng, tmp_path):
+    x, labels = rng.normal(size=(24, 5, 2)), rng.integers(0, 3, size=24)
+    softmax = not isinstance(loss, mr.losses.SparseCategoricalCrossentropy)
+    model = mr.Sequential([layers.GRU(4, input_shape=(5, 2)),
+                           layers.Dense(3, activation="softmax" if softmax else None)], seed=0)
+    model.compile(mr.optim.Adam(0.01), loss, metrics=metrics)
+    model.fit(x, labels, epochs=2, batch_size=8, verbose=0)
+    before = model.evaluate(x, labels, return_dict=True)
+    model.save(tmp_path / "m.npz")
+    loaded = mr.load_model(tmp_path / "m.npz")
+    assert loaded.evaluate(x, labels, return_dict=True) == before
+    assert type(loaded.loss) is type(model.loss) and getattr(loaded.loss, "from_logits", None) == getattr(
+        model.loss, "from_logits", None)
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    model.fit(x, labels, epochs=1, batch_size=8, verbose=0, seed=3)  # and training goes on the same way
+    loaded.fit(x, labels, epochs=1, batch_size=8, verbose=0, seed=3)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_loss_settings_survive_and_metric_functions_are_said_to_be_left_out(rng, tmp_path):
+    x, y = rng.normal(size=(10, 4, 1)), rng.normal(size=10)
+    model = mr.Sequential([layers.SimpleRNN(3, input_shape=(4, 1)), layers.Dense(1)], seed=0)
+
+    def spread(y_pred, y_true):
+        return float(np.std(y_pred - y_true))
+
+    model.compile("sgd", mr.losses.Huber(delta=0.25), metrics=["mae", spread])
+    with pytest.warns(UserWarning, match=r"the metric functions \['spread'\] cannot be saved"):
+        model.save(tmp_path / "m.npz")
+    loaded = mr.load_model(tmp_path / "m.npz")
+    assert loaded.loss.delta == 0.25 and [m.name for m in loaded.metrics] == ["mae"]
+    assert loaded.evaluate(x, y, return_dict=True) == {k: v for k, v in model.evaluate(x, y, return_dict=True).items()
+                                                       if k != "spread"}
+
+
+def test_save_with_overwrite_false_keeps_the_file(trained, tmp_path):
+    model, _, _ = trained
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"an earlier model")
+    with pytest.raises(FileExistsError, match=r"exists already: save\(..., overwrite=True\) replaces it"):
+        model.save(path, overwrite=False)
+    assert path.read_bytes() == b"an earlier model"
+    model.save(path)  # Keras' default: replace
+    assert mr.load_model(path).count_params() == model.count_params()
+
+
+def test_a_layer_built_with_an_initializer_object_saves_and_loads(rng, tmp_path):
+    model = mr.Sequential([layers.SimpleRNN(4, activation="relu", recurrent_initializer=mr.initializers.Identity(0.5),
+                                            kernel_initializer=lambda shape, rng, dtype: np.full(shape, 0.1, dtype),
+                                            input_shape=(3, 2)),
+                           layers.Dense(1, kernel_initializer=mr.initializers.RandomNormal(stddev=0.3))], seed=0)
+    model.save(tmp_path / "m.npz")
+    loaded = mr.load_model(tmp_path / "m.npz")
+    assert loaded.layers[0].recurrent_initializer == mr.initializers.Identity(0.5)
+    assert loaded.layers[1].kernel_initializer == mr.initializers.RandomNormal(stddev=0.3)
+    x = rng.normal(size=(2, 3, 2))
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

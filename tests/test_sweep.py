@@ -205,3 +205,76 @@ def test_summarize_and_compare():
         sweep.compare(df, "rmse", a={"cell": "lstm"}, b={"cell": "rnn"})
     with pytest.raises(ValueError, match="no column 'loss'"):
         sweep.summarize(df, by="cell", metric="loss")
+
+
+def returns_text(seed):
+    return {"value": float(seed), "label": "good" if seed else ["a", "list"]}
+
+
+def counted(seed, clip, log):
+    """Records every call, so that a test can see which points were computed."""
+    with open(log, "a") as f:
+        f.write(f"{seed}\n")
+    return {"value": float(seed), "clipped": float(clip is not None), "numpy": np.float32(seed), "flag": np.bool_(1)}
+
+
+def test_a_result_that_is_not_numbers_is_a_failed_row(client):
+    df = sweep.run(returns_text, {"seed": [0, 1]}, scheduler=client, progress=False)
+    assert list(df.status) == ["failed", "failed"]
+    assert "returned values that are not numbers: {'label': 'list'}" in df.error.iloc[0]
+    assert "{'label': 'str'}" in df.error.iloc[1]
+
+
+def test_a_grid_holding_none_resumes_without_running_again(client, tmp_path):
+    out, log = tmp_path / "r.csv", tmp_path / "calls.log"
+    grid = {"seed": [0, 1], "clip": [None, 1.0], "log": [str(log)]}
+    first = sweep.run(counted, grid, scheduler=client, out=out, progress=False)
+    assert (first.status == "ok").all() and len(log.read_text().split()) == 4
+    assert list(first.numpy) == [0.0, 0.0, 1.0, 1.0] and first.flag.all()  # NumPy scalars are numbers
+    log.write_text("")
+    again = sweep.run(counted, grid, scheduler=client, out=out, progress=False)
+    assert log.read_text() == "" and len(pd.read_csv(out)) == 4 and (again.status == "ok").all()
+
+
+def torn_file(tmp_path, tail):
+    """A results file for square() whose last row was cut off: ``tail`` after three whole rows."""
+    out = tmp_path / "r.csv"
+    rows = "".join(f"{seed},{seed ** 2}.0,0.1,local,ok,\n" for seed in range(3))
+    out.write_text("seed,value,seconds,worker,status,error\n" + rows + tail)
+    return out
+
+
+@pytest.mark.parametrize("tail", ["3,9.", '3,9.0,0.1,local,failed,"RuntimeError: a message\nover two lin'],
+                         ids=["mid-row", "inside a quoted field"])
+def test_a_torn_last_row_is_dropped_reported_and_run_again(client, tmp_path, tail):
+    out = torn_file(tmp_path, tail)
+    with pytest.warns(UserWarning, match="its last row was cut off .* and is dropped"):
+        df = sweep.run(square, {"seed": range(5)}, scheduler=client, out=out, progress=False)
+    assert list(df.value) == [0.0, 1.0, 4.0, 9.0, 16.0]
+    on_disk = pd.read_csv(out)
+    assert sorted(on_disk.seed) == list(range(5)) and (on_disk.status == "ok").all()  # the file parses again
+    # and so on every later resume, with nothing more to do
+    again = sweep.run(square, {"seed": range(5)}, scheduler=client, out=out, progress=False)
+    assert len(pd.read_csv(out)) == 5 and list(again.value) == list(df.value)
+
+
+def test_a_damaged_results_file_is_named_before_anything_runs(tmp_path, monkeypatch, capsys):
+    from minirnn import cli
+    monkeypatch.setattr(sweep, "_connect", lambda *a: pytest.fail("a cluster was started"))
+    out = tmp_path / "r.csv"
+    out.write_bytes(np.random.default_rng(0).bytes(300))
+    with pytest.raises(ValueError, match=f"{out}.* is not a file of sweep results"):
+        sweep.run(square, {"seed": [1]}, out=out)
+    middle = torn_file(tmp_path, "")
+    middle.write_text(middle.read_text().replace("1,1.0,0.1,local,ok,", "1,1.0,0.1"))
+    with pytest.raises(ValueError, match="line 3 has 3 fields, the header 6"):
+        sweep.run(square, {"seed": [1]}, out=middle)
+    assert cli.main(["sweep", "task", "adding", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert str(out) in err and "not a file of sweep results" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unwritable_out_is_refused_before_any_point_is_computed(monkeypatch):
+    monkeypatch.setattr(sweep, "_connect", lambda *a: pytest.fail("a cluster was started"))
+    with pytest.raises(OSError, match="cannot write to the folder '/proc'"):
+        sweep.run(square, {"seed": [1]}, out="/proc/results.csv")

@@ -90,3 +90,45 @@ def test_first_input_and_bad_arguments():
             call()
     with pytest.raises(ValueError, match="task must be"):
         tasks.baseline("parity")
+
+
+def test_temporal_order_with_more_symbols_than_fit_is_refused():
+    with pytest.raises(ValueError, match="30 relevant symbols do not fit apart in sequences of length 20.*at most"):
+        tasks.temporal_order(4, 20, n_bits=30)
+    assert tasks.temporal_order_windows(100, 3) == [(10, 20), (33, 43), (66, 76)]
+
+
+@pytest.mark.parametrize("length, n_bits", [(20, 2), (40, 3), (100, 5), (200, 7)])
+def test_temporal_order_labels_agree_with_their_sequences(length, n_bits):
+    """Read the relevant symbols back from the one-hot input, in order: their bits are the label."""
+    x, labels = tasks.temporal_order(64, length, n_bits=n_bits, seed=1)
+    codes = x.argmax(axis=-1)
+    for row, label in zip(codes, labels):
+        relevant = row[(row == 4) | (row == 5)]
+        assert len(relevant) == n_bits
+        assert int("".join(str(code - 4) for code in relevant), 2) == label
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: tasks.adding_problem(4, 10, dtype=int), TypeError, "dtype must be 'float32' or 'float64'"),
+    (lambda: tasks.copy_task(4, 10, dtype="int32"), TypeError, "dtype must be"),
+    (lambda: tasks.first_input(4, 10, dtype=None), TypeError, "dtype must be"),
+    (lambda: tasks.adding_problem(4, 10, variant="Arjovsky"), ValueError, "variant must be"),
+    (lambda: tasks.adding_problem(4, 10, seed=-1), TypeError, "seed must be None or an int >= 0"),
+    (lambda: tasks.baseline("copy", dealy=100), TypeError, "has no setting 'dealy'; it takes delay"),
+    (lambda: tasks.baseline("copy"), TypeError, "needs delay="),
+    (lambda: tasks.baseline("adding", varient="signed"), TypeError, "has no setting 'varient'"),
+    (lambda: tasks.baseline("adding", variant="sined"), ValueError, "variant must be one of"),
+    (lambda: tasks.baseline("temporal_order", n_bits=0), ValueError, "n_bits must be an int >= 1"),
+    (lambda: tasks.baseline("first_input", length=5), TypeError, "it takes none"),
+    (lambda: tasks.baseline("adding_problem"), ValueError, "task must be one of"),
+])
+def test_task_settings_are_checked(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_the_baselines_answer_for_the_settings_given():
+    assert tasks.baseline("adding", variant="signed") == 2 / 3
+    assert tasks.baseline("copy", delay=100, n_symbols=5, n_categories=4) == pytest.approx(5 * np.log(4) / 110)
+    assert tasks.baseline("temporal_order", n_bits=3) == pytest.approx(np.log(8))

@@ -1,16 +1,20 @@
-"""The recurrent cells, one file each: :mod:`.rnn`, :mod:`.lstm` (and :mod:`.lnlstm`, its
-layer-normalised variant), :mod:`.gru`, :mod:`.indrnn`.
+"""The engine: the jitted twin of every cell of :mod:`minirnn.textbook`, one file each: :mod:`.rnn`,
+:mod:`.lstm` (and :mod:`.lnlstm`, its layer-normalised variant), :mod:`.gru`, :mod:`.indrnn`.
 
-Each module has the equations in its docstring and, under them, the same
-equations as code: ``step_forward``/``step_backward`` for one time step, the
-jitted ``forward_sequence``/``backward_sequence`` loops that call them, and
-batch-major ``forward``/``backward`` entry points.
+Each offers the textbook's contract (``forward``, ``backward``, ``final_states``,
+``step_jacobians``, ``STATES``, ``OPTIONS``; see :mod:`minirnn.textbook`) and is tested equal to
+its textbook twin on every option. Inside, ``step_forward``/``step_backward`` for one time step
+and the jitted ``forward_sequence``/``backward_sequence`` loops that call them, shaped for LLVM;
+the shared pieces (the hoisted products, masks, the in-loop product, exp/tanh) in ``_common``,
+``_gemm`` and ``_math``.
 """
 import numba
 
 from . import gru, indrnn, lnlstm, lstm, rnn
 
-__all__ = ["rnn", "lstm", "lnlstm", "gru", "indrnn", "compiled"]
+CELLS = {"rnn": rnn, "lstm": lstm, "lnlstm": lnlstm, "gru": gru, "indrnn": indrnn}
+
+__all__ = ["rnn", "lstm", "lnlstm", "gru", "indrnn", "CELLS", "compiled"]
 
 
 def compiled():

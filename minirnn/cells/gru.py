@@ -1,51 +1,12 @@
-"""Gated recurrent unit: Keras ``GRU`` layout, both reset placements.
+"""The GRU's engine: the jitted twin of :mod:`minirnn.textbook.gru`, where its equations are (both
+reset placements).
 
-Gates are column blocks of kernel (I, 3H) and recurrent_kernel (H, 3H) in
-Keras order z, r, h (update, reset, candidate). For x_t (B, I), h_{t-1} (B, H)::
-
-    [x_z | x_r | x_h] = x_t W_x + b_x
-
-reset_after=True (default; Keras >= 2.3, PyTorch, cuDNN), bias (2, 3H) = [b_x; b_h]::
-
-    [u_z | u_r | u_h] = h_{t-1} W_h + b_h
-    z   = sigma(x_z + u_z)
-    r   = sigma(x_r + u_r)
-    hh  = tanh(x_h + r * u_h)                 reset applied after the matmul
-    h_t = z * h_{t-1} + (1 - z) * hh
-
-reset_after=False (Cho et al. 2014), bias (3H,) = b_x, W_h = [W_hz | W_hr | W_hh]::
-
-    z   = sigma(x_z + h_{t-1} W_hz)
-    r   = sigma(x_r + h_{t-1} W_hr)
-    hh  = tanh(x_h + (r * h_{t-1}) W_hh)      reset applied before the matmul
-    h_t = z * h_{t-1} + (1 - z) * hh
-
-Backward, one step, dh = dL/dh_t (output gradient at t plus what step t+1
-sent back); a_z, a_r, a_h are the pre-activations of z, r, hh::
-
-    da_z = dh * (h_{t-1} - hh) * z (1 - z)
-    da_h = dh * (1 - z) * (1 - hh^2)
-  reset_after=True:
-    da_r     = da_h * u_h * r (1 - r)
-    dR       = [da_z | da_r | da_h * r]         gradient w.r.t. [u_z | u_r | u_h]
-    dh_{t-1} = dh * z + dR W_h^T
-  reset_after=False:
-    d(reset_h) = da_h W_hh^T                    reset_h = r * h_{t-1}
-    da_r       = d(reset_h) * h_{t-1} * r (1 - r)
-    dh_{t-1}   = dh * z + d(reset_h) * r + [da_z | da_r] [W_hz | W_hr]^T
-
-Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1} in those sequences; backward,
-dh_{t-1} = dh there and dA = dR = 0.
-
-Recurrent dropout: with a mask m (B, H), drawn once per batch, every product
-with W_h takes m * h_{t-1} in place of h_{t-1} (the z * h_{t-1} term keeps the
-true state, as in Keras); backward, the gradient through those products is
-multiplied by m before it joins dh * z.
-
-with dA = [da_z | da_r | da_h] the gradient w.r.t. x_t W_x + b_x. After the
-loop: dW_x = X^T dA, db_x = sum dA, dX = dA W_x^T, and
-reset_after=True:  dW_h = H_prev^T dR, db_h = sum dR;
-reset_after=False: [dW_hz | dW_hr] = H_prev^T [dA_z | dA_r], dW_hh = RESET_H^T dA_h.
+Tested equal to the textbook on every option (tests/test_textbook.py). As in every cell, the
+products that are not sequential are hoisted out of the loop (:mod:`._common`) and the in-loop
+products run on packed weights (:mod:`._gemm`). reset_after=True needs one product per step,
+h_{t-1} W_h (its u_h part kept for backward); reset_after=False needs two, [W_hz | W_hr] and then
+W_hh on r * h_{t-1}, each on its own packed block. The gate buffer holds x_t W_x + b_x on entry
+and [z | r | hh] on exit.
 """
 from collections import namedtuple
 
@@ -55,6 +16,9 @@ from .. import checks
 from .._jit import jit
 from . import _common, _gemm
 from ._math import sigmoid, tanh
+
+STATES = ("h",)
+OPTIONS = ("reset_after",)
 
 Cache = namedtuple("Cache", "x h gates u_h reset_h kernel recurrent_kernel reset_after mask valid")
 Cache.__doc__ = """Time-major x (T,B,I), h (T+1,B,H), gates [z|r|hh] (T,B,3H), and (T,B,H) either
@@ -280,23 +244,16 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
     return dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurrent_mask=None, sequence_mask=None):
-    """Run the GRU over a batch-major sequence.
+def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None, reset_after=True):
+    """Run the GRU over a batch-major sequence: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    x : (B, T, I) float32 or float64
-    kernel : (I, 3H);  recurrent_kernel : (H, 3H), gate order z, r, h
-    bias : (2, 3H) [input bias; recurrent bias] if reset_after else (3H,)
-    h0 : (B, H) or None for zeros
-    recurrent_mask : (B, H) recurrent-dropout mask, or None
-    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
-
-    Returns
-    -------
-    h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
-    cache : :class:`Cache`; ``cache.h[-1]`` is h_T
+    x (B, T, I) float32 or float64; weights ``kernel`` (I, 3H), ``recurrent_kernel`` (H, 3H), gate
+    order z, r, h, and ``bias``: (2, 3H) [input bias; recurrent bias] with ``reset_after``, else
+    (3H,); states [h0] or None (zeros). Returns h_seq (B, T, H), every h_t (a view of ``cache.h``,
+    which backward reads: copy it before writing to it), and the :class:`Cache`.
     """
+    kernel, recurrent_kernel, bias = checks.check_weights(weights, ("kernel", "recurrent_kernel", "bias"))
+    h0 = (states or [None])[0]
     H = recurrent_kernel.shape[0] if getattr(recurrent_kernel, "ndim", 0) == 2 else 0
     bias_shape = (2, 3 * H) if reset_after else (3 * H,)
     checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=3, bias_shape=bias_shape)
@@ -319,24 +276,16 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, reset_after=True, recurr
     return _common.batch_major(h[1:]), cache
 
 
-def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_grads=False):
-    """Backpropagate through time.
+def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
+    """Backpropagate through time: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    cache : from :func:`forward`
-    dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
-    dh_last : (B, H) loss gradient w.r.t. h_T, or None
-    input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
-    record_state_grads : also return ``dh`` (B, T, H), dL/dh_t at every step
-
-    Returns
-    -------
-    dict with ``x``, ``h0``, ``kernel``, ``recurrent_kernel``, ``bias``
+    dh_seq (B, T, H), the loss gradient at every h_t, or None; dstates [dh_T] or None. Returns a
+    dict: ``x`` (None without ``input_grad``), ``h0``, ``kernel``, ``recurrent_kernel``, ``bias``;
+    with ``record_state_grads`` also ``dh`` (B, T, H), dL/dh_t.
     """
     h, R = cache.h, cache.recurrent_kernel
     H = h.shape[2]
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
+    dh_seq_tm, dh_last = _common.output_grads(dh_seq, (dstates or [None])[0], h)
     h_prev = _common.flat(_common.masked_states(h[:-1], cache.mask))  # as the products with W_h saw it
     dh_record = _common.state_grad_record(h, record_state_grads)
     if cache.reset_after:
@@ -359,6 +308,11 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     if record_state_grads:
         grads["dh"] = _common.batch_major(dh_record)
     return grads
+
+
+def final_states(cache):
+    """[h_T] (B, H)."""
+    return [cache.h[-1]]
 
 
 def step_jacobians(cache, sample=0):

@@ -1,38 +1,10 @@
-"""Independently recurrent cell: IndRNN (Li, Li, Cook, Zhu & Gao 2018).
+"""IndRNN's engine: the jitted twin of :mod:`minirnn.textbook.indrnn`, where its equations are.
 
-Forward, one time step, x_t (B, I), h_{t-1} (B, H)::
-
-    z_t = x_t W_x + b + u * h_{t-1}        W_x = kernel (I, H); u = recurrent_kernel (H,),
-                                           one recurrent weight per unit
-    h_t = act(z_t)                         act in relu (the paper's), tanh, linear
-
-Each unit sees only its own past: the recurrent matrix is diag(u), and the
-time loop has no matrix product at all. The gradient is then simple enough
-to read off: dh_t/dh_{t-1} = diag(u * act'(z_t)), and from step t back to
-step k, dh_t/dh_k = diag(prod_{s=k+1..t} u * act'(z_s)). With relu (act' is
-0 or 1) a unit that stays active passes back u^(t-k): it explodes for |u| > 1
-and fades for |u| < 1 at a rate set by u alone. The paper therefore bounds
-|u| (for a relu IndRNN over T steps, |u| <= 2^(1/T) keeps u^T <= 2): the
-layer's ``recurrent_clip``.
-
-Backward through time, dh_t the loss gradient arriving at h_t (from the
-output at t and from step t+1)::
-
-    dz_t     = dh_t * act'(z_t)            act' read off h_t: [h_t > 0] for relu,
-                                           1 - h_t^2 for tanh, 1 for linear
-    dh_{t-1} = dz_t * u
-
-and after the loop, over all steps::
-
-    dW_x = sum_t x_t^T dz_t    du = sum_t,batch dz_t * h_{t-1}    db = sum_t,batch dz_t
-    dx_t = dz_t W_x^T
-
-Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1} in those sequences; backward,
-dh_{t-1} = dh_t there and dz_t = 0.
-
-Recurrent dropout: with a mask m (B, H) drawn once per batch, u * h_{t-1}
-becomes u * (m * h_{t-1}); backward, dh_{t-1} = dz_t * u * m and du sums
-dz_t * m * h_{t-1}.
+Tested equal to the textbook on every option (tests/test_textbook.py). Each unit sees only its
+own past: the recurrent matrix is diag(u), so the time loop has no matrix product at all, and
+the step is one fused pass over each row (one loop per activation, for LLVM to vectorise). The
+input projection before the loop and the weight gradients after it are the shared ones
+(:mod:`._common`), du = sum dz * h_{t-1} one reduction over all steps.
 """
 from collections import namedtuple
 
@@ -43,6 +15,8 @@ from .._jit import jit
 from . import _common
 from ._math import tanh
 
+STATES = ("h",)
+OPTIONS = ("activation",)
 RELU, TANH, LINEAR = 0, 1, 2
 ACTIVATIONS = {"relu": RELU, "tanh": TANH, "linear": LINEAR}
 
@@ -136,28 +110,20 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, mask, va
     return dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="relu", recurrent_mask=None, sequence_mask=None):
-    """Run the cell over a batch-major sequence.
+def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None, activation="relu"):
+    """Run the cell over a batch-major sequence: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    x : ndarray (B, T, I), float32 or float64
-    kernel : (I, H);  recurrent_kernel : (H,), u;  bias : (H,)
-    h0 : (B, H) or None for zeros
-    activation : "relu", "tanh" or "linear"
-    recurrent_mask : (B, H) recurrent-dropout mask, or None
-    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
-
-    Returns
-    -------
-    h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
-    cache : :class:`Cache` for :func:`backward`; ``cache.h[-1]`` is h_T
+    x (B, T, I) float32 or float64; weights ``kernel`` (I, H), ``recurrent_kernel`` (H,) (u),
+    ``bias`` (H,); states [h0] or None (zeros); ``activation`` "relu", "tanh" or "linear".
+    Returns h_seq (B, T, H), every h_t (a view of ``cache.h``, which backward reads: copy it
+    before writing to it), and the :class:`Cache`.
     """
+    kernel, recurrent_kernel, bias = checks.check_weights(weights, ("kernel", "recurrent_kernel", "bias"))
     checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=1, diagonal=True)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     code = checks.check_choice("activation", activation, ACTIVATIONS)
-    h0 = checks.check_state("h0", h0, B, H, x.dtype)
+    h0 = checks.check_state("h0", (states or [None])[0], B, H, x.dtype)
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
@@ -167,23 +133,15 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="relu", recur
     return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, mask, valid)
 
 
-def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_grads=False):
-    """Backpropagate through time.
+def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
+    """Backpropagate through time: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    cache : from :func:`forward`
-    dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
-    dh_last : (B, H) loss gradient w.r.t. h_T, or None
-    input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
-    record_state_grads : also return ``dh`` (B, T, H), dL/dh_t at every step
-
-    Returns
-    -------
-    dict with ``x`` (B, T, I), ``h0`` (B, H), ``kernel``, ``recurrent_kernel`` (H,), ``bias``
+    dh_seq (B, T, H), the loss gradient at every h_t, or None; dstates [dh_T] or None. Returns a
+    dict: ``x`` (None without ``input_grad``), ``h0``, ``kernel``, ``recurrent_kernel`` (H,),
+    ``bias``; with ``record_state_grads`` also ``dh`` (B, T, H), dL/dh_t.
     """
     x_tm, h = cache.x, cache.h
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
+    dh_seq_tm, dh_last = _common.output_grads(dh_seq, (dstates or [None])[0], h)
     dh_record = _common.state_grad_record(h, record_state_grads)
     dz = np.empty_like(h[1:])
     u = np.ascontiguousarray(cache.recurrent_kernel)
@@ -194,6 +152,11 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     if record_state_grads:
         grads["dh"] = _common.batch_major(dh_record)
     return grads
+
+
+def final_states(cache):
+    """[h_T] (B, H)."""
+    return [cache.h[-1]]
 
 
 def step_jacobians(cache, sample=0):

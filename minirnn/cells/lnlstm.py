@@ -1,41 +1,11 @@
-"""Layer-normalised LSTM (Ba, Kiros & Hinton 2016): the LSTM of :mod:`.lstm` with its input and
-recurrent pre-activations and its cell state normalised over the units.
+"""The layer-normalised LSTM's engine: the jitted twin of :mod:`minirnn.textbook.lnlstm`, where its
+equations are (Ba, Kiros & Hinton 2016).
 
-Layer normalisation of a row v (n numbers), with gain gamma and bias beta (n each)::
-
-    LN(v) = gamma * v_hat + beta,    v_hat = (v - mean(v)) * s,    s = 1 / sqrt(var(v) + eps)
-
-Forward, one time step, x_t (B, I), h_{t-1}, c_{t-1} (B, H)::
-
-    a_x = LN_x(x_t W_x)                      over the 4H gate columns (all steps before the loop)
-    a_h = LN_h(h_{t-1} W_h)                  over the 4H gate columns
-    z   = a_x + a_h + b                      z = [z_i | z_f | z_g | z_o]
-    i   = sigma(z_i + p_i * c_{t-1})
-    f   = sigma(z_f + p_f * c_{t-1})
-    g   = tanh(z_g)
-    c_t = f * c_{t-1} + i * g
-    o   = sigma(z_o + p_o * c_t)
-    h_t = o * tanh(LN_c(c_t))                over the H units
-
-Peepholes (p, zero without), recurrent dropout (h_{t-1} times a mask m before W_h) and masked
-steps (the states carried through) as in :mod:`.lstm`. The cell state c_t itself is not normalised; only what h_t reads of it.
-
-Backward of LN, for an upstream gradient dy (one row): with u = dy * gamma::
-
-    dv      = s * (u - mean(u) - v_hat * mean(u * v_hat))
-    dgamma += dy * v_hat,    dbeta += dy
-
-Backward, one step, dh = dL/dh_t, dc = what step t+1 sent back along c::
-
-    k        = tanh(LN_c(c_t))
-    dz_o     = dh * k * o (1 - o)
-    dc      += LN_c'(dh * o * (1 - k^2)) + dz_o * p_o
-    dz_i     = dc * g * i (1 - i);  dz_f = dc * c_{t-1} * f (1 - f);  dz_g = dc * i (1 - g^2)
-    dc_{t-1} = dc * f + dz_i * p_i + dz_f * p_f
-    dh_{t-1} = LN_h'(dz) W_h^T                    (times m with recurrent dropout)
-
-After the loop: dW_x = X^T LN_x'(dZ), dW_h = (m * H_prev)^T LN_h'(dZ), db = sum dZ, dX = LN_x'(dZ) W_x^T,
-and the gains and biases of the three normalisations summed over steps and sequences.
+Tested equal to the textbook on every option (tests/test_textbook.py). LN_x(x_t W_x) for all
+steps is normalised in one pass before the loop, its backward in one pass after it; the step
+normalises h_{t-1} W_h and c_t row by row in place, keeping v_hat and 1/std for backward, so
+that nothing is recomputed. Its recurrent product is ``np.dot`` on W_h, not the packed kernel of
+:mod:`._gemm` that the other cells use.
 """
 from collections import namedtuple
 
@@ -43,9 +13,11 @@ import numpy as np
 
 from .. import checks
 from .._jit import jit
-from . import _common
+from . import _common, lstm
 from ._math import sigmoid, tanh
 
+STATES = ("h", "c")
+OPTIONS = ()
 EPSILON = 1e-3  # Keras' LayerNormalization default
 NORMS = ("input", "recurrent", "cell")  # LN_x, LN_h, LN_c: each has a gamma and a beta
 
@@ -217,13 +189,18 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, k, gates, c_hat, c_scale, r_h
     return dh, dc
 
 
-def forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0=None, c0=None, peepholes=None,
-            recurrent_mask=None, sequence_mask=None):
-    """Run the layer-normalised LSTM over a batch-major sequence.
+def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None):
+    """Run the layer-normalised LSTM over a batch-major sequence: the contract of :mod:`minirnn.textbook`.
 
-    ``gammas``, ``betas``: (gamma, beta) of LN_x (4H), LN_h (4H), LN_c (H), in that order; the
-    rest as :func:`minirnn.cells.lstm.forward`. Returns ``h_seq`` (B, T, H) and the cache.
+    weights: the LSTM's (:func:`minirnn.cells.lstm.forward`) and the three normalisations' gains and
+    biases, ``input_layer_norm_gamma``/``_beta`` (4H), ``recurrent_layer_norm_gamma``/``_beta``
+    (4H), ``cell_layer_norm_gamma``/``_beta`` (H); the rest as the LSTM's.
     """
+    kernel, recurrent_kernel, bias = checks.check_weights(weights, ("kernel", "recurrent_kernel", "bias"))
+    gammas = checks.check_weights(weights, [f"{norm}_layer_norm_gamma" for norm in NORMS])
+    betas = checks.check_weights(weights, [f"{norm}_layer_norm_beta" for norm in NORMS])
+    peepholes = lstm._peepholes(weights)
+    h0, c0 = states or [None, None]
     checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=4)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
@@ -234,11 +211,10 @@ def forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0=None, c0=None, 
             checks.check_array(f"{name} ({norm})", v, 1, x.dtype, (n,))
     h0 = checks.check_state("h0", h0, B, H, x.dtype)
     c0 = checks.check_state("c0", c0, B, H, x.dtype)
-    if peepholes is not None:
-        checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
-        peepholes = np.ascontiguousarray(peepholes)
-    else:
+    if peepholes is None:
         peepholes = _common.absent((H,), x.dtype)
+    else:
+        checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
     gammas = tuple(np.ascontiguousarray(g) for g in gammas)
     betas = tuple(np.ascontiguousarray(b) for b in betas)
     x_tm = _common.time_major(x)
@@ -260,11 +236,12 @@ def forward(x, kernel, recurrent_kernel, bias, gammas, betas, h0=None, c0=None, 
     return _common.batch_major(h[1:]), cache
 
 
-def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, record_state_grads=False):
+def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
     """Backpropagate through time; as :func:`minirnn.cells.lstm.backward`, and the gradients of the
-    three normalisations' gains and biases as ``gammas``/``betas`` (lists of three)."""
+    three normalisations' gains and biases by their names."""
     h, c = cache.h, cache.c
     T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    dh_last, dc_last = dstates or [None, None]
     dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
     dc_last = checks.check_state("dc_last", dc_last, B, H, h.dtype)
     dh_record = _common.state_grad_record(h, record_state_grads)
@@ -284,14 +261,19 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dr)
     dx = _common.batch_major((dprojection @ cache.kernel.T).reshape(T, B, -1)) if input_grad else None
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent,
-             "bias": _common.column_sums(dz_flat), "gammas": dgammas, "betas": dbetas}
+             "bias": _common.column_sums(dz_flat)}
+    for norm, dgamma, dbeta in zip(NORMS, dgammas, dbetas):
+        grads[f"{norm}_layer_norm_gamma"], grads[f"{norm}_layer_norm_beta"] = dgamma, dbeta
     if _common.present(cache.peepholes):
-        dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
-        grads["peepholes"] = np.stack([(dz_i * c[:-1]).sum(axis=(0, 1)), (dz_f * c[:-1]).sum(axis=(0, 1)),
-                                       (dz_o * c[1:]).sum(axis=(0, 1))])
+        grads.update(lstm.peephole_grads(dz, c))
     if record_state_grads:
         grads["dh"], grads["dc"] = _common.batch_major(dh_record), _common.batch_major(dc_record)
     return grads
+
+
+def final_states(cache):
+    """[h_T, c_T] (B, H) each."""
+    return [cache.h[-1], cache.c[-1]]
 
 
 def step_jacobians(cache, sample=0):

@@ -1,42 +1,18 @@
-"""Long short-term memory cell: Keras ``LSTM`` layout, optional peepholes.
+"""The LSTM's engine: the jitted twin of :mod:`minirnn.textbook.lstm`, where its equations are.
 
-Forward, one time step, x_t (B, I), h_{t-1}, c_{t-1} (B, H). The four gates
-are column blocks of kernel (I, 4H), recurrent_kernel (H, 4H) and bias (4H) in
-Keras order i, f, c, o (PyTorch's i, f, g, o; we write g for the candidate)::
+Tested equal to the textbook on every option (tests/test_textbook.py). Shaped for the CPU:
 
-    z   = x_t W_x + b + h_{t-1} W_h              z = [z_i | z_f | z_g | z_o]
-    i   = sigma(z_i + p_i * c_{t-1})             input gate
-    f   = sigma(z_f + p_f * c_{t-1})             forget gate
-    g   = tanh(z_g)                              candidate
-    c_t = f * c_{t-1} + i * g
-    o   = sigma(z_o + p_o * c_t)                 output gate
-    h_t = o * tanh(c_t)
-
-p_i, p_f, p_o (H,) are the diagonal peephole weights of Gers & Schmidhuber
-(2000), as TensorFlow's ``use_peepholes``: the input and forget gates look at
-c_{t-1}, the output gate at the new c_t. Without peepholes the terms with p
-are not computed (the same as p = 0).
-
-Backward, one time step, with dh = dL/dh_t (output gradient at t plus what
-step t+1 sent back) and dc = dL/dc_t from step t+1::
-
-    dz_o     = dh * tanh(c_t) * o (1 - o)
-    dc      += dh * o * (1 - tanh(c_t)^2) + dz_o * p_o
-    dz_i     = dc * g * i (1 - i)
-    dz_f     = dc * c_{t-1} * f (1 - f)
-    dz_g     = dc * i * (1 - g^2)
-    dc_{t-1} = dc * f + dz_i * p_i + dz_f * p_f
-    dh_{t-1} = dz W_h^T                          dz = [dz_i | dz_f | dz_g | dz_o]
-
-Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1}, c_t = c_{t-1} in those
-sequences; backward, dh_{t-1} = dh, dc_{t-1} = dc there and dz = 0.
-
-Recurrent dropout: with a mask m (B, H), drawn once per batch, h_{t-1} W_h
-becomes (m * h_{t-1}) W_h for all four gates; backward, dh_{t-1} = (dz W_h^T) * m.
-
-After the loop, over all steps: dW_x = X^T dZ, dW_h = (m * H_prev)^T dZ,
-db = sum dZ, dX = dZ W_x^T, and dp_i = sum dz_i c_{t-1}, dp_f = sum dz_f c_{t-1},
-dp_o = sum dz_o c_t.
+- x_t W_x + b for all steps is one product before the loop, the weight gradients one each after
+  it (:mod:`._common`); the loop carries dh and dc back and stores dz per step.
+- h_{t-1} W_h inside the loop runs on W_h packed once per sequence (:mod:`._gemm`), accumulated
+  straight into the gate buffer, which holds the pre-activations on entry and the gate values
+  on exit: one buffer, not two, half the memory traffic.
+- The forward step splits its seven equations into passes over a row: each nonlinearity a short
+  loop of its own (i and f side by side, one loop over 2H) is what LLVM vectorises; one fused
+  loop over every gate is not. The peephole terms are passes of their own, taken or skipped as a
+  whole, because a test inside a row's loop stops vectorisation.
+- The backward step has no exp: its equations share one loop, one pass over each row.
+- Masked steps as in every cell: the step runs on the whole batch, rows copied back or held aside.
 """
 from collections import namedtuple
 
@@ -51,6 +27,8 @@ Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peephole
 Cache.__doc__ = """Time-major x (T,B,I), h and c (T+1,B,H), tanh(c_t) (T,B,H), gates [i|f|g|o] (T,B,4H);
 peepholes (3,H), or absent (0,H) without them; valid (T,B), False at masked steps, or absent (0,B)."""
 
+STATES = ("h", "c")
+OPTIONS = ()
 PEEPHOLE_NAMES = ("input_gate_peephole_weights", "forget_gate_peephole_weights",
                   "output_gate_peephole_weights")
 
@@ -208,34 +186,26 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     return dh, dc
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None, recurrent_mask=None,
-            sequence_mask=None):
-    """Run the LSTM over a batch-major sequence.
+def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None):
+    """Run the LSTM over a batch-major sequence: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    x : (B, T, I) float32 or float64
-    kernel : (I, 4H);  recurrent_kernel : (H, 4H);  bias : (4H,), gate order i, f, c, o
-    h0, c0 : (B, H) or None for zeros
-    peepholes : None, or (3, H) with rows p_i, p_f, p_o
-    recurrent_mask : (B, H) recurrent-dropout mask, or None
-    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
-
-    Returns
-    -------
-    h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
-    cache : :class:`Cache`; ``cache.h[-1]``, ``cache.c[-1]`` are h_T, c_T
+    x (B, T, I) float32 or float64; weights ``kernel`` (I, 4H), ``recurrent_kernel`` (H, 4H),
+    ``bias`` (4H,), gate order i, f, c, o, and with peepholes the three of PEEPHOLE_NAMES (H,);
+    states [h0, c0] (each None for zeros) or None. Returns h_seq (B, T, H), every h_t (a view of
+    ``cache.h``, which backward reads: copy it before writing to it), and the :class:`Cache`.
     """
+    kernel, recurrent_kernel, bias = checks.check_weights(weights, ("kernel", "recurrent_kernel", "bias"))
+    peepholes = _peepholes(weights)
+    h0, c0 = states or [None, None]
     checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=4)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     h0 = checks.check_state("h0", h0, B, H, x.dtype)
     c0 = checks.check_state("c0", c0, B, H, x.dtype)
-    if peepholes is not None:
-        checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
-        peepholes = np.ascontiguousarray(peepholes)
-    else:
+    if peepholes is None:
         peepholes = _common.absent((H,), x.dtype)
+    else:
+        checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
     x_tm = _common.time_major(x)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
     valid = _common.valid_steps(sequence_mask, B, T)
@@ -247,23 +217,16 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, c0=None, peepholes=None,
     return _common.batch_major(h[1:]), cache
 
 
-def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, record_state_grads=False):
-    """Backpropagate through time.
+def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
+    """Backpropagate through time: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    cache : from :func:`forward`
-    dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
-    dh_last, dc_last : (B, H) loss gradients w.r.t. h_T and c_T, or None
-    input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
-    record_state_grads : also return ``dh`` and ``dc`` (B, T, H), dL/dh_t and dL/dc_t at every step
-
-    Returns
-    -------
-    dict with ``x``, ``h0``, ``c0``, ``kernel``, ``recurrent_kernel``, ``bias``
-    and, with peepholes, ``peepholes`` (3, H).
+    dh_seq (B, T, H), the loss gradient at every h_t, or None; dstates [dh_T, dc_T] (each None
+    for zeros) or None. Returns a dict: ``x`` (None without ``input_grad``), ``h0``, ``c0``,
+    ``kernel``, ``recurrent_kernel``, ``bias`` and the peepholes' by their names; with
+    ``record_state_grads`` also ``dh`` and ``dc`` (B, T, H), dL/dh_t and dL/dc_t.
     """
     h, c = cache.h, cache.c
+    dh_last, dc_last = dstates or [None, None]
     dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
     dc_last = checks.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
     dh_record = _common.state_grad_record(h, record_state_grads)
@@ -275,14 +238,30 @@ def backward(cache, dh_seq=None, dh_last=None, dc_last=None, input_grad=True, re
     drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
     if _common.present(cache.peepholes):
-        H = h.shape[2]
-        dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
-        grads["peepholes"] = np.stack([(dz_i * c[:-1]).sum(axis=(0, 1)),
-                                       (dz_f * c[:-1]).sum(axis=(0, 1)),
-                                       (dz_o * c[1:]).sum(axis=(0, 1))])
+        grads.update(peephole_grads(dz, c))
     if record_state_grads:
         grads["dh"], grads["dc"] = _common.batch_major(dh_record), _common.batch_major(dc_record)
     return grads
+
+
+def peephole_grads(dz, c):
+    """dp_i = sum dz_i c_{t-1}, dp_f = sum dz_f c_{t-1}, dp_o = sum dz_o c_t, by their weights' names."""
+    H = c.shape[2]
+    dz_i, dz_f, dz_o = dz[..., :H], dz[..., H:2 * H], dz[..., 3 * H:]
+    return dict(zip(PEEPHOLE_NAMES, [(dz_i * c[:-1]).sum(axis=(0, 1)), (dz_f * c[:-1]).sum(axis=(0, 1)),
+                                     (dz_o * c[1:]).sum(axis=(0, 1))]))
+
+
+def _peepholes(weights):
+    """The peephole weights as the step functions take them, (3, H) rows p_i, p_f, p_o; None without."""
+    if PEEPHOLE_NAMES[0] not in weights:
+        return None
+    return np.stack([weights[name] for name in PEEPHOLE_NAMES])
+
+
+def final_states(cache):
+    """[h_T, c_T] (B, H) each."""
+    return [cache.h[-1], cache.c[-1]]
 
 
 def step_jacobians(cache, sample=0):

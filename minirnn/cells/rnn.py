@@ -1,33 +1,16 @@
-"""Elman recurrent cell: Keras ``SimpleRNN``, PyTorch ``nn.RNN``.
+"""The Elman cell's engine: the jitted twin of :mod:`minirnn.textbook.rnn`, where its equations are.
 
-Forward, one time step, x_t (B, I), h_{t-1} (B, H)::
+Tested equal to the textbook on every option (tests/test_textbook.py). Shaped for the CPU:
 
-    z_t = x_t W_x + b + h_{t-1} W_h        W_x = kernel (I, H), W_h = recurrent_kernel (H, H)
-    h_t = act(z_t)                         act in tanh, relu, leaky_relu(alpha), linear
-
-Backward through time. dh_t is the loss gradient arriving at h_t: from the
-output at step t (many-to-many) plus what step t+1 sent back::
-
-    dz_t     = dh_t * act'(z_t)            act' read off h_t: 1 - h_t^2 for tanh,
-                                           [h_t > 0] for relu, 1 or alpha for leaky_relu
-    dh_{t-1} = dz_t W_h^T                  (+ the output gradient at t-1)
-
-and after the loop, one GEMM each over all steps::
-
-    dW_x = sum_t x_t^T dz_t    dW_h = sum_t h_{t-1}^T dz_t    db = sum_t,batch dz_t
-    dx_t = dz_t W_x^T          dh_0 = what the loop carries out of step 1
-
-Masked steps (Keras' sequence mask, False at padding): h_t = h_{t-1} in those sequences; backward,
-dh_{t-1} = dh_t there and dz_t = 0 (no gradient into a masked step's input or the weights).
-
-Recurrent dropout (Gal & Ghahramani 2016): with a mask m (B, H) of zeros and
-1/(1 - rate), drawn once per batch and kept for every step, h_{t-1} W_h
-becomes (m * h_{t-1}) W_h; backward, dh_{t-1} = (dz_t W_h^T) * m and dW_h
-sums (m * h_{t-1})^T dz_t.
-
-``linear`` (identity) makes the cell a linear dynamical system,
-h_t = h_{t-1} W_h + ..., the textbook case for vanishing/exploding gradients:
-dh_0 = dh_T (W_h^T)^T.
+- Nothing that is not sequential stays in the loop (the cuDNN trick, :mod:`._common`): x_t W_x + b
+  for all steps is one product before it; dW_x, dW_h, db and dX are one product each after it,
+  from the dz the loop stores per step. The loop carries only dh back.
+- The in-loop product h_{t-1} W_h runs on W_h packed once per sequence (:mod:`._gemm`).
+- One loop per activation in the step functions: a branch inside the loop over a row would
+  stop LLVM vectorising it. act' is read off h_t, so z_t is never stored.
+- Sequences are time-major inside ((T, B, H): x_t a contiguous block); the API is batch-major.
+- Masked steps run on the whole batch and have their rows copied back (forward) or held aside
+  (backward), so that the loop has no per-row branch either (:mod:`._common`).
 """
 from collections import namedtuple
 
@@ -38,6 +21,8 @@ from .._jit import jit
 from . import _common, _gemm
 from ._math import tanh
 
+STATES = ("h",)
+OPTIONS = ("activation", "alpha")
 TANH, RELU, LEAKY_RELU, LINEAR = 0, 1, 2, 3
 ACTIVATIONS = {"tanh": TANH, "relu": RELU, "leaky_relu": LEAKY_RELU, "linear": LINEAR}
 
@@ -145,31 +130,21 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
     return dh
 
 
-def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha=0.3, recurrent_mask=None,
-            sequence_mask=None):
-    """Run the cell over a batch-major sequence.
+def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None, activation="tanh", alpha=0.3):
+    """Run the cell over a batch-major sequence: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    x : ndarray (B, T, I), float32 or float64
-    kernel : (I, H);  recurrent_kernel : (H, H);  bias : (H,)
-    h0 : (B, H) or None for zeros
-    activation : "tanh", "relu", "leaky_relu" or "linear"
-    alpha : slope of leaky_relu for negative inputs
-    recurrent_mask : (B, H) recurrent-dropout mask, or None
-    sequence_mask : (B, T) bool, False at masked (padding) steps, or None
-
-    Returns
-    -------
-    h_seq : (B, T, H), every h_t: a view of ``cache.h``, which backward reads (copy before writing to it)
-    cache : :class:`Cache` for :func:`backward`; ``cache.h[-1]`` is h_T
+    x (B, T, I) float32 or float64; weights ``kernel`` (I, H), ``recurrent_kernel`` (H, H),
+    ``bias`` (H,); states [h0] or None (zeros); ``activation`` "tanh", "relu", "leaky_relu" or
+    "linear", ``alpha`` leaky_relu's slope below 0. Returns h_seq (B, T, H), every h_t (a view of
+    ``cache.h``, which backward reads: copy it before writing to it), and the :class:`Cache`.
     """
+    kernel, recurrent_kernel, bias = checks.check_weights(weights, ("kernel", "recurrent_kernel", "bias"))
     checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=1)
     B, T, _ = x.shape
     H = recurrent_kernel.shape[0]
     code = checks.check_choice("activation", activation, ACTIVATIONS)
     alpha = x.dtype.type(alpha)
-    h0 = checks.check_state("h0", h0, B, H, x.dtype)
+    h0 = checks.check_state("h0", (states or [None])[0], B, H, x.dtype)
     x_tm = _common.time_major(x)
     xp = _common.input_projection(x_tm, kernel, bias)
     mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
@@ -179,23 +154,15 @@ def forward(x, kernel, recurrent_kernel, bias, h0=None, activation="tanh", alpha
     return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask, valid)
 
 
-def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_grads=False):
-    """Backpropagate through time.
+def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
+    """Backpropagate through time: the contract of :mod:`minirnn.textbook`.
 
-    Parameters
-    ----------
-    cache : from :func:`forward`
-    dh_seq : (B, T, H) loss gradient w.r.t. every h_t, or None (many-to-one)
-    dh_last : (B, H) loss gradient w.r.t. h_T, or None
-    input_grad : compute the gradient w.r.t. x (False: ``x`` in the result is None)
-    record_state_grads : also return ``dh`` (B, T, H), dL/dh_t at every step
-
-    Returns
-    -------
-    dict with ``x`` (B, T, I), ``h0`` (B, H), ``kernel``, ``recurrent_kernel``, ``bias``
+    dh_seq (B, T, H), the loss gradient at every h_t, or None (many-to-one); dstates [dh_T] or None.
+    Returns a dict: ``x`` (B, T, I) (None without ``input_grad``), ``h0``, ``kernel``,
+    ``recurrent_kernel``, ``bias``; with ``record_state_grads`` also ``dh`` (B, T, H), dL/dh_t.
     """
     x_tm, h = cache.x, cache.h
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
+    dh_seq_tm, dh_last = _common.output_grads(dh_seq, (dstates or [None])[0], h)
     dh_record = _common.state_grad_record(h, record_state_grads)
     dz = np.empty_like(h[1:])
     dh0 = backward_sequence(dh_seq_tm, dh_last, h, cache.recurrent_kernel, cache.activation, cache.alpha, cache.mask,
@@ -206,6 +173,11 @@ def backward(cache, dh_seq=None, dh_last=None, input_grad=True, record_state_gra
     if record_state_grads:
         grads["dh"] = _common.batch_major(dh_record)
     return grads
+
+
+def final_states(cache):
+    """[h_T] (B, H)."""
+    return [cache.h[-1]]
 
 
 def step_jacobians(cache, sample=0):

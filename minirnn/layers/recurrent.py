@@ -1,26 +1,27 @@
-"""The recurrent layers: ``SimpleRNN``, ``LSTM``, ``GRU`` over the cells of :mod:`minirnn.cells`,
-and what they share (Keras arguments, states, output selection, the batch split across cores)."""
+"""The recurrent layers: ``SimpleRNN``, ``LSTM``, ``GRU``, ``IndRNN`` over the cells (the engine,
+:mod:`minirnn.cells`, or its textbook twin, :mod:`minirnn.textbook`: :mod:`minirnn.backends`), and
+what they share (Keras arguments, states, output selection, the batch split across cores)."""
 import numbers
 
 import numpy as np
 
-from .. import checks, initializers, threads
-from ..cells import gru, indrnn, lnlstm, lstm, rnn
+from .. import backends, checks, initializers, threads
+from ..cells import indrnn, lnlstm, lstm, rnn
 from .core import Layer
 
 
 class Recurrent(Layer):
-    """What SimpleRNN, LSTM and GRU share: Keras arguments, state handling, output selection.
+    """What every recurrent layer shares: Keras arguments, state handling, output selection, and the
+    one call to its cell.
 
-    Subclasses set ``gates`` (columns per unit in the kernels), ``state_names``
-    and implement ``_run(x, states, recurrent_mask, sequence_mask) -> (h_seq, cache)`` and
-    ``_run_backward(cache, dh_seq, dh_last, dstates, input_grad) -> grads``, the cell's
-    forward and backward for (part of) a batch; the cache holds each state's
-    sequence under its name (``cache.h``, ``cache.c``).
+    A subclass names its cell (``CELL``, a key of the backends' registries) and ``gates`` (columns
+    per unit in the kernels), and makes its weights (``_make_params``) under the names the cell
+    takes. The cell gets the weights as they are, the states, the masks and the layer's values of
+    the cell's ``OPTIONS``; nothing else is mapped per cell (the contract: :mod:`minirnn.textbook`).
     """
 
+    CELL = "rnn"
     gates = 1
-    state_names = ("h",)
     PER_SEQUENCE_GRADS = ("x", "h0", "c0", "dh", "dc")  # one row per sequence; the rest are summed
     CONFIG = ("units", "activation", "return_sequences", "return_state", "recurrent_dropout", "go_backwards",
               "stateful", "kernel_initializer", "recurrent_initializer", "bias_initializer")
@@ -66,6 +67,15 @@ class Recurrent(Layer):
                               lambda shape, rng, dtype: self.bias_initializer.gate_bias(gates, shape, rng, dtype))
         return self._draw("bias_initializer", shape, rng)
 
+    @property
+    def cell(self):
+        """The cell module this layer runs, in the active backend (its forward, backward, step_jacobians)."""
+        return backends.cell(self.CELL)
+
+    @property
+    def state_names(self):
+        return self.cell.STATES
+
     def output_shape(self, input_shape):
         """(time, units) with return_sequences, else (units,); input_shape is (time, features)."""
         if len(input_shape) != 2:
@@ -103,17 +113,21 @@ class Recurrent(Layer):
             initial_state = self.states
         states = self._initial_states(initial_state, B)
         dropout = self._recurrent_mask(B, training)
-        # Sequences are independent: parts of the batch may run on other cores (minirnn.threads).
-        self._chunks = threads.batch_chunks(B, T, B * (I + self.units) * self.gates * self.units, self.dtype)
+        cell = self._cell = self.cell
+        options = {name: getattr(self, name) for name in cell.OPTIONS}
+        # Sequences are independent: parts of the batch may run on other cores (minirnn.threads);
+        # the textbook runs whole, on this thread, where a debugger can follow it.
+        self._chunks = ([slice(0, B)] if backends.active() == "textbook" else
+                        threads.batch_chunks(B, T, B * (I + self.units) * self.gates * self.units, self.dtype))
 
         def run(rows):
-            return self._run(x[rows], [_rows(s, rows) for s in states], _rows(dropout, rows), _rows(mask, rows))
+            return cell.forward(x[rows], self.params, [_rows(s, rows) for s in states], _rows(dropout, rows),
+                                _rows(mask, rows), **options)
 
         parts = threads.map_chunks(run, self._chunks)
         self._caches = [cache for _, cache in parts]
         h_seq = _join([part_h_seq for part_h_seq, _ in parts])
-        final_states = [_join([self._final_state(cache, k) for cache in self._caches])
-                        for k in range(len(self.state_names))]
+        final_states = [_join(list(pieces)) for pieces in zip(*(cell.final_states(cache) for cache in self._caches))]
         self._output_shape = h_seq.shape
         self._not_started = _not_started(mask, initial_state)
         last_output = final_states[0]
@@ -135,9 +149,6 @@ class Recurrent(Layer):
         """Forget the carried states: the next call starts from zeros (stateful layers)."""
         self.states = None
 
-    def _final_state(self, cache, k):
-        return getattr(cache, self.state_names[k])[-1]
-
     def _recurrent_mask(self, batch, training):
         """Recurrent dropout (Gal & Ghahramani 2016): one (batch, units) mask of zeros and
         1 / (1 - rate) per call, applied to h_{t-1} at every step and shared by the gates."""
@@ -150,10 +161,21 @@ class Recurrent(Layer):
 
     @property
     def last_caches(self):
-        """What the last forward pass left for backward: the cell's cache (``cell.Cache``) for each
-        part of the batch, one part unless it ran split across cores (:mod:`minirnn.threads`)."""
+        """What the last forward pass left for backward: the cell's cache for each part of the batch,
+        one part unless it ran split across cores (:mod:`minirnn.threads`)."""
         self._require_forward(self._caches)
         return list(self._caches)
+
+    def step_jacobians(self, sample=0):
+        """d(states_t) / d(states_{t-1}) at every step of sequence ``sample`` of the last forward pass,
+        (T, S, S), from the cell's own step derivatives (``cell.step_jacobians``)."""
+        self._require_forward(self._caches)
+        checks.check_int("sample", sample, 0)
+        for rows, cache in zip(self._chunks, self._caches):
+            if rows.start <= sample < rows.stop:
+                return self._cell.step_jacobians(cache, sample - rows.start)
+        raise ValueError(f"sample must be below the last forward pass's batch of {self._chunks[-1].stop}, "
+                         f"got {sample}")
 
     def backward(self, grad_output, input_grad=True):
         self._require_forward(self._caches)
@@ -184,8 +206,8 @@ class Recurrent(Layer):
 
         def run_backward(part):
             rows, cache = part
-            return self._run_backward(cache, _rows(dh_seq, rows), _rows(dh_last, rows),
-                                      [_rows(d, rows) for d in d_other_states], input_grad)
+            return self._cell.backward(cache, _rows(dh_seq, rows), [_rows(d, rows) for d in (dh_last, *d_other_states)],
+                                       input_grad, self.record_state_grads)
 
         parts = threads.map_chunks(run_backward, list(zip(self._chunks, self._caches)))
         grads = {name: _join([part[name] for part in parts]) if name in self.PER_SEQUENCE_GRADS
@@ -207,8 +229,7 @@ class IndRNN(Recurrent):
     paper's bound on |u| (for relu over T steps, 2 ** (1 / T) keeps u^T <= 2); None for no bound.
     """
 
-    cell = indrnn
-
+    CELL = "indrnn"
     CONFIG = Recurrent.CONFIG + ("recurrent_clip",)
 
     def __init__(self, units, activation="relu", recurrent_clip=None,
@@ -233,15 +254,6 @@ class IndRNN(Recurrent):
         if self.recurrent_clip is not None:
             np.clip(params["recurrent_kernel"], -self.recurrent_clip, self.recurrent_clip,
                     out=params["recurrent_kernel"])
-
-    def _run(self, x, states, dropout, mask):
-        p = self.params
-        return indrnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation, dropout,
-                              mask)
-
-    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
-        return indrnn.backward(cache, dh_seq, dh_last, input_grad=input_grad,
-                               record_state_grads=self.record_state_grads)
 
 
 BOUNDED_ACTIVATIONS = ("tanh",)  # h_t in [-1, 1]: finite input and weights cannot overflow it
@@ -275,8 +287,7 @@ class SimpleRNN(Recurrent):
     negative inputs, default 0.3 as Keras' LeakyReLU) or "linear".
     """
 
-    cell = rnn  # the cell module: its forward, backward and step_jacobians
-
+    CELL = "rnn"
     CONFIG = Recurrent.CONFIG + ("alpha",)
 
     def __init__(self, units, activation="tanh", alpha=0.3, **kwargs):
@@ -285,15 +296,6 @@ class SimpleRNN(Recurrent):
         if not (isinstance(alpha, numbers.Real) and np.isfinite(alpha) and alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
         self.alpha = float(alpha)
-
-    def _run(self, x, states, dropout, mask):
-        p = self.params
-        return rnn.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.activation,
-                           self.alpha, dropout, mask)
-
-    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
-        return rnn.backward(cache, dh_seq, dh_last, input_grad=input_grad,
-                            record_state_grads=self.record_state_grads)
 
 
 class LSTM(Recurrent):
@@ -311,7 +313,6 @@ class LSTM(Recurrent):
     """
 
     gates = 4
-    state_names = ("h", "c")
     CONFIG = Recurrent.CONFIG + ("unit_forget_bias", "peephole", "layer_norm")
 
     def __init__(self, units, activation="tanh", unit_forget_bias=True, peephole=False, layer_norm=False,
@@ -324,9 +325,8 @@ class LSTM(Recurrent):
         self.layer_norm = bool(layer_norm)
 
     @property
-    def cell(self):
-        """The cell module: its forward, backward and step_jacobians."""
-        return lnlstm if self.layer_norm else lstm
+    def CELL(self):  # noqa: N802 -- the class attribute of the other layers, chosen by an option here
+        return "lnlstm" if self.layer_norm else "lstm"
 
     def _layer_norm_names(self):
         return [(f"{norm}_layer_norm_gamma", f"{norm}_layer_norm_beta") for norm in lnlstm.NORMS]
@@ -347,28 +347,6 @@ class LSTM(Recurrent):
             bias[self.units:2 * self.units] = 1
         return bias
 
-    def _run(self, x, states, dropout, mask):
-        p = self.params
-        peepholes = np.stack([p[name] for name in lstm.PEEPHOLE_NAMES]) if self.peephole else None
-        if self.layer_norm:
-            gammas = [p[gamma] for gamma, _ in self._layer_norm_names()]
-            betas = [p[beta] for _, beta in self._layer_norm_names()]
-            return lnlstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], gammas, betas, states[0],
-                                  states[1], peepholes, dropout, mask)
-        return lstm.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], states[1], peepholes,
-                            dropout, mask)
-
-    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
-        grads = self.cell.backward(cache, dh_seq, dh_last, d_other_states[0], input_grad=input_grad,
-                                   record_state_grads=self.record_state_grads)
-        if self.peephole:
-            grads.update(zip(lstm.PEEPHOLE_NAMES, grads.pop("peepholes")))
-        if self.layer_norm:
-            dgammas, dbetas = grads.pop("gammas"), grads.pop("betas")
-            for (gamma, beta), dgamma, dbeta in zip(self._layer_norm_names(), dgammas, dbetas):
-                grads[gamma], grads[beta] = dgamma, dbeta
-        return grads
-
 
 class GRU(Recurrent):
     """Gated recurrent unit layer, Keras weight layout (gates z, r, h). See :mod:`minirnn.cells.gru`.
@@ -377,8 +355,7 @@ class GRU(Recurrent):
         or False (Cho et al. 2014; bias shape (3*units,)).
     """
 
-    cell = gru  # the cell module: its forward, backward and step_jacobians
-
+    CELL = "gru"
     gates = 3
     CONFIG = Recurrent.CONFIG + ("reset_after",)
 
@@ -390,14 +367,3 @@ class GRU(Recurrent):
 
     def _make_bias(self, rng):
         return super()._make_bias(rng, (2, 3 * self.units) if self.reset_after else (3 * self.units,))
-
-    def _run(self, x, states, dropout, mask):
-        p = self.params
-        return gru.forward(x, p["kernel"], p["recurrent_kernel"], p["bias"], states[0], self.reset_after, dropout,
-                           mask)
-
-    def _run_backward(self, cache, dh_seq, dh_last, d_other_states, input_grad):
-        return gru.backward(cache, dh_seq, dh_last, input_grad=input_grad,
-                            record_state_grads=self.record_state_grads)
-
-
