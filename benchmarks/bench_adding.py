@@ -63,7 +63,7 @@ def loops_alone(iterations, repeats=300):
     import numpy as np
 
     from minirnn import tasks
-    from minirnn.cells import _common, lstm
+    from minirnn.cells import _layout, lstm
 
     rng = np.random.default_rng(0)
     x, _ = tasks.adding_problem(BATCH, LENGTH, variant="signed", seed=rng)
@@ -71,7 +71,7 @@ def loops_alone(iterations, repeats=300):
     _, cache = lstm.forward(x, {"kernel": kernel, "recurrent_kernel": recurrent_kernel,
                                 "bias": rng.normal(size=4 * UNITS) * 0.1})
     h0, dh_last = np.zeros((BATCH, UNITS)), rng.normal(size=(BATCH, UNITS))
-    none_bh = _common.absent((BATCH, UNITS), np.float64)
+    none_bh = _layout.absent((BATCH, UNITS), np.float64)
     dz = np.empty_like(cache.gates)
     times = []
     for _ in range(repeats):

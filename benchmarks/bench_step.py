@@ -40,6 +40,10 @@ above 100% is possible). The last column, "at peak", is the ratio minirnn would 
 step ran at that peak with nothing else (torch's time over the flops' time at the peak): a target
 near or above it cannot be met on this machine by trimming, only by beating the big-matmul peak.
 
+``--against TREE`` times this checkout's minirnn against the one in TREE (``git worktree add
+TREE <commit>``), on one thread, the two in alternating child processes: a change's cost, case
+by case (new/old), and the cold and warm start of each.
+
 ``--options`` times minirnn against itself instead, on one thread: the same step with a layer
 option on and off, alternating in one process (torch is not run). ``masked``: a sequence mask on
 every layer, each sequence padded after a length drawn from [T/2, T] (what a Masking layer hands
@@ -97,13 +101,16 @@ def reexec_single_threaded(keep_openblas_env):
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
-def run_child(script, arguments, threads, keep_openblas_env, tune_malloc=None):
-    """Run ``script`` with ``arguments`` in a child process; return the JSON it prints last."""
+def run_child(script, arguments, threads, keep_openblas_env, tune_malloc=None, pythonpath=None):
+    """Run ``script`` with ``arguments`` in a child process (importing minirnn from ``pythonpath``
+    if given); return the JSON it prints last."""
     command = [sys.executable, script, *arguments]
     if threads == "one":
         first_core = sorted(os.sched_getaffinity(0))[0]
         command = ["taskset", "-c", str(first_core)] + command
     env = child_environment(threads, keep_openblas_env, tune_malloc)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     out = subprocess.run(command, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"benchmark child failed ({' '.join(command)}):\n{out.stderr}")
@@ -162,6 +169,10 @@ def parse_args():
                         help="tune glibc's malloc for the all-cores children too, as for one thread")
     parser.add_argument("--no-compile-times", action="store_true", help="skip the cold/warm start measurements")
     parser.add_argument("--options", help=f"time minirnn with these options against without: {', '.join(OPTIONS)}")
+    parser.add_argument("--against", metavar="TREE",
+                        help="time this tree's minirnn against the one in TREE (a checkout of another commit), "
+                             "one thread, in alternating processes")
+    parser.add_argument("--rounds", type=int, default=3, help="--against: alternations per case (default 3)")
     parser.add_argument("--avx2-features", action="store_true",
                         help="print this host's features with everything past AVX2 switched off, and exit")
     parser.add_argument("--cores", type=int, help=argparse.SUPPRESS)
@@ -304,6 +315,10 @@ def time_case(args):
     With a fourth field, an option: minirnn with it against minirnn without, one thread."""
     name, cell, dtype, *option = args.child.split(",")
     B, T, I, H, L = WORKLOADS[name]
+    if option == ["alone"]:  # --against: minirnn's step only, from whichever tree this child imports
+        [alone] = alternate([minirnn_step(cell, B, T, I, H, L, dtype)], args.reps, args.seconds)
+        print(json.dumps({"minirnn": alone}))
+        return
     if option:
         with_option, plain = alternate([minirnn_step(cell, B, T, I, H, L, dtype, option[0]),
                                         minirnn_step(cell, B, T, I, H, L, dtype)], args.reps, args.seconds)
@@ -328,6 +343,36 @@ def time_options(args, script):
                           f"{t['option'] * 1e3:15.2f} {t['option'] / t['plain']:13.2f}", flush=True)
 
 
+def time_against(args, script):
+    """The table of --against: this tree's minirnn step against another tree's, one thread, the two in
+    alternating child processes (``--rounds`` each, the order reversed every round: A B, B A, ...)."""
+    import statistics
+
+    trees = {"old": os.path.abspath(args.against), "new": os.path.dirname(os.path.dirname(script))}
+    print(f"old: {trees['old']}\nnew: {trees['new']}\n")
+    print(f"{'workload':9} {'cell':5} {'dtype':8} | {'old ms':>8} {'new ms':>8} {'new/old':>8}")
+    common = ["--reps", str(args.reps), "--seconds", str(args.seconds)]
+    worst = 0.0
+    for name in args.workloads.split(","):
+        for cell in args.cells.split(","):
+            for dtype in args.dtypes.split(","):
+                times, order = {"old": [], "new": []}, ["old", "new"]
+                for _ in range(args.rounds):
+                    for tree in order:
+                        t = run_child(script, common + ["--child", f"{name},{cell},{dtype},alone"], "one",
+                                      args.keep_openblas_env, pythonpath=trees[tree])
+                        times[tree].append(t["minirnn"])
+                    order.reverse()
+                old, new = (statistics.median(times[tree]) for tree in ("old", "new"))
+                worst = max(worst, new / old)
+                print(f"{name:9} {cell:5} {dtype:8} | {old * 1e3:8.2f} {new * 1e3:8.2f} {new / old:8.3f}", flush=True)
+    print(f"\nslowest case new/old: {worst:.3f}")
+    if not args.no_compile_times:
+        for tree, path in trees.items():
+            cold, warm = compile_times(pythonpath=path)
+            print(f"{tree}: import + first forward/backward of every cell, cold {cold:.2f} s, warm {warm:.2f} s")
+
+
 def gemm_peak(dtype, n=2048, reps=5):
     import numpy as np
     a = np.random.default_rng(0).normal(size=(n, n)).astype(dtype)
@@ -342,12 +387,14 @@ def time_machine(args):
                       "peaks": {dtype: gemm_peak(dtype) for dtype in args.dtypes.split(",")}}))
 
 
-def compile_times():
+def compile_times(pythonpath=None):
     code = ("import time; t = time.perf_counter(); import numpy as np; from minirnn import layers; "
             "x = np.ones((2, 3, 1)); [l.backward(np.ones((2, 4))) for l in (layers.SimpleRNN(4), layers.LSTM(4),"
             " layers.GRU(4), layers.GRU(4, reset_after=False)) if l.forward(x) is not None]; "
             "print(time.perf_counter() - t)")
     env = child_environment("one", keep_openblas_env=False)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     run = lambda extra: subprocess.run([sys.executable, "-c", code], env=dict(env, **extra),  # noqa: E731
                                        capture_output=True, text=True, check=True).stdout.strip()
     cold = run({"MINIRNN_NUMBA_CACHE": "0"})
@@ -378,6 +425,8 @@ def main():
     if args.options:
         print()
         return time_options(args, script)
+    if args.against:
+        return time_against(args, script)
     settings = args.threads.split(",")
     print()
     header = f"{'workload':9} {'cell':5} {'dtype':8}"

@@ -27,7 +27,7 @@ def main():
     import numba
     import numpy as np
 
-    from minirnn.cells import _common, _gemm, lstm
+    from minirnn.cells import _bptt, _gemm, _hoisted, _layout, lstm
 
     @numba.njit
     def recurrent_gemms(a, b_packed, out, steps):
@@ -45,9 +45,9 @@ def main():
     weights = {"kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias}
     _, cache = lstm.forward(x, weights)
     h0, none, no_seq = np.zeros((B, H), dtype), np.zeros((0, H), dtype), np.zeros((0, B, H), dtype)
-    all_valid = _common.valid_steps(None, B, T)  # no sequence mask
-    x_tm = _common.time_major(x)
-    projection = _common.input_projection(x_tm, kernel, bias)
+    all_valid = _bptt.valid_steps(None, B, T)  # no sequence mask
+    x_tm = _layout.time_major(x)
+    projection = _hoisted.input_projection(x_tm, kernel, bias)
     gates = projection.copy()
 
     dz = np.empty_like(cache.gates)
@@ -64,15 +64,15 @@ def main():
     packed, packed_T = _gemm.pack(recurrent_kernel, B), _gemm.pack_transposed(recurrent_kernel, B)
     pieces = {
         "forward (lstm.forward)": lambda: lstm.forward(x, weights),
-        "  input projection": lambda: _common.input_projection(x_tm, kernel, bias),
+        "  input projection": lambda: _hoisted.input_projection(x_tm, kernel, bias),
         "  forward loop": forward_loop,
         "    its GEMMs h W_h": lambda: recurrent_gemms(h0, packed, np.empty((B, 4 * H), dtype), T),
         "backward (lstm.backward)": lambda: lstm.backward(cache, dstates=[dh_last, None], input_grad=False),
         "  backward loop": backward_loop,
         "    its GEMMs dz W_h^T": lambda: recurrent_gemms(dz[0], packed_T, np.empty((B, H), dtype), T),
-        "  dW_x, db": lambda: _common.weight_and_input_grads(x_tm, dz, kernel, input_grad=False),
-        "  dW_h": lambda: _common.flat(cache.h[:-1]).T @ _common.flat(dz),
-        "  db, dX (a stacked layer)": lambda: _common.input_grads(dz, kernel, input_grad=True),
+        "  dW_x, db": lambda: _hoisted.weight_and_input_grads(x_tm, dz, kernel, input_grad=False),
+        "  dW_h": lambda: _layout.flat(cache.h[:-1]).T @ _layout.flat(dz),
+        "  db, dX (a stacked layer)": lambda: _hoisted.input_grads(dz, kernel, input_grad=True),
     }
     times = {name: [] for name in pieces}
     for _ in range(args.reps):

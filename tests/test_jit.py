@@ -95,18 +95,18 @@ def test_step_functions_pass_their_promises_to_llvm():
     import re
 
     from minirnn import _jit
-    from minirnn.cells import _common, _gemm, lstm
+    from minirnn.cells import _gemm, _layout, lstm
     assert _jit.MARKED
     B, H = 2, 3
     rows, gates = np.ones((B, H)), np.ones((B, 4 * H))
     arrays = {"dh": rows, "dc": rows.copy(), "c_prev": rows, "gates_t": gates, "tanh_c_t": rows,
               "recurrent_kernel_T_packed": _gemm.pack_transposed(np.ones((H, 4 * H)), B),
-              "peepholes": _common.absent((H,), rows.dtype), "dz_t": np.empty_like(gates),
+              "peepholes": _layout.absent((H,), rows.dtype), "dz_t": np.empty_like(gates),
               "dh_prev": np.empty_like(rows), "dc_total_t": np.empty_like(rows)}
     ir, step = defining_line(lstm.step_backward, *arrays.values())
     for name in arrays:  # field 4 of an array argument is its data pointer
         assert re.search(rf"ptr noalias[^,%]*%arg\.{name}\.4\b", step), name
     assert not re.search(r"noalias[^,%]*%arg\.\w+\.[0-3]\b", step)  # meminfo, parent, sizes: shared by views
     assert '!"llvm.loop.interleave.count", i32 1' in ir
-    _, plain = defining_line(_common.copy_into, rows, np.empty_like(rows))
+    _, plain = defining_line(_layout.copy_into, rows, np.empty_like(rows))
     assert "%arg.target.4" in plain and not re.search(r"noalias[^,%]*%arg\.", plain)

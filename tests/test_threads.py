@@ -7,7 +7,7 @@ import pytest
 import threadpoolctl
 
 from minirnn import gradcheck, threads
-from minirnn.cells import _common, _gemm, gru, lstm, rnn
+from minirnn.cells import _bptt, _gemm, _hoisted, _layout, gru, lstm, rnn
 
 from conftest import VARIANTS, make_layer, random_states
 
@@ -141,7 +141,7 @@ def test_blas_holds_to_one_thread_only_while_parts_run(split_everything):
 
 
 def test_every_kernel_releases_the_gil():
-    kernels = [getattr(module, name) for module in (rnn, lstm, gru, _common, _gemm) for name in dir(module)
+    kernels = [getattr(module, name) for module in (rnn, lstm, gru, _bptt, _hoisted, _layout, _gemm) for name in dir(module)
                if hasattr(getattr(module, name), "targetoptions")]
     assert len(kernels) >= 15
     assert all(kernel.targetoptions.get("nogil") for kernel in kernels)

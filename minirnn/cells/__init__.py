@@ -5,11 +5,13 @@ Each offers the textbook's contract (``forward``, ``backward``, ``final_states``
 ``step_jacobians``, ``STATES``, ``OPTIONS``; see :mod:`minirnn.textbook`) and is tested equal to
 its textbook twin on every option. Inside, ``step_forward``/``step_backward`` for one time step
 and the jitted ``forward_sequence``/``backward_sequence`` loops that call them, shaped for LLVM;
-the shared pieces (the hoisted products, masks, the in-loop product, exp/tanh) in ``_common``,
-``_gemm`` and ``_math``.
+the shared pieces by concern: ``_layout`` (time-major buffers, optional arrays), ``_hoisted`` (the
+products done outside the loop), ``_bptt`` (the skeleton around every step: dropout, masked
+steps, records), ``_gemm`` (the in-loop product) and ``_math`` (exp, sigmoid, tanh).
 """
 import numba
 
+from .. import _process  # noqa: F401 -- the process tuning, before the first buffers (its docstring)
 from . import gru, indrnn, lnlstm, lstm, rnn
 
 CELLS = {"rnn": rnn, "lstm": lstm, "lnlstm": lnlstm, "gru": gru, "indrnn": indrnn}

@@ -2,7 +2,7 @@
 reset placements).
 
 Tested equal to the textbook on every option (tests/test_textbook.py). As in every cell, the
-products that are not sequential are hoisted out of the loop (:mod:`._common`) and the in-loop
+products that are not sequential are hoisted out of the loop (:mod:`._hoisted`) and the in-loop
 products run on packed weights (:mod:`._gemm`). reset_after=True needs one product per step,
 h_{t-1} W_h (its u_h part kept for backward); reset_after=False needs two, [W_hz | W_hr] and then
 W_hh on r * h_{t-1}, each on its own packed block. The gate buffer holds x_t W_x + b_x on entry
@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import checks
 from .._jit import jit
-from . import _common, _gemm
+from . import _bptt, _gemm, _hoisted, _layout
 from ._math import sigmoid, tanh
 
 STATES = ("h",)
@@ -83,8 +83,8 @@ def step_backward_reset_after(dh, h_prev, gates_t, u_h_t, recurrent_kernel_T_pac
             dr_r[j] = da_r[j]
             dr_h[j] = da_h[j] * r[j]
     _gemm.matmul(dr_t, recurrent_kernel_T_packed, dh_prev, _gemm.OVERWRITE)
-    if _common.present(mask):
-        _common.multiply_into(dh_prev, mask, dh_prev)
+    if _layout.present(mask):
+        _layout.multiply_into(dh_prev, mask, dh_prev)
     for b in range(B):
         dh_b, z, dh_p = dh[b], gates_t[b, :H], dh_prev[b]
         for j in range(H):
@@ -149,14 +149,14 @@ def step_backward_reset_before(dh, h_prev, h_in, gates_t, recurrent_kernel_zr_T_
         r, d_reset_h_b, dh_p = gates_t[b, H:2 * H], d_reset_h[b], dh_prev[b]
         for j in range(H):
             dh_p[j] += d_reset_h_b[j] * r[j]  # ... and through r * h_in
-    if _common.present(mask):
-        _common.multiply_into(dh_prev, mask, dh_prev)  # d(h_prev) = d(h_in) * m
+    if _layout.present(mask):
+        _layout.multiply_into(dh_prev, mask, dh_prev)  # d(h_prev) = d(h_in) * m
     for b in range(B):
         z, dh_b, dh_p = gates_t[b, :H], dh[b], dh_prev[b]
         for j in range(H):
             dh_p[j] += dh_b[j] * z[j]
-    _common.copy_into(da_zr, da_t[:, :2 * H])
-    _common.copy_into(da_h, da_t[:, 2 * H:])
+    _layout.copy_into(da_zr, da_t[:, :2 * H])
+    _layout.copy_into(da_h, da_t[:, 2 * H:])
 
 
 @jit
@@ -165,14 +165,13 @@ def forward_sequence_reset_after(gates, h0, recurrent_kernel, recurrent_bias, ma
     T, B, G = gates.shape
     hw = np.empty((B, G), dtype=gates.dtype)
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
-    _common.copy_into(h0, h[0])
+    _layout.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     for t in range(T):
-        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        h_in = _bptt.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_after(gates[t], h[t], h_in, recurrent_kernel_packed, recurrent_bias, hw, u_h[t],
                                  h[t + 1])
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
+        _bptt.carry(t, valid, h[t], h[t + 1])
 
 
 @jit
@@ -183,17 +182,12 @@ def backward_sequence_reset_after(dh_seq, dh_last, h, gates, u_h, recurrent_kern
     recurrent_kernel_T_packed = _gemm.pack_transposed(recurrent_kernel, B)
     dh = dh_last.copy()
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
+    applied = mask[:0]  # the step applies the dropout mask itself (dh * z joins after it): none to leave
     for t in range(T - 1, -1, -1):
-        if _common.present(dh_seq):
-            dh += dh_seq[t]
-        if _common.present(dh_record):
-            _common.copy_into(dh, dh_record[t])
-        if _common.present(valid):
-            _common.hold_masked_rows(valid[t], dh, dh_held)
+        _bptt.arrive(t, dh, dh_seq, dh_record, valid, dh_held)
         step_backward_reset_after(dh, h[t], gates[t], u_h[t], recurrent_kernel_T_packed, mask, da[t], dr[t],
                                   dh_prev)
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
+        _bptt.leave(t, dh_prev, applied, valid, dh_held)
         dh, dh_prev = dh_prev, dh
     return dh
 
@@ -206,14 +200,13 @@ def forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, valid, h, r
     hw = np.empty((B, 2 * H), dtype=gates.dtype)
     recurrent_kernel_zr_packed = _gemm.pack(np.ascontiguousarray(recurrent_kernel[:, :2 * H]), B)
     recurrent_kernel_h_packed = _gemm.pack(np.ascontiguousarray(recurrent_kernel[:, 2 * H:]), B)
-    _common.copy_into(h0, h[0])
+    _layout.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     for t in range(T):
-        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        h_in = _bptt.recurrent_input(h[t], mask, h_masked)
         step_forward_reset_before(gates[t], h[t], h_in, recurrent_kernel_zr_packed, recurrent_kernel_h_packed, hw,
                                   reset_h[t], h[t + 1])
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
+        _bptt.carry(t, valid, h[t], h[t + 1])
 
 
 @jit
@@ -228,18 +221,13 @@ def backward_sequence_reset_before(dh_seq, dh_last, h, gates, recurrent_kernel, 
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     da_zr = np.empty((B, 2 * dh.shape[1]), dtype=dh.dtype)
     da_h, d_reset_h, h_masked = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
+    applied = mask[:0]  # the step applies the dropout mask itself (dh * z joins after it): none to leave
     for t in range(T - 1, -1, -1):
-        if _common.present(dh_seq):
-            dh += dh_seq[t]
-        if _common.present(dh_record):
-            _common.copy_into(dh, dh_record[t])
-        if _common.present(valid):
-            _common.hold_masked_rows(valid[t], dh, dh_held)
-        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        _bptt.arrive(t, dh, dh_seq, dh_record, valid, dh_held)
+        h_in = _bptt.recurrent_input(h[t], mask, h_masked)
         step_backward_reset_before(dh, h[t], h_in, gates[t], recurrent_kernel_zr_T_packed,
                                    recurrent_kernel_h_T_packed, mask, da[t], da_zr, da_h, d_reset_h, dh_prev)
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
+        _bptt.leave(t, dh_prev, applied, valid, dh_held)
         dh, dh_prev = dh_prev, dh
     return dh
 
@@ -259,21 +247,21 @@ def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None, re
     checks.check_sequence(x, kernel, recurrent_kernel, bias, gates=3, bias_shape=bias_shape)
     B = x.shape[0]
     h0 = checks.check_state("h0", h0, B, H, x.dtype)
-    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
-    x_tm = _common.time_major(x)
+    mask = _bptt.dropout_mask(recurrent_mask, B, H, x.dtype)
+    x_tm = _layout.time_major(x)
     T = x_tm.shape[0]
-    valid = _common.valid_steps(sequence_mask, B, T)
-    h = _common.sequence_buffer(T + 1, B, H, x.dtype)
+    valid = _bptt.valid_steps(sequence_mask, B, T)
+    h = _layout.sequence_buffer(T + 1, B, H, x.dtype)
     u_h = reset_h = None
     if reset_after:
-        gates, u_h = _common.input_projection(x_tm, kernel, bias[0]), _common.sequence_buffer(T, B, H, x.dtype)
+        gates, u_h = _hoisted.input_projection(x_tm, kernel, bias[0]), _layout.sequence_buffer(T, B, H, x.dtype)
         forward_sequence_reset_after(gates, h0, recurrent_kernel, np.ascontiguousarray(bias[1]), mask, valid, h,
                                      u_h)
     else:
-        gates, reset_h = _common.input_projection(x_tm, kernel, bias), _common.sequence_buffer(T, B, H, x.dtype)
+        gates, reset_h = _hoisted.input_projection(x_tm, kernel, bias), _layout.sequence_buffer(T, B, H, x.dtype)
         forward_sequence_reset_before(gates, h0, recurrent_kernel, mask, valid, h, reset_h)
     cache = Cache(x_tm, h, gates, u_h, reset_h, kernel, recurrent_kernel, bool(reset_after), mask, valid)
-    return _common.batch_major(h[1:]), cache
+    return _layout.batch_major(h[1:]), cache
 
 
 def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
@@ -285,28 +273,28 @@ def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_gra
     """
     h, R = cache.h, cache.recurrent_kernel
     H = h.shape[2]
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, (dstates or [None])[0], h)
-    h_prev = _common.flat(_common.masked_states(h[:-1], cache.mask))  # as the products with W_h saw it
-    dh_record = _common.state_grad_record(h, record_state_grads)
+    dh_seq_tm, dh_last = _bptt.output_grads(dh_seq, (dstates or [None])[0], h)
+    h_prev = _layout.flat(_hoisted.masked_states(h[:-1], cache.mask))  # as the products with W_h saw it
+    dh_record = _bptt.state_grad_record(h, record_state_grads)
     if cache.reset_after:
         da, dr = np.empty_like(cache.gates), np.empty_like(cache.gates)
         dh0 = backward_sequence_reset_after(dh_seq_tm, dh_last, h, cache.gates, cache.u_h, R, cache.mask, cache.valid,
                                             dh_record, da, dr)
-        dkernel, dbias_x, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
-        dr = _common.flat(dr)
+        dkernel, dbias_x, dx = _hoisted.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
+        dr = _layout.flat(dr)
         drecurrent = h_prev.T @ dr
-        dbias = np.stack([dbias_x, _common.column_sums(dr)])
+        dbias = np.stack([dbias_x, _hoisted.column_sums(dr)])
     else:
         da = np.empty_like(cache.gates)
         dh0 = backward_sequence_reset_before(dh_seq_tm, dh_last, h, cache.gates, R, cache.mask, cache.valid, dh_record,
                                              da)
-        dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
-        da = _common.flat(da)
-        drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _common.flat(cache.reset_h).T @ da[:, 2 * H:]],
+        dkernel, dbias, dx = _hoisted.weight_and_input_grads(cache.x, da, cache.kernel, input_grad)
+        da = _layout.flat(da)
+        drecurrent = np.concatenate([h_prev.T @ da[:, :2 * H], _layout.flat(cache.reset_h).T @ da[:, 2 * H:]],
                                     axis=1)
     grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
     if record_state_grads:
-        grads["dh"] = _common.batch_major(dh_record)
+        grads["dh"] = _layout.batch_major(dh_record)
     return grads
 
 
@@ -318,7 +306,7 @@ def final_states(cache):
 def step_jacobians(cache, sample=0):
     """J_t = dh_t / dh_{t-1} for every step of sequence ``sample`` of a forward pass: (T, H, H),
     from the step's own backward function fed the identity (see :func:`minirnn.cells.rnn.step_jacobians`)."""
-    _common.check_no_dropout(cache)
+    _bptt.check_no_dropout(cache)
     T, H, dtype = cache.gates.shape[0], cache.h.shape[2], cache.h.dtype
     R, no_mask = cache.recurrent_kernel, cache.mask
     jacobians = np.empty((T, H, H), dtype=dtype)
@@ -326,16 +314,16 @@ def step_jacobians(cache, sample=0):
     if cache.reset_after:
         recurrent_kernel_T_packed = _gemm.pack_transposed(R, H)
         for t in range(T):
-            step_backward_reset_after(np.eye(H, dtype=dtype), _common.unit_batch(cache.h[t], sample, H),
-                                      _common.unit_batch(cache.gates[t], sample, H),
-                                      _common.unit_batch(cache.u_h[t], sample, H), recurrent_kernel_T_packed,
+            step_backward_reset_after(np.eye(H, dtype=dtype), _layout.unit_batch(cache.h[t], sample, H),
+                                      _layout.unit_batch(cache.gates[t], sample, H),
+                                      _layout.unit_batch(cache.u_h[t], sample, H), recurrent_kernel_T_packed,
                                       no_mask, da, dr, jacobians[t])
-        return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
+        return _bptt.identity_at_masked_steps(jacobians, cache.valid, sample)
     zr_T_packed, h_T_packed = _gemm.pack_transposed(R[:, :2 * H], H), _gemm.pack_transposed(R[:, 2 * H:], H)
     da_zr, da_h, d_reset_h = np.empty((H, 2 * H), dtype), np.empty((H, H), dtype), np.empty((H, H), dtype)
     for t in range(T):
-        h_prev = _common.unit_batch(cache.h[t], sample, H)
-        gates = _common.unit_batch(cache.gates[t], sample, H)
+        h_prev = _layout.unit_batch(cache.h[t], sample, H)
+        gates = _layout.unit_batch(cache.gates[t], sample, H)
         step_backward_reset_before(np.eye(H, dtype=dtype), h_prev, h_prev, gates, zr_T_packed, h_T_packed, no_mask,
                                    da, da_zr, da_h, d_reset_h, jacobians[t])
-    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
+    return _bptt.identity_at_masked_steps(jacobians, cache.valid, sample)

@@ -4,7 +4,7 @@ Tested equal to the textbook on every option (tests/test_textbook.py). Each unit
 own past: the recurrent matrix is diag(u), so the time loop has no matrix product at all, and
 the step is one fused pass over each row (one loop per activation, for LLVM to vectorise). The
 input projection before the loop and the weight gradients after it are the shared ones
-(:mod:`._common`), du = sum dz * h_{t-1} one reduction over all steps.
+(:mod:`._hoisted`), du = sum dz * h_{t-1} one reduction over all steps.
 """
 from collections import namedtuple
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import checks
 from .._jit import jit
-from . import _common
+from . import _bptt, _hoisted, _layout
 from ._math import tanh
 
 STATES = ("h",)
@@ -75,13 +75,12 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, mask, valid, h):
     ``mask`` (B, H) is the recurrent-dropout mask, or (0, H) for none; ``valid`` (T, B) is
     False at masked steps, or (0, B) for none.
     """
-    _common.copy_into(h0, h[0])
+    _layout.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     for t in range(xp.shape[0]):
-        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        h_in = _bptt.recurrent_input(h[t], mask, h_masked)
         step_forward(xp[t], h_in, recurrent_kernel, activation, h[t + 1])
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
+        _bptt.carry(t, valid, h[t], h[t + 1])
 
 
 @jit
@@ -95,17 +94,9 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, mask, va
     dh = dh_last.copy()
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     for t in range(h.shape[0] - 2, -1, -1):
-        if _common.present(dh_seq):
-            dh += dh_seq[t]
-        if _common.present(dh_record):
-            _common.copy_into(dh, dh_record[t])
-        if _common.present(valid):
-            _common.hold_masked_rows(valid[t], dh, dh_held)
+        _bptt.arrive(t, dh, dh_seq, dh_record, valid, dh_held)
         step_backward(dh, h[t + 1], recurrent_kernel, activation, dz[t], dh_prev)
-        if _common.present(mask):
-            _common.multiply_into(dh_prev, mask, dh_prev)
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
+        _bptt.leave(t, dh_prev, mask, valid, dh_held)
         dh, dh_prev = dh_prev, dh
     return dh
 
@@ -124,13 +115,13 @@ def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None, ac
     H = recurrent_kernel.shape[0]
     code = checks.check_choice("activation", activation, ACTIVATIONS)
     h0 = checks.check_state("h0", (states or [None])[0], B, H, x.dtype)
-    x_tm = _common.time_major(x)
-    xp = _common.input_projection(x_tm, kernel, bias)
-    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
-    valid = _common.valid_steps(sequence_mask, B, T)
-    h = _common.sequence_buffer(T + 1, B, H, x.dtype)
+    x_tm = _layout.time_major(x)
+    xp = _hoisted.input_projection(x_tm, kernel, bias)
+    mask = _bptt.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _bptt.valid_steps(sequence_mask, B, T)
+    h = _layout.sequence_buffer(T + 1, B, H, x.dtype)
     forward_sequence(xp, h0, np.ascontiguousarray(recurrent_kernel), code, mask, valid, h)
-    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, mask, valid)
+    return _layout.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, mask, valid)
 
 
 def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
@@ -141,16 +132,16 @@ def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_gra
     ``bias``; with ``record_state_grads`` also ``dh`` (B, T, H), dL/dh_t.
     """
     x_tm, h = cache.x, cache.h
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, (dstates or [None])[0], h)
-    dh_record = _common.state_grad_record(h, record_state_grads)
+    dh_seq_tm, dh_last = _bptt.output_grads(dh_seq, (dstates or [None])[0], h)
+    dh_record = _bptt.state_grad_record(h, record_state_grads)
     dz = np.empty_like(h[1:])
     u = np.ascontiguousarray(cache.recurrent_kernel)
     dh0 = backward_sequence(dh_seq_tm, dh_last, h, u, cache.activation, cache.mask, cache.valid, dh_record, dz)
-    dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
-    drecurrent = (dz * _common.masked_states(h[:-1], cache.mask)).sum(axis=(0, 1))  # du = sum dz * h_{t-1}
+    dkernel, dbias, dx = _hoisted.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
+    drecurrent = (dz * _hoisted.masked_states(h[:-1], cache.mask)).sum(axis=(0, 1))  # du = sum dz * h_{t-1}
     grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
     if record_state_grads:
-        grads["dh"] = _common.batch_major(dh_record)
+        grads["dh"] = _layout.batch_major(dh_record)
     return grads
 
 
@@ -162,12 +153,12 @@ def final_states(cache):
 def step_jacobians(cache, sample=0):
     """J_t = dh_t / dh_{t-1} for every step of sequence ``sample``: (T, H, H), diagonal, rows
     indexing h_t; :func:`step_backward` fed the identity returns it, as for the Elman cell."""
-    _common.check_no_dropout(cache)
+    _bptt.check_no_dropout(cache)
     T, H = cache.h.shape[0] - 1, cache.h.shape[2]
     u = np.ascontiguousarray(cache.recurrent_kernel)
     jacobians = np.empty((T, H, H), dtype=cache.h.dtype)
     dz = np.empty((H, H), dtype=cache.h.dtype)
     for t in range(T):
-        step_backward(np.eye(H, dtype=cache.h.dtype), _common.unit_batch(cache.h[t + 1], sample, H), u,
+        step_backward(np.eye(H, dtype=cache.h.dtype), _layout.unit_batch(cache.h[t + 1], sample, H), u,
                       cache.activation, dz, jacobians[t])
-    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
+    return _bptt.identity_at_masked_steps(jacobians, cache.valid, sample)

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import checks
 from .._jit import jit
-from . import _common, lstm
+from . import _bptt, _hoisted, _layout, lstm
 from ._math import sigmoid, tanh
 
 STATES = ("h", "c")
@@ -79,7 +79,7 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel, gammas, betas, peeph
     ftype = h_t.dtype.type
     np.dot(h_prev, recurrent_kernel, a_h)                        # h_{t-1} W_h
     normalise_rows(a_h, gammas[1], betas[1], r_hat, r_scale, a_h)  # a_h = LN_h(h_{t-1} W_h), in place
-    with_peepholes = _common.present(peepholes)
+    with_peepholes = _layout.present(peepholes)
     for b in range(B):
         z, a, c_p, c = gates_t[b], a_h[b], c_prev[b], c_t[b]
         for j in range(4 * H):
@@ -114,7 +114,7 @@ def step_backward(dh, dc, c_prev, gates_t, k_t, c_hat, c_scale, r_hat, r_scale, 
     scratch space, allocated once per sequence."""
     B, H = dh.shape
     one = dh.dtype.type(1)
-    with_peepholes = _common.present(peepholes)
+    with_peepholes = _layout.present(peepholes)
     for b in range(B):
         o, k, dh_b, dz_o = gates_t[b, 3 * H:], k_t[b], dh[b], dz_t[b, 3 * H:]
         for j in range(H):
@@ -144,17 +144,16 @@ def step_backward(dh, dc, c_prev, gates_t, k_t, c_hat, c_scale, r_hat, r_scale, 
 def forward_sequence(gates, h0, c0, recurrent_kernel, gammas, betas, peepholes, mask, valid, h, c, k, r_hat,
                      r_scale, c_hat, c_scale):
     """Run step_forward over all T steps (``gates`` holds a_x + b on entry, [i|f|g|o] on exit)."""
-    _common.copy_into(h0, h[0])
-    _common.copy_into(c0, c[0])
+    _layout.copy_into(h0, h[0])
+    _layout.copy_into(c0, c[0])
     h_masked = np.empty_like(h0)
     a_h = np.empty_like(gates[0])
     for t in range(gates.shape[0]):
-        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        h_in = _bptt.recurrent_input(h[t], mask, h_masked)
         step_forward(gates[t], h_in, c[t], recurrent_kernel, gammas, betas, peepholes, r_hat[t], r_scale[t],
                      c_hat[t], c_scale[t], c[t + 1], k[t], h[t + 1], a_h)
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
-            _common.carry_masked_rows(valid[t], c[t], c[t + 1])
+        _bptt.carry(t, valid, h[t], h[t + 1])
+        _bptt.carry(t, valid, c[t], c[t + 1])
 
 
 @jit
@@ -168,23 +167,14 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, k, gates, c_hat, c_scale, r_h
     dc_total, dc_held = np.empty_like(dc), np.empty_like(dc)
     dc_ln = np.empty_like(dc)
     for t in range(T - 1, -1, -1):
-        if _common.present(dh_seq):
-            dh += dh_seq[t]
-        if _common.present(dh_record):
-            _common.copy_into(dh, dh_record[t])
-        if _common.present(valid):
-            _common.hold_masked_rows(valid[t], dh, dh_held)
-            _common.hold_masked_rows(valid[t], dc, dc_held)
+        _bptt.arrive(t, dh, dh_seq, dh_record, valid, dh_held)
+        _bptt.hold(t, valid, dc, dc_held)
         step_backward(dh, dc, c[t], gates[t], k[t], c_hat[t], c_scale[t], r_hat[t], r_scale[t], recurrent_kernel_T,
                       gammas, peepholes, dgammas, dbetas, dz[t], dr[t], dh_prev, dc_total, dc_ln)
-        if _common.present(mask):
-            _common.multiply_into(dh_prev, mask, dh_prev)
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
-            _common.carry_masked_rows(valid[t], dc_held, dc)
-            _common.carry_masked_rows(valid[t], dc_held, dc_total)
-        if _common.present(dc_record):
-            _common.copy_into(dc_total, dc_record[t])
+        _bptt.leave(t, dh_prev, mask, valid, dh_held)
+        _bptt.carry(t, valid, dc_held, dc)
+        _bptt.carry(t, valid, dc_held, dc_total)
+        _bptt.record(t, dc_total, dc_record)
         dh, dh_prev = dh_prev, dh
     return dh, dc
 
@@ -212,15 +202,15 @@ def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None):
     h0 = checks.check_state("h0", h0, B, H, x.dtype)
     c0 = checks.check_state("c0", c0, B, H, x.dtype)
     if peepholes is None:
-        peepholes = _common.absent((H,), x.dtype)
+        peepholes = _layout.absent((H,), x.dtype)
     else:
         checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
     gammas = tuple(np.ascontiguousarray(g) for g in gammas)
     betas = tuple(np.ascontiguousarray(b) for b in betas)
-    x_tm = _common.time_major(x)
-    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
-    valid = _common.valid_steps(sequence_mask, B, T)
-    projection = _common.flat(x_tm) @ kernel                    # x_t W_x, all steps
+    x_tm = _layout.time_major(x)
+    mask = _bptt.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _bptt.valid_steps(sequence_mask, B, T)
+    projection = _layout.flat(x_tm) @ kernel                    # x_t W_x, all steps
     x_hat, x_scale = np.empty_like(projection), np.empty(T * B, dtype=x.dtype)
     gates = np.empty_like(projection)
     normalise_rows(projection, gammas[0], betas[0], x_hat, x_scale, gates)
@@ -233,7 +223,7 @@ def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None):
                      k, r_hat, r_scale, c_hat, c_scale)
     cache = Cache(x_tm, x_hat, x_scale, h, c, k, gates, r_hat, r_scale, c_hat, c_scale, kernel, recurrent_kernel,
                   gammas, peepholes, mask, valid)
-    return _common.batch_major(h[1:]), cache
+    return _layout.batch_major(h[1:]), cache
 
 
 def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
@@ -242,10 +232,10 @@ def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_gra
     h, c = cache.h, cache.c
     T, B, H = h.shape[0] - 1, h.shape[1], h.shape[2]
     dh_last, dc_last = dstates or [None, None]
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
+    dh_seq_tm, dh_last = _bptt.output_grads(dh_seq, dh_last, h)
     dc_last = checks.check_state("dc_last", dc_last, B, H, h.dtype)
-    dh_record = _common.state_grad_record(h, record_state_grads)
-    dc_record = _common.state_grad_record(h, record_state_grads)
+    dh_record = _bptt.state_grad_record(h, record_state_grads)
+    dc_record = _bptt.state_grad_record(h, record_state_grads)
     dgammas = [np.zeros_like(g) for g in cache.gammas]
     dbetas = [np.zeros_like(g) for g in cache.gammas]
     dz, dr = np.empty_like(cache.gates), np.empty_like(cache.gates)
@@ -253,21 +243,21 @@ def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_gra
                                  cache.r_hat, cache.r_scale, np.ascontiguousarray(cache.recurrent_kernel.T),
                                  cache.gammas, cache.peepholes, cache.mask, cache.valid, tuple(dgammas), tuple(dbetas),
                                  dh_record, dc_record, dz, dr)
-    dz_flat = _common.flat(dz)
+    dz_flat = _layout.flat(dz)
     dprojection = np.empty_like(dz_flat)                        # LN_x'(dZ): dL/d(x_t W_x)
     normalise_rows_backward(dz_flat, cache.x_hat, cache.x_scale, cache.gammas[0], dprojection, dgammas[0],
                             dbetas[0])
-    dkernel = _common.flat(cache.x).T @ dprojection
-    drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dr)
-    dx = _common.batch_major((dprojection @ cache.kernel.T).reshape(T, B, -1)) if input_grad else None
+    dkernel = _layout.flat(cache.x).T @ dprojection
+    drecurrent = _layout.flat(_hoisted.masked_states(h[:-1], cache.mask)).T @ _layout.flat(dr)
+    dx = _layout.batch_major((dprojection @ cache.kernel.T).reshape(T, B, -1)) if input_grad else None
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent,
-             "bias": _common.column_sums(dz_flat)}
+             "bias": _hoisted.column_sums(dz_flat)}
     for norm, dgamma, dbeta in zip(NORMS, dgammas, dbetas):
         grads[f"{norm}_layer_norm_gamma"], grads[f"{norm}_layer_norm_beta"] = dgamma, dbeta
-    if _common.present(cache.peepholes):
+    if _layout.present(cache.peepholes):
         grads.update(lstm.peephole_grads(dz, c))
     if record_state_grads:
-        grads["dh"], grads["dc"] = _common.batch_major(dh_record), _common.batch_major(dc_record)
+        grads["dh"], grads["dc"] = _layout.batch_major(dh_record), _layout.batch_major(dc_record)
     return grads
 
 
@@ -279,7 +269,7 @@ def final_states(cache):
 def step_jacobians(cache, sample=0):
     """J_t = d(h_t, c_t) / d(h_{t-1}, c_{t-1}) for every step of sequence ``sample``: (T, 2H, 2H),
     from :func:`step_backward` fed 2H unit gradients (first on h_t, then on c_t), as in :mod:`.lstm`."""
-    _common.check_no_dropout(cache)
+    _bptt.check_no_dropout(cache)
     T, H, dtype = cache.gates.shape[0], cache.h.shape[2], cache.h.dtype
     recurrent_kernel_T = np.ascontiguousarray(cache.recurrent_kernel.T)
     eye, zeros = np.eye(H, dtype=dtype), np.zeros((H, H), dtype=dtype)
@@ -291,10 +281,10 @@ def step_jacobians(cache, sample=0):
     dgammas, dbetas = (tuple(np.zeros_like(g) for g in cache.gammas) for _ in range(2))
     for t in range(T):
         dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])
-        rows = [_common.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.k, cache.c_hat)]
+        rows = [_layout.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.k, cache.c_hat)]
         scales = [np.full(2 * H, a[t, sample], dtype=dtype) for a in (cache.c_scale, cache.r_scale)]
-        r_hat = _common.unit_batch(cache.r_hat[t], sample, 2 * H)
+        r_hat = _layout.unit_batch(cache.r_hat[t], sample, 2 * H)
         step_backward(dh, dc, rows[0], rows[1], rows[2], rows[3], scales[0], r_hat, scales[1], recurrent_kernel_T,
                       cache.gammas, cache.peepholes, dgammas, dbetas, dz, dr, dh_prev, dc_total, dc_ln)
         jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
-    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
+    return _bptt.identity_at_masked_steps(jacobians, cache.valid, sample)

@@ -3,7 +3,7 @@
 Tested equal to the textbook on every option (tests/test_textbook.py). Shaped for the CPU:
 
 - x_t W_x + b for all steps is one product before the loop, the weight gradients one each after
-  it (:mod:`._common`); the loop carries dh and dc back and stores dz per step.
+  it (:mod:`._hoisted`); the loop carries dh and dc back and stores dz per step.
 - h_{t-1} W_h inside the loop runs on W_h packed once per sequence (:mod:`._gemm`), accumulated
   straight into the gate buffer, which holds the pre-activations on entry and the gate values
   on exit: one buffer, not two, half the memory traffic.
@@ -12,7 +12,7 @@ Tested equal to the textbook on every option (tests/test_textbook.py). Shaped fo
   loop over every gate is not. The peephole terms are passes of their own, taken or skipped as a
   whole, because a test inside a row's loop stops vectorisation.
 - The backward step has no exp: its equations share one loop, one pass over each row.
-- Masked steps as in every cell: the step runs on the whole batch, rows copied back or held aside.
+- Dropout and masked steps around the step as in every cell (:mod:`._bptt`).
 """
 from collections import namedtuple
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import checks
 from .._jit import jit
-from . import _common, _gemm
+from . import _bptt, _gemm, _hoisted, _layout
 from ._math import sigmoid, tanh
 
 Cache = namedtuple("Cache", "x h c tanh_c gates kernel recurrent_kernel peepholes mask valid")
@@ -49,7 +49,7 @@ def step_forward(gates_t, h_prev, c_prev, recurrent_kernel_packed, peepholes, c_
     _gemm.matmul(h_prev, recurrent_kernel_packed, gates_t, _gemm.ACCUMULATE)  # z = x_t W_x + b + h_{t-1} W_h
     B, H = h_t.shape
     ftype = h_t.dtype.type
-    with_peepholes = _common.present(peepholes)
+    with_peepholes = _layout.present(peepholes)
     if with_peepholes:  # the input and forget gates look at c_{t-1}
         p_i, p_f = peepholes[0], peepholes[1]
         for b in range(B):
@@ -98,7 +98,7 @@ def step_backward(dh, dc, c_prev, gates_t, tanh_c_t, recurrent_kernel_T_packed, 
     """
     B, H = dh.shape
     one = dh.dtype.type(1)
-    with_peepholes = _common.present(peepholes)
+    with_peepholes = _layout.present(peepholes)
     if with_peepholes:  # dc += dz_o * p_o, with dz_o as the loop below computes it
         p_o = peepholes[2]
         for b in range(B):
@@ -138,15 +138,14 @@ def forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, valid, h,
     """
     T, B = gates.shape[0], gates.shape[1]
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
-    _common.copy_into(h0, h[0])
-    _common.copy_into(c0, c[0])
+    _layout.copy_into(h0, h[0])
+    _layout.copy_into(c0, c[0])
     h_masked = np.empty_like(h0)
     for t in range(T):
-        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        h_in = _bptt.recurrent_input(h[t], mask, h_masked)
         step_forward(gates[t], h_in, c[t], recurrent_kernel_packed, peepholes, c[t + 1], tanh_c[t], h[t + 1])
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
-            _common.carry_masked_rows(valid[t], c[t], c[t + 1])
+        _bptt.carry(t, valid, h[t], h[t + 1])
+        _bptt.carry(t, valid, c[t], c[t + 1])
 
 
 @jit
@@ -165,23 +164,14 @@ def backward_sequence(dh_seq, dh_last, dc_last, c, tanh_c, gates, recurrent_kern
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     dc_total, dc_held = np.empty_like(dc), np.empty_like(dc)
     for t in range(T - 1, -1, -1):
-        if _common.present(dh_seq):
-            dh += dh_seq[t]
-        if _common.present(dh_record):
-            _common.copy_into(dh, dh_record[t])
-        if _common.present(valid):
-            _common.hold_masked_rows(valid[t], dh, dh_held)
-            _common.hold_masked_rows(valid[t], dc, dc_held)
+        _bptt.arrive(t, dh, dh_seq, dh_record, valid, dh_held)
+        _bptt.hold(t, valid, dc, dc_held)
         step_backward(dh, dc, c[t], gates[t], tanh_c[t], recurrent_kernel_T_packed, peepholes, dz[t], dh_prev,
                       dc_total)
-        if _common.present(mask):
-            _common.multiply_into(dh_prev, mask, dh_prev)
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
-            _common.carry_masked_rows(valid[t], dc_held, dc)
-            _common.carry_masked_rows(valid[t], dc_held, dc_total)
-        if _common.present(dc_record):
-            _common.copy_into(dc_total, dc_record[t])
+        _bptt.leave(t, dh_prev, mask, valid, dh_held)
+        _bptt.carry(t, valid, dc_held, dc)
+        _bptt.carry(t, valid, dc_held, dc_total)
+        _bptt.record(t, dc_total, dc_record)
         dh, dh_prev = dh_prev, dh
     return dh, dc
 
@@ -203,18 +193,18 @@ def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None):
     h0 = checks.check_state("h0", h0, B, H, x.dtype)
     c0 = checks.check_state("c0", c0, B, H, x.dtype)
     if peepholes is None:
-        peepholes = _common.absent((H,), x.dtype)
+        peepholes = _layout.absent((H,), x.dtype)
     else:
         checks.check_array("peepholes", peepholes, 2, x.dtype, (3, H))
-    x_tm = _common.time_major(x)
-    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
-    valid = _common.valid_steps(sequence_mask, B, T)
-    gates = _common.input_projection(x_tm, kernel, bias)
-    h, c = _common.sequence_buffer(T + 1, B, H, x.dtype), _common.sequence_buffer(T + 1, B, H, x.dtype)
-    tanh_c = _common.sequence_buffer(T, B, H, x.dtype)
+    x_tm = _layout.time_major(x)
+    mask = _bptt.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _bptt.valid_steps(sequence_mask, B, T)
+    gates = _hoisted.input_projection(x_tm, kernel, bias)
+    h, c = _layout.sequence_buffer(T + 1, B, H, x.dtype), _layout.sequence_buffer(T + 1, B, H, x.dtype)
+    tanh_c = _layout.sequence_buffer(T, B, H, x.dtype)
     forward_sequence(gates, h0, c0, recurrent_kernel, peepholes, mask, valid, h, c, tanh_c)
     cache = Cache(x_tm, h, c, tanh_c, gates, kernel, recurrent_kernel, peepholes, mask, valid)
-    return _common.batch_major(h[1:]), cache
+    return _layout.batch_major(h[1:]), cache
 
 
 def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
@@ -227,20 +217,20 @@ def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_gra
     """
     h, c = cache.h, cache.c
     dh_last, dc_last = dstates or [None, None]
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, dh_last, h)
+    dh_seq_tm, dh_last = _bptt.output_grads(dh_seq, dh_last, h)
     dc_last = checks.check_state("dc_last", dc_last, h.shape[1], h.shape[2], h.dtype)
-    dh_record = _common.state_grad_record(h, record_state_grads)
-    dc_record = _common.state_grad_record(h, record_state_grads)
+    dh_record = _bptt.state_grad_record(h, record_state_grads)
+    dc_record = _bptt.state_grad_record(h, record_state_grads)
     dz = np.empty_like(cache.gates)
     dh0, dc0 = backward_sequence(dh_seq_tm, dh_last, dc_last, c, cache.tanh_c, cache.gates, cache.recurrent_kernel,
                                  cache.peepholes, cache.mask, cache.valid, dh_record, dc_record, dz)
-    dkernel, dbias, dx = _common.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
-    drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
+    dkernel, dbias, dx = _hoisted.weight_and_input_grads(cache.x, dz, cache.kernel, input_grad)
+    drecurrent = _layout.flat(_hoisted.masked_states(h[:-1], cache.mask)).T @ _layout.flat(dz)
     grads = {"x": dx, "h0": dh0, "c0": dc0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
-    if _common.present(cache.peepholes):
+    if _layout.present(cache.peepholes):
         grads.update(peephole_grads(dz, c))
     if record_state_grads:
-        grads["dh"], grads["dc"] = _common.batch_major(dh_record), _common.batch_major(dc_record)
+        grads["dh"], grads["dc"] = _layout.batch_major(dh_record), _layout.batch_major(dc_record)
     return grads
 
 
@@ -268,7 +258,7 @@ def step_jacobians(cache, sample=0):
     """J_t = d(h_t, c_t) / d(h_{t-1}, c_{t-1}) for every step of sequence ``sample``: (T, 2H, 2H),
     rows indexing (h_t, c_t). :func:`step_backward` fed 2H unit gradients, first on h_t, then on
     c_t, with the step's activations in every row, returns them carried back: J_t's rows."""
-    _common.check_no_dropout(cache)
+    _bptt.check_no_dropout(cache)
     T, H, dtype = cache.gates.shape[0], cache.h.shape[2], cache.h.dtype
     recurrent_kernel_T_packed = _gemm.pack_transposed(cache.recurrent_kernel, 2 * H)
     eye, zeros = np.eye(H, dtype=dtype), np.zeros((H, H), dtype=dtype)
@@ -276,7 +266,7 @@ def step_jacobians(cache, sample=0):
     dz, dh_prev, dc_total = np.empty((2 * H, 4 * H), dtype), np.empty((2 * H, H), dtype), np.empty((2 * H, H), dtype)
     for t in range(T):
         dh, dc = np.concatenate([eye, zeros]), np.concatenate([zeros, eye])
-        c_prev, gates, tanh_c = (_common.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.tanh_c))
+        c_prev, gates, tanh_c = (_layout.unit_batch(a[t], sample, 2 * H) for a in (cache.c, cache.gates, cache.tanh_c))
         step_backward(dh, dc, c_prev, gates, tanh_c, recurrent_kernel_T_packed, cache.peepholes, dz, dh_prev, dc_total)
         jacobians[t] = np.concatenate([dh_prev, dc], axis=1)  # dc now holds d(h_t, c_t)/dc_{t-1}
-    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
+    return _bptt.identity_at_masked_steps(jacobians, cache.valid, sample)

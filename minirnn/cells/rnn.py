@@ -2,7 +2,7 @@
 
 Tested equal to the textbook on every option (tests/test_textbook.py). Shaped for the CPU:
 
-- Nothing that is not sequential stays in the loop (the cuDNN trick, :mod:`._common`): x_t W_x + b
+- Nothing that is not sequential stays in the loop (the cuDNN trick, :mod:`._hoisted`): x_t W_x + b
   for all steps is one product before it; dW_x, dW_h, db and dX are one product each after it,
   from the dz the loop stores per step. The loop carries only dh back.
 - The in-loop product h_{t-1} W_h runs on W_h packed once per sequence (:mod:`._gemm`).
@@ -10,7 +10,7 @@ Tested equal to the textbook on every option (tests/test_textbook.py). Shaped fo
   stop LLVM vectorising it. act' is read off h_t, so z_t is never stored.
 - Sequences are time-major inside ((T, B, H): x_t a contiguous block); the API is batch-major.
 - Masked steps run on the whole batch and have their rows copied back (forward) or held aside
-  (backward), so that the loop has no per-row branch either (:mod:`._common`).
+  (backward), so that the loop has no per-row branch either (:mod:`._bptt`).
 """
 from collections import namedtuple
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import checks
 from .._jit import jit
-from . import _common, _gemm
+from . import _bptt, _gemm, _hoisted, _layout
 from ._math import tanh
 
 STATES = ("h",)
@@ -91,14 +91,13 @@ def forward_sequence(xp, h0, recurrent_kernel, activation, alpha, mask, valid, h
     False at masked steps, or (0, B) for none.
     """
     T, B = xp.shape[0], xp.shape[1]
-    _common.copy_into(h0, h[0])
+    _layout.copy_into(h0, h[0])
     h_masked = np.empty_like(h0)
     recurrent_kernel_packed = _gemm.pack(recurrent_kernel, B)
     for t in range(T):
-        h_in = _common.recurrent_input(h[t], mask, h_masked)
+        h_in = _bptt.recurrent_input(h[t], mask, h_masked)
         step_forward(xp[t], h_in, recurrent_kernel_packed, activation, alpha, h[t + 1])
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], h[t], h[t + 1])
+        _bptt.carry(t, valid, h[t], h[t + 1])
 
 
 @jit
@@ -115,17 +114,9 @@ def backward_sequence(dh_seq, dh_last, h, recurrent_kernel, activation, alpha, m
     dh = dh_last.copy()
     dh_prev, dh_held = np.empty_like(dh), np.empty_like(dh)
     for t in range(T - 1, -1, -1):
-        if _common.present(dh_seq):
-            dh += dh_seq[t]
-        if _common.present(dh_record):
-            _common.copy_into(dh, dh_record[t])
-        if _common.present(valid):
-            _common.hold_masked_rows(valid[t], dh, dh_held)
+        _bptt.arrive(t, dh, dh_seq, dh_record, valid, dh_held)
         step_backward(dh, h[t + 1], recurrent_kernel_T_packed, activation, alpha, dz[t], dh_prev)
-        if _common.present(mask):
-            _common.multiply_into(dh_prev, mask, dh_prev)
-        if _common.present(valid):
-            _common.carry_masked_rows(valid[t], dh_held, dh_prev)
+        _bptt.leave(t, dh_prev, mask, valid, dh_held)
         dh, dh_prev = dh_prev, dh
     return dh
 
@@ -145,13 +136,13 @@ def forward(x, weights, states=None, recurrent_mask=None, sequence_mask=None, ac
     code = checks.check_choice("activation", activation, ACTIVATIONS)
     alpha = x.dtype.type(alpha)
     h0 = checks.check_state("h0", (states or [None])[0], B, H, x.dtype)
-    x_tm = _common.time_major(x)
-    xp = _common.input_projection(x_tm, kernel, bias)
-    mask = _common.dropout_mask(recurrent_mask, B, H, x.dtype)
-    valid = _common.valid_steps(sequence_mask, B, x_tm.shape[0])
-    h = _common.sequence_buffer(x_tm.shape[0] + 1, B, H, x.dtype)
+    x_tm = _layout.time_major(x)
+    xp = _hoisted.input_projection(x_tm, kernel, bias)
+    mask = _bptt.dropout_mask(recurrent_mask, B, H, x.dtype)
+    valid = _bptt.valid_steps(sequence_mask, B, x_tm.shape[0])
+    h = _layout.sequence_buffer(x_tm.shape[0] + 1, B, H, x.dtype)
     forward_sequence(xp, h0, recurrent_kernel, code, alpha, mask, valid, h)
-    return _common.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask, valid)
+    return _layout.batch_major(h[1:]), Cache(x_tm, h, kernel, recurrent_kernel, code, alpha, mask, valid)
 
 
 def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_grads=False):
@@ -162,16 +153,16 @@ def backward(cache, dh_seq=None, dstates=None, input_grad=True, record_state_gra
     ``recurrent_kernel``, ``bias``; with ``record_state_grads`` also ``dh`` (B, T, H), dL/dh_t.
     """
     x_tm, h = cache.x, cache.h
-    dh_seq_tm, dh_last = _common.output_grads(dh_seq, (dstates or [None])[0], h)
-    dh_record = _common.state_grad_record(h, record_state_grads)
+    dh_seq_tm, dh_last = _bptt.output_grads(dh_seq, (dstates or [None])[0], h)
+    dh_record = _bptt.state_grad_record(h, record_state_grads)
     dz = np.empty_like(h[1:])
     dh0 = backward_sequence(dh_seq_tm, dh_last, h, cache.recurrent_kernel, cache.activation, cache.alpha, cache.mask,
                             cache.valid, dh_record, dz)
-    dkernel, dbias, dx = _common.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
-    drecurrent = _common.flat(_common.masked_states(h[:-1], cache.mask)).T @ _common.flat(dz)
+    dkernel, dbias, dx = _hoisted.weight_and_input_grads(x_tm, dz, cache.kernel, input_grad)
+    drecurrent = _layout.flat(_hoisted.masked_states(h[:-1], cache.mask)).T @ _layout.flat(dz)
     grads = {"x": dx, "h0": dh0, "kernel": dkernel, "recurrent_kernel": drecurrent, "bias": dbias}
     if record_state_grads:
-        grads["dh"] = _common.batch_major(dh_record)
+        grads["dh"] = _layout.batch_major(dh_record)
     return grads
 
 
@@ -185,12 +176,12 @@ def step_jacobians(cache, sample=0):
     rows indexing h_t. :func:`step_backward` maps dL/dh_t to dL/dh_{t-1} = dL/dh_t J_t, so fed
     the identity (H unit gradients as a batch, the step's h_t in every row) it returns J_t:
     the same derivative formulas as training, no second copy of them."""
-    _common.check_no_dropout(cache)
+    _bptt.check_no_dropout(cache)
     T, H = cache.h.shape[0] - 1, cache.h.shape[2]
     recurrent_kernel_T_packed = _gemm.pack_transposed(cache.recurrent_kernel, H)
     jacobians = np.empty((T, H, H), dtype=cache.h.dtype)
     dz = np.empty((H, H), dtype=cache.h.dtype)
     for t in range(T):
-        step_backward(np.eye(H, dtype=cache.h.dtype), _common.unit_batch(cache.h[t + 1], sample, H),
+        step_backward(np.eye(H, dtype=cache.h.dtype), _layout.unit_batch(cache.h[t + 1], sample, H),
                       recurrent_kernel_T_packed, cache.activation, cache.alpha, dz, jacobians[t])
-    return _common.identity_at_masked_steps(jacobians, cache.valid, sample)
+    return _bptt.identity_at_masked_steps(jacobians, cache.valid, sample)

@@ -1,4 +1,4 @@
-"""minirnn/cells/_common.py: what all cells share outside their time loops (here: the buffers' memory)."""
+"""minirnn/_process.py: what minirnn changes about its process (here: glibc keeps the buffers mapped)."""
 import os
 import platform
 import subprocess
