@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_step import machine_description, reexec_single_threaded  # noqa: E402
 
-from minirnn import sweep_command  # noqa: E402
+from minirnn.apps import sweep_command  # noqa: E402
 
 DEFAULT_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "anchors",
                                  "adding_problem.py")

@@ -6,7 +6,7 @@ Eight seeds of a short task (an LSTM(32) on the adding problem at T = 100, 1500 
 batch 32: about 5 s each on one core). Each side runs in a fresh Python process and is timed from
 its start to its end, imports and compilation (or loading Numba's cache) included:
 
-- one after another: ``minirnn.experiments.task`` for each seed in one process, one thread;
+- one after another: ``minirnn.apps.experiments.task`` for each seed in one process, one thread;
 - sweep: ``minirnn.sweep.run("task", ...)`` on a LocalCluster of one single-threaded worker per
   core (``--workers``), whose start-up (cluster, workers, their warm-up) is timed on its own.
 
@@ -32,7 +32,8 @@ def sequential(seeds, steps):
     import threadpoolctl
 
     import minirnn
-    from minirnn import experiments, sweep
+    from minirnn import sweep
+    from minirnn.apps import experiments
     minirnn.set_num_threads(1)
     with threadpoolctl.threadpool_limits(1):
         return [experiments.task(**point)["test_loss"] for point in sweep.grid_points(grid(seeds, steps))]

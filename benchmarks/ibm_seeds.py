@@ -3,7 +3,7 @@
     python benchmarks/ibm_seeds.py ../shared/data/djia/IBM_2006-01-01_to_2018-01-01.csv --seeds 0-29
         [--cell gru] [--epochs 50] [--out ibm_seeds.csv] [--scheduler tcp://host:8786]
 
-A sweep (:mod:`minirnn.sweep`) of :func:`minirnn.experiments.ibm`, the set-up of ``minirnn reproduce
+A sweep (:mod:`minirnn.sweep`) of :func:`minirnn.apps.experiments.ibm`, the set-up of ``minirnn reproduce
 ibm`` without the other model and the generated year: one seed per task, on all cores (one
 single-threaded worker process each) or on a Dask cluster, the rows kept in ``--out`` so that an
 interrupted run resumes. The same as ``minirnn sweep reproduce ibm --csv FILE --seeds 0-29``.
@@ -13,7 +13,7 @@ same for Keras on TensorFlow.
 import argparse
 
 from minirnn import sweep
-from minirnn.sweep_command import seeds
+from minirnn.apps.sweep_command import seeds
 
 
 def main():

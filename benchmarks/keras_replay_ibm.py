@@ -28,7 +28,8 @@ def main():
     import numpy as np
     import torch
 
-    from minirnn import callbacks, data, tutorials
+    from minirnn import callbacks, data
+    from minirnn.apps import tutorials
 
     torch.set_num_threads(1)
     _, test, scaler, X, y, X_test = tutorials.ibm_windows(data.load_prices(args.csv, column="High"))

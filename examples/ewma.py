@@ -45,7 +45,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="minirnn-output")
     args = parser.parse_args(argv)
-    from minirnn import plotting  # noqa: F401  (selects the file-only matplotlib backend)
+    from minirnn.apps import plotting  # noqa: F401  (selects the file-only matplotlib backend)
     import matplotlib.pyplot as plt
     x = noisy_hat()
     fig, ax = plt.subplots(figsize=(8, 4.5))

@@ -10,7 +10,7 @@
 """
 import argparse
 
-from minirnn import probe
+from minirnn.apps import probe
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

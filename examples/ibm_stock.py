@@ -1,4 +1,4 @@
-"""The Keras stock-price tutorial 'ibm' (see minirnn.tutorials.ibm for the exact set-up).
+"""The Keras stock-price tutorial 'ibm' (see minirnn.apps.tutorials.ibm for the exact set-up).
 
     python examples/ibm_stock.py --csv PATH [--epochs N] [--seed S] [--out DIR]
 
@@ -6,7 +6,7 @@ Without --csv it runs on a synthetic series and says so. Same as: minirnn reprod
 """
 import sys
 
-from minirnn.cli import example
+from minirnn.apps.cli import example
 
 if __name__ == "__main__":
     sys.exit(example("ibm"))

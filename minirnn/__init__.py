@@ -10,8 +10,10 @@
 - :mod:`minirnn.interop`: weights to and from PyTorch and Keras
 - :func:`minirnn.gradcheck`: finite-difference checks of any layer or function
 - :func:`minirnn.set_num_threads`: how many cores a recurrent layer may use (:mod:`minirnn.threads`)
-- :mod:`minirnn.tasks`, :mod:`minirnn.longrange`: the long-range memory tasks and runs on them (imported on their own)
+- :mod:`minirnn.tasks`: the long-range memory tasks and their baselines (imported on its own)
 - :mod:`minirnn.sweep`: many seeds and settings on all cores or a Dask cluster (imported on its own)
+- :mod:`minirnn.apps`: the applications built on all that, apart from it: the ``minirnn`` command,
+  the stock-price tutorials, the long-range runs, the probes and their figures
 """
 from . import backends, callbacks, cells, interop, layers, losses, metrics, optim, optimizers, saving, textbook, threads
 from .backends import use

@@ -168,7 +168,7 @@ class GradientNormTracker(Callback):
     one value per training step (the norm over all of that layer's parameters, finite also where
     an exploding gradient's squares would overflow). Use it to
     watch gradients explode or vanish while training, e.g. with
-    :func:`minirnn.plotting.plot_gradient_history`."""
+    :func:`minirnn.apps.plotting.plot_gradient_history`."""
 
     def on_train_begin(self, logs=None):
         self.norms = {layer.name: [] for layer in self.model.layers if layer.params}

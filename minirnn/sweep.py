@@ -79,9 +79,9 @@ def grid_points(grid):
 
 
 def _resolve(fn):
-    """``fn`` itself, or the built-in experiment of that name (:mod:`minirnn.experiments`)."""
+    """``fn`` itself, or the built-in experiment of that name (:mod:`minirnn.apps.experiments`)."""
     if isinstance(fn, str):
-        from . import experiments
+        from .apps import experiments  # the built-in experiments, by name (an application of the library)
         if fn not in experiments.EXPERIMENTS:
             raise ValueError(f"fn must be a function or one of the built-in experiments "
                              f"{', '.join(experiments.EXPERIMENTS)}, got {fn!r}")
@@ -187,7 +187,7 @@ def run(fn, grid, *, scheduler=None, out=None, retries=1, progress=True, workers
     Parameters
     ----------
     fn : a top-level function returning a dict of numbers, or the name of a built-in
-        experiment (``"task"``, ``"ibm"``, ``"changes"``: :mod:`minirnn.experiments`)
+        experiment (``"task"``, ``"ibm"``, ``"changes"``: :mod:`minirnn.apps.experiments`)
     grid : dict of lists (their cartesian product) or list of dicts
     scheduler : None (a LocalCluster on this machine), an address ``"tcp://host:8786"``, or a
         ``distributed.Client``

@@ -189,7 +189,7 @@ def test_another_cpu_target_is_compiled_beside_the_native_entries(compiled, tmp_
     grown = cache_files(root)
     assert set(native) < set(grown)  # new data files beside the old ones
     assert all(grown[path][0] >= native[path][0] for path in native if path.suffix == ".nbc")
-    report = subprocess.run([sys.executable, "-m", "minirnn.cli", "cache"], cwd=root, env=environment(root),
+    report = subprocess.run([sys.executable, "-m", "minirnn.apps.cli", "cache"], cwd=root, env=environment(root),
                             capture_output=True, text=True, check=True).stdout
     assert AVX2[0] in report and "this CPU" in report
     weights, _ = train(root, "native-again")  # the native entries are still there and still used
@@ -249,7 +249,7 @@ def test_the_cache_command_shows_and_clears_it(compiled, tmp_path):
     root, _ = copy_of(compiled, tmp_path)
 
     def command(*args):
-        return subprocess.run([sys.executable, "-m", "minirnn.cli", "cache", *args], cwd=root,
+        return subprocess.run([sys.executable, "-m", "minirnn.apps.cli", "cache", *args], cwd=root,
                               env=environment(root), capture_output=True, text=True, check=True).stdout
 
     report = command()

@@ -7,7 +7,7 @@ from minirnn import layers
 
 
 def test_gradient_norm_tracker_records_every_step_and_sees_clipping_work():
-    from minirnn import probe
+    from minirnn.apps import probe
     x, y = probe.first_input_task(128, 20)
     model = mr.Sequential([layers.SimpleRNN(8, input_shape=(20, 1)), layers.Dense(1)], seed=0)
     model.layers[0].params["recurrent_kernel"] *= 3.0  # exploding

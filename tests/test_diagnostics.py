@@ -143,7 +143,7 @@ def test_bad_input(rng):
 
 
 def test_decay_rate_follows_the_spectral_radius():
-    from minirnn import probe
+    from minirnn.apps import probe
     table = probe.decay_vs_radius(radii=(0.5, 0.9, 1.3), length=20, units=8, echo=lambda *a: None)
     tanh = [table[r][0] for r in (0.5, 0.9, 1.3)]
     relu = [table[r][1] for r in (0.5, 0.9, 1.3)]

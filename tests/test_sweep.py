@@ -16,7 +16,8 @@ import pytest
 import threadpoolctl
 
 import minirnn
-from minirnn import experiments, sweep
+from minirnn import sweep
+from minirnn.apps import experiments
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers get this file's functions by value
 
@@ -259,7 +260,7 @@ def test_a_torn_last_row_is_dropped_reported_and_run_again(client, tmp_path, tai
 
 
 def test_a_damaged_results_file_is_named_before_anything_runs(tmp_path, monkeypatch, capsys):
-    from minirnn import cli
+    from minirnn.apps import cli
     monkeypatch.setattr(sweep, "_connect", lambda *a: pytest.fail("a cluster was started"))
     out = tmp_path / "r.csv"
     out.write_bytes(np.random.default_rng(0).bytes(300))

@@ -1,7 +1,7 @@
 """Built-in experiments for :mod:`minirnn.sweep`: functions of keyword arguments that return a dict
 of numbers, so that a sweep names them (``sweep.run("task", grid)``) and any worker can run them.
 
-- :func:`task`: one cell on a long-range memory task (:func:`minirnn.longrange.run`).
+- :func:`task`: one cell on a long-range memory task (:func:`minirnn.apps.longrange.run`).
 - :func:`ibm`: the IBM tutorial's 4 stacked LSTM(50) (or GRU(50)) and its test RMSE.
 - :func:`changes`: the daily-changes GRU of ``minirnn reproduce ko-changes`` on any price file,
   with Diebold-Mariano tests of its errors against persistence and drift on the same days.
@@ -10,7 +10,8 @@ A price file's path must be readable where the task runs (on a cluster: on every
 """
 import numpy as np
 
-from . import data, longrange, optim, tutorials
+from .. import data, optim
+from . import longrange, tutorials
 
 
 def _quiet(*args, **kwargs):
@@ -19,7 +20,7 @@ def _quiet(*args, **kwargs):
 
 def task(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size=32, optimizer="adam", lr=1e-3,
          clipnorm=1.0, seed=0):
-    """:func:`minirnn.longrange.run` without output: test loss, baseline, their ratio, accuracy (NaN
+    """:func:`minirnn.apps.longrange.run` without output: test loss, baseline, their ratio, accuracy (NaN
     for the adding problem), training seconds, and 1 if training diverged."""
     result = longrange.run(task, length, cell, units, steps, batch_size, optimizer, lr, clipnorm or None, seed,
                            echo=_quiet)
@@ -48,7 +49,7 @@ def ibm(csv, seed=0, epochs=50, cell="lstm", column="High"):
 
 
 def changes(csv, split="ko", seed=0, epochs=50, column="High"):
-    """The GRU(16) on daily changes (:func:`minirnn.tutorials.forecast_changes`) on ``csv`` with the
+    """The GRU(16) on daily changes (:func:`minirnn.apps.tutorials.forecast_changes`) on ``csv`` with the
     test period of ``split`` ("ko": 2016-2017, "ibm": 2017): its RMSE, persistence's and drift's,
     and the Diebold-Mariano statistic and p-value of its squared errors against each of them
     (``dm_naive < 0``: smaller errors than persistence)."""

@@ -7,7 +7,7 @@ matplotlib.use("Agg")  # files only: the examples run on machines without a scre
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .outputs import save_figure  # noqa: E402
+from ..outputs import save_figure  # noqa: E402
 
 
 def _wrapped(title):
@@ -77,7 +77,7 @@ def plot_gradient_history(norms, path, title=""):
 
 
 def plot_task_run(result, title, loss_name, path):
-    """Two panels for one long-range task run (:func:`minirnn.longrange.run`): the learning curve
+    """Two panels for one long-range task run (:func:`minirnn.apps.longrange.run`): the learning curve
     with the no-memory baseline, and ||dC/dh_t|| against t at each iteration measured."""
     fig, (curve, flow) = plt.subplots(1, 2, figsize=(12, 4.5))
     history = result["history"]
@@ -104,7 +104,7 @@ def plot_task_run(result, title, loss_name, path):
 
 def plot_arjovsky(results, titles, path):
     """Held-out loss against the iteration, one panel per (task, length) in the order of ``titles``,
-    one line per cell, the no-memory baseline dotted (:func:`minirnn.longrange.arjovsky`)."""
+    one line per cell, the no-memory baseline dotted (:func:`minirnn.apps.longrange.arjovsky`)."""
     keys = list(dict.fromkeys((r["task"], r["length"]) for r in results))
     columns = min(3, len(keys))
     rows = -(-len(keys) // columns)

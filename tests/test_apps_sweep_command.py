@@ -3,7 +3,8 @@ plots it, and refuses bad options before any worker starts."""
 import pandas as pd
 import pytest
 
-from minirnn import cli, sweep, sweep_command
+from minirnn import sweep
+from minirnn.apps import cli, sweep_command
 
 from conftest import IBM, KO, needs_data
 

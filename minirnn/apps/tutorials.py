@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import callbacks, data, layers, optim, outputs, plotting
-from .model import Sequential
+from .. import callbacks, data, layers, optim, outputs
+from . import plotting
+from ..model import Sequential
 
 CELLS = {"SimpleRNN": layers.SimpleRNN, "LSTM": layers.LSTM, "GRU": layers.GRU}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from minirnn import cli, tutorials
+from minirnn.apps import cli, tutorials
 
 from conftest import IBM, KO, NIKKEI, needs_data
 
@@ -71,7 +71,7 @@ def test_example_scripts_and_help():
     for script in ("ko_stock.py", "ibm_stock.py", "nikkei.py"):
         done = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and "--csv" in done.stdout
-    done = subprocess.run([sys.executable, "-m", "minirnn.cli", "--help"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "minirnn.apps.cli", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "reproduce" in done.stdout
 
 

@@ -8,14 +8,14 @@
     minirnn task adding|copy|temporal-order [--length T] [--cell rnn|irnn|lstm|gru] [--units H]
                  [--steps N] [--batch-size B] [--optimizer adam|rmsprop|sgd] [--lr LR] [--clipnorm C]
                  [--seed S] [--out DIR]
-    minirnn sweep reproduce|task ...      (see minirnn.sweep_command)
+    minirnn sweep reproduce|task ...      (see minirnn.apps.sweep_command)
     minirnn cache [--clear]
 
 ``demo`` needs no download: GOOG's daily prices 2004-2008 ship with matplotlib.
-``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.tutorials`), or
+``reproduce`` runs one of the Keras stock tutorials (see :mod:`minirnn.apps.tutorials`), or
 the ``*-changes`` variant that predicts daily changes instead of prices, or Arjovsky et al.'s
 comparison of cells on the long-range tasks; ``task`` trains one cell on one of those tasks
-(see :mod:`minirnn.longrange`).
+(see :mod:`minirnn.apps.longrange`).
 
 Every path is checked before any training starts; a user's mistake (a missing or
 malformed file, an unwritable folder, a bad option) is one line on stderr and exit
@@ -28,7 +28,8 @@ import os
 import sys
 import warnings
 
-from . import outputs, tutorials
+from .. import outputs
+from . import tutorials
 
 # name: (function, default epochs, what it is)
 EXPERIMENTS = {
@@ -286,7 +287,7 @@ def show_cache(clear=False, echo=print):
     """``minirnn cache``: the cache's folders, its entries per CPU target and their size; ``--clear`` empties it."""
     import numba
 
-    from . import _cache, _jit
+    from .. import _cache, _jit
     if clear:
         files, size = _cache.clear()
         echo(f"removed {files} files ({_size(size)}) from {', '.join(map(str, _cache.folders()))}")
@@ -319,7 +320,7 @@ def _size(n):
 
 
 def _announce_compiling():
-    from . import cells
+    from .. import cells
     if not cells.compiled():
         print(f"Compiling minirnn's kernels with Numba (first run only, {COMPILE_TIME}) ...", flush=True)
 

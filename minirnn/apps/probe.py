@@ -7,8 +7,9 @@ after training, :func:`gradient_flow` measures the batch-mean ||dL/dh_t|| at eve
 """
 import numpy as np
 
-from . import callbacks, diagnostics, layers, optim, outputs, plotting, tasks
-from .model import Sequential
+from .. import callbacks, diagnostics, layers, optim, outputs, tasks
+from . import plotting
+from ..model import Sequential
 
 CELLS = {"rnn": lambda H, **kw: layers.SimpleRNN(H, **kw),
          "rnn-relu": lambda H, **kw: layers.SimpleRNN(H, activation="relu", **kw),

@@ -82,7 +82,8 @@ def grid(args):
 
 def run(args, echo=print):
     """Run the sweep of ``args.grid``; print the spread per group; plot it beside the results file."""
-    from . import plotting, sweep
+    from .. import sweep
+    from . import plotting
 
     experiment = "ibm" if args.kind == "reproduce" and args.experiment == "ibm" else \
         "changes" if args.kind == "reproduce" else "task"

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from minirnn import cli, longrange, tasks
+from minirnn import tasks
+from minirnn.apps import cli, longrange
 
 
 def quiet(*args, **kwargs):

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from . import callbacks, checks, diagnostics, initializers, layers, losses, optim, outputs, tasks
-from .model import NonFiniteLossError, Sequential
+from .. import callbacks, checks, diagnostics, initializers, layers, losses, optim, outputs, tasks
+from ..model import NonFiniteLossError, Sequential
 
 CELLS = {
     "rnn": lambda units, **kw: layers.SimpleRNN(units, **kw),
