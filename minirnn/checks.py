@@ -144,6 +144,25 @@ def check_dtype(dtype):
     return dtype
 
 
+def dtype_of(given=(), data=None, whose="the model's parts"):
+    """The one rule for the dtype of a model or a layer.
+
+    ``given``: (owner, dtype or None) for everything that may declare one (``Sequential(dtype=)``,
+    ``Input``, each layer, a ``build(dtype=)``); those that do must agree (a ValueError naming them
+    if not), and then decide. Else the float dtype of ``data`` (an array or a dtype: the first
+    data seen, or what was decided before); else float64, NumPy's default.
+    """
+    declared = [(owner, check_dtype(dtype)) for owner, dtype in given if dtype is not None]
+    if len({dtype for _, dtype in declared}) > 1:
+        names = ", ".join(f"{owner} is {dtype}" for owner, dtype in declared)
+        raise ValueError(f"{whose} disagree on the dtype ({names}); give every layer the same dtype, or give it "
+                         "once: Sequential(..., dtype=...)")
+    if declared:
+        return declared[0][1]
+    data = getattr(data, "dtype", data)
+    return np.dtype(data) if data is not None and np.dtype(data) in FLOAT_DTYPES else np.dtype(np.float64)
+
+
 def check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive int, got {value!r}")

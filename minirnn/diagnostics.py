@@ -84,7 +84,7 @@ def gradient_norms(target, x, y, loss="mse"):
     rows = []
     for label, layer in recurrent:
         for state, values in layer.state_grads.items():
-            norms = np.hypot.reduce(values, axis=2).mean(axis=0)  # (B, T, H) -> (T,); hypot: no overflow
+            norms = optim.norm(values, axis=2).mean(axis=0)  # (B, T, H) -> (T,), finite past 1e154
             T = len(norms)
             rows += [{"layer": label, "state": state, "t": t, "distance": T - 1 - t, "norm": float(n)}
                      for t, n in enumerate(norms)]

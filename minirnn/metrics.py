@@ -11,6 +11,9 @@ values: the running sums of the errors are kept and combined at the end
     mse:  mean (y_pred - y)^2         mae: mean |y_pred - y|        rmse: sqrt(mse)
     accuracy: the fraction of right answers (labels, one-hot targets, or binary at 0.5)
 
+:func:`rmse` and :func:`mae` of two series, with Keras' argument order (y_true, y_pred), for
+reports (the tutorials' tables; also as ``minirnn.data.rmse``).
+
 A callable ``f(y_pred, y_true) -> number`` is averaged over batches, weighted
 by their number of samples, and named after the function.
 
@@ -21,6 +24,39 @@ without a single real step (all padding) every metric is 0, as the loss is: the 
 import numbers
 
 import numpy as np
+
+
+def rmse(y_true, y_pred):
+    """Root mean squared error of two series of the same length (Keras' argument order), in their units."""
+    y_true, y_pred = series(y_true, y_pred)
+    total, count = _squared_error(y_pred, y_true)
+    return float(np.sqrt(total / count))
+
+
+def mae(y_true, y_pred):
+    """Mean absolute error of two series of the same length (Keras' argument order)."""
+    y_true, y_pred = series(y_true, y_pred)
+    total, count = _absolute_error(y_pred, y_true)
+    return total / count
+
+
+def series(y_true, y_pred, names=("y_true", "y_pred")):
+    """Two series as flat float arrays of the same length, finite, not empty; errors name them."""
+    arrays = []
+    for name, values in zip(names, (y_true, y_pred)):
+        try:
+            a = np.asarray(values, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be numbers (an array or a list), got {type(values).__name__}") from None
+        if a.size == 0:
+            raise ValueError(f"{name} is empty")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or inf: the first at position {int(np.argmin(np.isfinite(a)))} "
+                             f"is {a[~np.isfinite(a)][0]}")
+        arrays.append(a)
+    if arrays[0].shape != arrays[1].shape:
+        raise ValueError(f"{names[0]} has {arrays[0].size} values but {names[1]} has {arrays[1].size}")
+    return arrays[0], arrays[1]
 
 
 def _squared_error(y_pred, y_true):

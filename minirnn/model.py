@@ -82,15 +82,14 @@ class Sequential:
     def _declared_dtype(self, new=None):
         """The dtype the model, its Input and its layers were given (None if none was); a
         ValueError naming them when they disagree. ``new``: an element about to be added."""
-        owners = [("Sequential(dtype=...)", self.dtype_given), *(
+        owners = self._dtype_owners(new)
+        return checks.dtype_of(owners) if any(dtype is not None for _, dtype in owners) else None
+
+    def _dtype_owners(self, new=None):
+        """(owner, dtype) of everything that may declare the model's dtype (see checks.dtype_of)."""
+        return [("Sequential(dtype=...)", self.dtype_given), *(
             (f"layer {e.name!r}" if isinstance(e, layers_module.Layer) else "Input", e.dtype)
             for e in [self._input, *self.layers, new] if e is not None)]
-        given = {dtype for _, dtype in owners if dtype is not None}
-        if len(given) > 1:
-            names = ", ".join(f"{owner} is {dtype}" for owner, dtype in owners if dtype is not None)
-            raise ValueError(f"the model's parts disagree on the dtype ({names}); give every layer the same "
-                             "dtype, or give it once: Sequential(..., dtype=...)")
-        return given.pop() if given else None
 
     @property
     def built(self):
@@ -101,8 +100,7 @@ class Sequential:
         if not self.layers:
             raise ValueError("the model has no layers: add some before building it")
         shape = tuple(int(d) for d in input_shape)
-        self.dtype = (self._declared_dtype() or checks.check_dtype(dtype) or self.dtype
-                      or np.dtype(np.float64))
+        self.dtype = checks.dtype_of(self._dtype_owners(), data=checks.check_dtype(dtype) or self.dtype)
         for k, layer in enumerate(self.layers):
             if not layer.built or layer.input_dim != shape[-1] or layer.dtype != self.dtype:
                 if layer.seed is None and self.seed is not None:
@@ -486,8 +484,7 @@ class Sequential:
 
     def _check_x(self, x, building=False, name="x"):
         """x as the model's dtype (on ``building``: its own float dtype, or float64), checked."""
-        dtype = (self._declared_dtype() or (x.dtype if getattr(x, "dtype", None) in checks.FLOAT_DTYPES
-                                            else np.float64)) if building else self.dtype
+        dtype = checks.dtype_of(self._dtype_owners(), data=getattr(x, "dtype", None)) if building else self.dtype
         x = _as_numbers(name, x, dtype)
         if self.built and x.ndim != len(self.input_shape) + 1:
             raise ValueError(f"{name} must be {len(self.input_shape) + 1}-D (samples, *{self.input_shape}), "

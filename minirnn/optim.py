@@ -97,9 +97,19 @@ def _flat(a):
     return a.reshape(-1)
 
 
-def norm(g):
+def norm(g, axis=None):
     """The 2-norm of a gradient, also where its squares overflow (then scaled by its largest entry):
-    exploding gradients pass 1e154, where ``np.linalg.norm``'s sum of squares turns inf."""
+    exploding gradients pass 1e154, where ``np.linalg.norm``'s sum of squares turns inf. With
+    ``axis``, the norms along it (an array), each rescaled alike where it overflows."""
+    if axis is not None:
+        with np.errstate(over="ignore"):
+            norms = np.sqrt(np.sum(g * g, axis=axis))
+        overflowed = ~np.isfinite(norms)
+        if overflowed.any():
+            biggest = np.max(np.abs(g), axis=axis, keepdims=True)
+            rescaled = np.sqrt(np.sum((g / biggest) ** 2, axis=axis)) * np.squeeze(biggest, axis)
+            norms = np.where(overflowed, rescaled, norms)
+        return norms
     total = _sum_of_squares(g.reshape(-1))
     if math.isfinite(total):
         return math.sqrt(total)

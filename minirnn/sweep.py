@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import checks, outputs
+from . import checks, outputs, threads
 
 STATUS = ("seconds", "worker", "status", "error")
 THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -257,7 +257,7 @@ def _connect(scheduler, workers):
         scheduler.register_plugin(WarmUp(), name="minirnn-warm-up")
         return scheduler, lambda: None
     if scheduler is None:
-        cluster = local_cluster(workers or _cores())
+        cluster = local_cluster(workers or threads.available_cores())
         client = Client(cluster)
 
         def close():
@@ -287,13 +287,6 @@ def local_cluster(workers):
                           "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, env=dict(THREAD_ENV),
                             dashboard_address=":0", silence_logs=logging.ERROR)
-
-
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _submit_all(client, function, points, retries, progress):

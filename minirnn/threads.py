@@ -72,7 +72,7 @@ def _from_environment():
     return n
 
 
-def _available_cores():
+def available_cores():
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -83,7 +83,7 @@ def get_num_threads():
     """The number of threads a recurrent layer may use (see the module docstring)."""
     if _requested is not None:
         return _requested
-    return _from_environment() or _available_cores()
+    return _from_environment() or available_cores()
 
 
 def set_num_threads(n):

@@ -49,3 +49,14 @@ def test_a_nan_hidden_under_a_mask_is_found_with_its_index():
         checks.check_finite("x", a)
     with pytest.raises(TypeError, match="masked array"):
         checks.check_array("x", a, 2)
+
+
+def test_the_one_rule_for_a_dtype():
+    f32, f64 = np.dtype(np.float32), np.dtype(np.float64)
+    assert checks.dtype_of([("Sequential(dtype=...)", None), ("layer 'lstm'", "float32")], data=np.ones(2)) == f32
+    assert checks.dtype_of([("layer 'lstm'", None)], data=np.ones(2, np.float32)) == f32  # nothing declared: the data's
+    assert checks.dtype_of([], data=np.ones(2, np.int64)) == f64 and checks.dtype_of() == f64
+    with pytest.raises(ValueError, match="disagree on the dtype \\(layer 'a' is float32, Input is float64\\)"):
+        checks.dtype_of([("layer 'a'", "float32"), ("Input", "float64")])
+    with pytest.raises(TypeError, match="dtype must be 'float32' or 'float64'"):
+        checks.dtype_of([("layer 'a'", "int32")])

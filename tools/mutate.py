@@ -182,7 +182,7 @@ MUTANTS = [
     ("tracker-norm-overflow", "minirnn/callbacks.py", "optim.global_norm(layer.grads.values())",
      "float(np.sqrt(sum(np.sum(g * g) for g in layer.grads.values())))",
      "GradientNormTracker: a layer's norm as the root of a sum of squares (inf past 1e154)"),
-    ("state-norm-overflow", "minirnn/diagnostics.py", "np.hypot.reduce(values, axis=2)",
+    ("state-norm-overflow", "minirnn/diagnostics.py", "optim.norm(values, axis=2)",
      "np.linalg.norm(values, axis=2)", "gradient_norms: ||dL/dh_t|| through squares (inf past 1e154)"),
     ("param-norm-overflow", "minirnn/diagnostics.py", '"norm": optim.norm(g)}',
      '"norm": float(np.linalg.norm(g))}', "gradient_norms: parameter norms through squares (inf past 1e154)"),

@@ -44,6 +44,7 @@ EXPERIMENTS = {
 }
 LONG_RANGE = {"arjovsky": "tanh RNN, IRNN, LSTM and GRU on the adding problem (T = 100, 200, 400) and the copy "
                           "task (delay 100, 200), as Arjovsky, Shah & Bengio 2016, at CPU scale"}
+PROBE_CELLS = ("rnn", "rnn-relu", "lstm", "gru")  # what `minirnn probe` measures (apps.longrange.CELLS' names)
 COMPILE_TIME = "10-30 s"  # a first demo run on the 2-core machines it was measured on (README)
 
 
@@ -119,7 +120,7 @@ def build_parser():
     _common_options(reproduce, None, "training epochs (default: the experiment's, listed above)")
     probe = commands.add_parser("probe", help="measure how dL/dh_t vanishes or explodes with the distance from the "
                                 "loss (remember-the-first-input task)")
-    probe.add_argument("--cell", default="all", choices=["all", "rnn", "rnn-relu", "lstm", "gru"],
+    probe.add_argument("--cell", default="all", choices=["all", *PROBE_CELLS],
                        help="which cell to measure: rnn (tanh), rnn-relu, lstm, gru, or all of them (default)")
     probe.add_argument("--length", type=count(2), default=50, help="sequence length T (default 50)")
     probe.add_argument("--units", type=count(1), default=32, help="hidden units (default 32)")
@@ -256,7 +257,7 @@ def _check_options(args):
         from . import longrange
         longrange.Task(args.name, args.length)
         longrange.check_run_options(args.cell, args.units, args.steps, args.batch_size, args.optimizer, args.lr,
-                                     args.clipnorm, 2000, 25)
+                                     args.clipnorm, longrange.N_TEST, longrange.EVALUATIONS)
 
 
 def _run(args):
@@ -275,7 +276,7 @@ def _run(args):
         tutorials.demo(epochs=args.epochs, seed=args.seed, out=args.out, overwrite=args.overwrite)
     elif args.command == "probe":
         from . import probe
-        cells = tuple(probe.CELLS) if args.cell == "all" else (args.cell,)
+        cells = PROBE_CELLS if args.cell == "all" else (args.cell,)
         probe.probe(cells, args.length, args.units, args.epochs, args.seed, args.out, overwrite=args.overwrite)
     else:
         run, default_epochs, _ = EXPERIMENTS[args.experiment]

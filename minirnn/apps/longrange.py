@@ -15,8 +15,9 @@ import numpy as np
 from .. import callbacks, checks, diagnostics, initializers, layers, losses, optim, outputs, tasks
 from ..model import NonFiniteLossError, Sequential
 
-CELLS = {
+CELLS = {  # the applications' one registry of cells, by the names their options take
     "rnn": lambda units, **kw: layers.SimpleRNN(units, **kw),
+    "rnn-relu": lambda units, **kw: layers.SimpleRNN(units, activation="relu", **kw),
     # IRNN (Le, Jaitly & Hinton 2015): relu, recurrent kernel = identity, bias 0, input weights N(0, 0.001^2)
     "irnn": lambda units, **kw: layers.SimpleRNN(units, activation="relu", recurrent_initializer="identity",
                                                  kernel_initializer=initializers.RandomNormal(stddev=0.001), **kw),
@@ -26,6 +27,8 @@ CELLS = {
     "indrnn": lambda units, **kw: layers.IndRNN(units, **kw),
 }
 OPTIMIZERS = {"adam": optim.Adam, "rmsprop": optim.RMSprop, "sgd": optim.SGD}
+N_TEST = 2000  # held-out sequences for a run's final loss
+EVALUATIONS = 25  # how many times a run measures its held-out loss (the learning curve's points)
 TASKS = ("adding", "copy", "temporal-order")
 GRADIENT_ITERATION = 100  # the second gradient-norm curve is drawn after this many iterations
 
@@ -121,7 +124,7 @@ def _state_gradient_norms(model, x, y):
 
 
 def run(task="adding", length=100, cell="lstm", units=32, steps=2000, batch_size=32, optimizer="adam", lr=1e-3,
-        clipnorm=1.0, seed=0, out=None, n_test=2000, evaluations=25, echo=print, overwrite=False):
+        clipnorm=1.0, seed=0, out=None, n_test=N_TEST, evaluations=EVALUATIONS, echo=print, overwrite=False):
     """Train ``cell`` on ``task`` for ``steps`` iterations of fresh batches and report it.
 
     The held-out sequences (``n_test`` for the final loss, up to 500 of them for the curve) are
@@ -231,7 +234,7 @@ def arjovsky(steps=ARJOVSKY_STEPS, seed=0, out=None, cells=ARJOVSKY_CELLS, grid=
         raise ValueError("arjovsky needs at least one cell and one (task, length)")
     rates = {**ARJOVSKY_LR, **(learning_rates or {})}
     for cell in cells:
-        check_run_options(cell, units, steps, 32, "adam", rates.get(cell, 1e-3), 1.0, 2000, 25)
+        check_run_options(cell, units, steps, 32, "adam", rates.get(cell, 1e-3), 1.0, N_TEST, EVALUATIONS)
     specs = [Task(name, length) for name, length in grid]
     checks.check_seed(seed)
     files = outputs.claim(out, [f"arjovsky_seed{seed}.csv", f"arjovsky_seed{seed}.png"], overwrite) if out else None

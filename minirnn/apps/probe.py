@@ -8,14 +8,8 @@ after training, :func:`gradient_flow` measures the batch-mean ||dL/dh_t|| at eve
 import numpy as np
 
 from .. import callbacks, diagnostics, layers, optim, outputs, tasks
-from . import plotting
+from . import longrange, plotting
 from ..model import Sequential
-
-CELLS = {"rnn": lambda H, **kw: layers.SimpleRNN(H, **kw),
-         "rnn-relu": lambda H, **kw: layers.SimpleRNN(H, activation="relu", **kw),
-         "lstm": lambda H, **kw: layers.LSTM(H, **kw),
-         "gru": lambda H, **kw: layers.GRU(H, **kw)}
-
 
 first_input_task = tasks.first_input  # its old name here: x (n, length, 1), y = x[:, 0, 0] to remember
 
@@ -32,7 +26,7 @@ def gradient_flow(cell="rnn", length=50, units=32, epochs=0, recurrent_scale=1.0
     ||dL/dh_t|| (and ||dL/dc_t||) per step. ``recurrent_scale`` multiplies the (orthogonal)
     recurrent kernel: above 1 the tanh RNN's gradients can explode. Returns (model, states
     DataFrame, decay rate of ||dL/dh_t||)."""
-    model = Sequential([CELLS[cell](units, input_shape=(length, 1)), layers.Dense(1)], seed=seed)
+    model = Sequential([longrange.CELLS[cell](units, input_shape=(length, 1)), layers.Dense(1)], seed=seed)
     model.layers[0].params["recurrent_kernel"] *= recurrent_scale
     model.compile(optim.Adam(0.003, clipnorm=clipnorm) if clipnorm else optim.Adam(0.003), "mse")
     x, y = first_input_task(n, length, seed)

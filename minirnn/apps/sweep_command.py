@@ -76,7 +76,8 @@ def grid(args):
         longrange.Task(args.name, length)
     names = ("cell", "units", "steps", "batch_size", "optimizer", "lr", "clipnorm")
     for cell, units, steps, batch_size, optimizer, lr, clipnorm in itertools.product(*(settings[n] for n in names)):
-        longrange.check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm or None, 2000, 25)
+        longrange.check_run_options(cell, units, steps, batch_size, optimizer, lr, clipnorm or None, longrange.N_TEST,
+                                     longrange.EVALUATIONS)
     return settings
 
 

@@ -42,7 +42,7 @@ class Layer:
 
     def build(self, input_dim, dtype=None):
         self.input_dim = checks.check_positive_int("input_dim", input_dim)
-        self.dtype = checks.check_dtype(dtype) or self.dtype or np.dtype(np.float64)
+        self.dtype = checks.dtype_of([("build(dtype=...)", dtype)], data=self.dtype)
         rng = np.random.default_rng(self.seed)
         self.params = self._make_params(rng)
         self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
@@ -128,7 +128,7 @@ class Layer:
             raise ValueError(f"x must be {' or '.join(map(str, ndim))}-D, got shape {x.shape}")
         if not self.built:
             checks.check_array("x", x, x.ndim, finite=False)
-            self.build(x.shape[-1], self.dtype or x.dtype)
+            self.build(x.shape[-1], checks.dtype_of([(self.name, self.dtype)], data=x))
         checks.check_array("x", x, x.ndim, self.dtype, finite=finite)
         if x.shape[-1] != self.input_dim:
             raise ValueError(f"x has {x.shape[-1]} features (last axis) but {self.name} was built for "

@@ -70,7 +70,7 @@ class Bidirectional(Layer):
 
     def build(self, input_dim, dtype=None):
         self.input_dim = checks.check_positive_int("input_dim", input_dim)
-        self.dtype = checks.check_dtype(dtype) or self.dtype or np.dtype(np.float64)
+        self.dtype = checks.dtype_of([("build(dtype=...)", dtype)], data=self.dtype)
         for k, layer in enumerate((self.forward_layer, self.backward_layer)):
             if self.seed is not None:
                 layer.seed = child_seed(self.seed, k)
