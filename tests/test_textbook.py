@@ -101,23 +101,30 @@ def test_the_textbook_gradients_equal_finite_differences(variant, everything_on,
     assert max(errors.values()) < 1e-8, errors
 
 
-def test_a_model_trains_to_the_same_weights_on_either_twin(rng):
-    """The README's Keras snippet, smaller: three epochs in float64 with dropout and recurrent
-    dropout, once on the engine, once on the textbook, from the same seed."""
-    x, y = rng.normal(size=(24, 8, 1)), rng.normal(size=24)
+def test_the_readme_model_trains_to_the_same_weights_on_either_twin(rng, monkeypatch):
+    """The README's Keras snippet, float64, three epochs on a little data: once on the engine, once on
+    the textbook, from the same seed; and the textbook's LSTM step is where training goes (a
+    breakpoint there would stop it)."""
+    x, y = rng.normal(size=(48, 60, 1)), rng.normal(size=48)
 
     def train():
-        model = mr.Sequential([mr.Input(shape=(8, 1)), mr.layers.LSTM(5, return_sequences=True, recurrent_dropout=0.1),
-                               mr.layers.Dropout(0.2), mr.layers.GRU(4), mr.layers.Dense(1)], seed=0)
-        model.compile(optimizer="rmsprop", loss="mse", metrics=["mae"])
-        history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+        model = mr.Sequential([mr.Input(shape=(60, 1)), mr.layers.LSTM(50, return_sequences=True),
+                               mr.layers.Dropout(0.2), mr.layers.LSTM(50), mr.layers.Dropout(0.2),
+                               mr.layers.Dense(1)], seed=0)
+        model.compile(optimizer="rmsprop", loss="mean_squared_error", metrics=["mae"])
+        history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+                            callbacks=[mr.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
         return model.get_weights(), history.history
 
     engine = train()
+    stops = []
+    step_backward = textbook.lstm.step_backward
+    monkeypatch.setattr(textbook.lstm, "step_backward", lambda *a: stops.append(1) or step_backward(*a))
     with mr.use("textbook"):
         assert mr.backends.active() == "textbook"
         book = train()
     assert mr.backends.active() == "engine"
+    assert len(stops) == 3 * 3 * 2 * 60  # epochs x batches (36 training samples by 16) x layers x steps
     for a, b in zip(engine[0], book[0]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(engine[1]["loss"], book[1]["loss"], rtol=1e-10)
