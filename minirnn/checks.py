@@ -19,7 +19,7 @@ def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
     """``a`` must be a float32/float64 ndarray with ``ndim`` dims (``shape`` and ``dtype`` if given), finite."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if isinstance(a, np.ma.MaskedArray):
+    if type(a) is not np.ndarray and isinstance(a, np.ma.MaskedArray):
         raise TypeError(f"{name} is a numpy masked array: layers do not read its mask (and its hidden entries "
                         "would be used as they are); pass the data, a.filled(value), and the steps to skip as "
                         "mask= (or put a Masking layer first)")
@@ -40,7 +40,8 @@ def check_array(name, a, ndim, dtype=None, shape=None, finite=True):
 def check_finite(name, a, why=""):
     """A ValueError giving the index and value of ``a``'s first NaN or inf, if it has one (integer
     and boolean arrays have none); ``why`` is added after 'contains NaN or inf'."""
-    a = np.ma.getdata(a)  # a masked array's numbers, hidden ones included
+    if type(a) is not np.ndarray and isinstance(a, np.ma.MaskedArray):
+        a = a.data  # its numbers, hidden ones included
     if a.dtype.kind == "f" and not _all_finite(a):
         index = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         raise ValueError(f"{name} contains NaN or inf{why}: the first at index {index} is {a[index]}")
@@ -89,6 +90,8 @@ def check_sequence(x, kernel, recurrent_kernel, bias, gates, bias_shape=None, di
 
 def check_weights(weights, names):
     """A cell's weights, the arrays of ``names`` in a dict keyed by Keras' names (a layer's ``params``)."""
+    if type(weights) is dict and all(name in weights for name in names):  # the layers' case, first
+        return [weights[name] for name in names]
     if not isinstance(weights, dict):
         raise TypeError(f"weights must be a dict of arrays by name ({', '.join(names)}), got {type(weights).__name__}")
     missing = [name for name in names if name not in weights]

@@ -74,6 +74,7 @@ class Recurrent(Layer):
 
     @property
     def state_names(self):
+        """The cell's states, in order: ("h",), or ("h", "c") for an LSTM."""
         return self.cell.STATES
 
     def output_shape(self, input_shape):
@@ -82,15 +83,15 @@ class Recurrent(Layer):
             raise ValueError(f"{self.name} takes inputs of shape (time, features) per sample, got {input_shape}")
         return (input_shape[0], self.units) if self.return_sequences else (self.units,)
 
-    def _initial_states(self, initial_state, batch):
-        """Accept an array (one-state cells) or a list/tuple with one array per state."""
-        n = len(self.state_names)
+    def _initial_states(self, initial_state, batch, names):
+        """Accept an array (one-state cells) or a list/tuple with one array per state (``names``)."""
+        n = len(names)
         if initial_state is None:
             return [None] * n
         if isinstance(initial_state, np.ndarray) and n == 1:
             initial_state = [initial_state]
         if not isinstance(initial_state, (list, tuple)) or len(initial_state) != n:
-            raise ValueError(f"initial_state must be a list of {n} arrays ({', '.join(self.state_names)}) "
+            raise ValueError(f"initial_state must be a list of {n} arrays ({', '.join(names)}) "
                              f"of shape (batch, units) = ({batch}, {self.units})")
         return [checks.check_state(f"initial_state[{k}]", s, batch, self.units, self.dtype)
                 for k, s in enumerate(initial_state)]
@@ -111,13 +112,13 @@ class Recurrent(Layer):
                 raise ValueError(f"{self.name} is stateful and holds states for batches of {self.states[0].shape[0]}, "
                                  f"got a batch of {B}: keep the batch size fixed, or call reset_states() first")
             initial_state = self.states
-        states = self._initial_states(initial_state, B)
-        dropout = self._recurrent_mask(B, training)
         cell = self._cell = self.cell
+        states = self._initial_states(initial_state, B, cell.STATES)
+        dropout = self._recurrent_mask(B, training)
         options = {name: getattr(self, name) for name in cell.OPTIONS}
         # Sequences are independent: parts of the batch may run on other cores (minirnn.threads);
         # the textbook runs whole, on this thread, where a debugger can follow it.
-        self._chunks = ([slice(0, B)] if backends.active() == "textbook" else
+        self._chunks = ([slice(0, B)] if cell is not backends.BACKENDS["engine"][self.CELL] else
                         threads.batch_chunks(B, T, B * (I + self.units) * self.gates * self.units, self.dtype))
 
         def run(rows):
@@ -127,7 +128,8 @@ class Recurrent(Layer):
         parts = threads.map_chunks(run, self._chunks)
         self._caches = [cache for _, cache in parts]
         h_seq = _join([part_h_seq for part_h_seq, _ in parts])
-        final_states = [_join(list(pieces)) for pieces in zip(*(cell.final_states(cache) for cache in self._caches))]
+        final_states = (cell.final_states(self._caches[0]) if len(self._caches) == 1 else
+                        [_join(list(pieces)) for pieces in zip(*(cell.final_states(cache) for cache in self._caches))])
         self._output_shape = h_seq.shape
         self._not_started = _not_started(mask, initial_state)
         last_output = final_states[0]
@@ -179,7 +181,8 @@ class Recurrent(Layer):
 
     def backward(self, grad_output, input_grad=True):
         self._require_forward(self._caches)
-        n = len(self.state_names)
+        names = self._cell.STATES
+        n = len(names)
         if self.return_state:
             if not isinstance(grad_output, (list, tuple)) or len(grad_output) != 1 + n:
                 raise ValueError(f"with return_state=True, grad_output must be a list of {1 + n} arrays "
@@ -212,8 +215,8 @@ class Recurrent(Layer):
         parts = threads.map_chunks(run_backward, list(zip(self._chunks, self._caches)))
         grads = {name: _join([part[name] for part in parts]) if name in self.PER_SEQUENCE_GRADS
                  else sum([part[name] for part in parts[1:]], parts[0][name]) for name in parts[0]}
-        self.grad_initial_state = [grads.pop(name + "0") for name in self.state_names]
-        self.state_grads = ({name: grads.pop("d" + name) for name in self.state_names}
+        self.grad_initial_state = [grads.pop(name + "0") for name in names]
+        self.state_grads = ({name: grads.pop("d" + name) for name in names}
                             if self.record_state_grads else None)
         dx = grads.pop("x")
         self.grads = grads
