@@ -34,6 +34,8 @@ import threading
 import numpy as np
 import threadpoolctl
 
+from . import _process
+
 # Multiply-adds per time step and thread, b*(I+H)*G*H for b rows, in float64
 # (float32 counts half: it runs about twice as fast), below which a part is not
 # worth a thread; and the same over the whole sequence. Each part pays the
@@ -116,12 +118,19 @@ def map_chunks(function, chunks):
     with one_blas_thread():
         if len(chunks) == 1:
             return [function(chunks[0])]
-        futures = [_get_pool(len(chunks) - 1).submit(function, chunk) for chunk in chunks[1:]]
+        futures = [_get_pool(len(chunks) - 1).submit(_following, function, chunk) for chunk in chunks[1:]]
         try:
             first = function(chunks[0])
         finally:  # an error here still waits for the other parts: none outlives the BLAS limit
             concurrent.futures.wait(futures)
         return [first] + [future.result() for future in futures]
+
+
+def _following(function, chunk):
+    """A worker's task: this thread's floating-point mode set as the user set it (``_process``), then
+    ``function(chunk)``."""
+    _process.follow_flush_denormal()
+    return function(chunk)
 
 
 def one_blas_thread():

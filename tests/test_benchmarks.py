@@ -62,3 +62,18 @@ def test_bench_adding_times_minirnn_and_its_time_loops_alone():
     out = run("bench_adding.py", "--seeds", "0", "--reference-seeds", "", "--iterations", "20")
     assert re.search(r"^minirnn   seed 0: +\d+\.\d+ s, test MSE \d\.\d+", out, re.M), out
     assert re.search(r"^the LSTM's two time loops alone: \d+\.\d+ s for 20 iterations \(\d+ us each\)", out, re.M), out
+
+
+def test_bench_step_against_another_tree_times_both(tmp_path):
+    """--against: this tree against another one (here the same sources, copied), one row per case."""
+    import shutil
+    shutil.copytree(BENCHMARKS.parent / "minirnn", tmp_path / "minirnn", ignore=shutil.ignore_patterns("__pycache__"))
+    out = run("bench_step.py", "--against", str(tmp_path), "--workloads", "W1", "--cells", "rnn", "--dtypes", "float64",
+              "--rounds", "1", "--reps", "1", "--seconds", "0", "--no-compile-times")
+    row = next(line for line in out.splitlines() if line.startswith("W1"))
+    assert len(re.findall(r"\d+\.\d+", row)) == 3 and "slowest case new/old" in out, out
+
+
+def test_bench_flush_times_the_three_backward_passes():
+    out = run("bench_flush.py", "--steps", "40", "--units", "4", "--reps", "1")
+    assert all(name in out for name in ("float64", "float32 ", "float32, flushed", "flushed float32 / float64")), out

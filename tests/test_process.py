@@ -1,9 +1,10 @@
-"""minirnn/_process.py: what minirnn changes about its process (here: glibc keeps the buffers mapped)."""
+"""minirnn/_process.py: what minirnn changes about its process: glibc keeps the buffers mapped; subnormals flushed when asked."""
 import os
 import platform
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 # Twenty training steps of a stacked-LSTM-sized layer (B32 T60 I50 H50, float64: gate buffers of
@@ -40,3 +41,34 @@ def test_a_training_step_reuses_its_buffers_memory_instead_of_faulting_in_fresh_
     assert run.returncode == 0, run.stderr
     faults_per_step = float(run.stdout.split()[-1])
     assert faults_per_step < 200, f"{faults_per_step:.0f} page faults a step"
+
+
+SUBNORMAL = np.float32(1e-39)  # below float32's smallest normal number, 1.18e-38
+
+
+@pytest.fixture
+def flush_restored():
+    import minirnn
+    yield minirnn
+    minirnn.set_flush_denormal(False)
+
+
+def test_flush_denormal_flushes_this_thread_and_minirnns_workers(flush_restored):
+    from minirnn import threads
+    mr = flush_restored
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        assert mr.set_flush_denormal(True) is False  # elsewhere: said, and nothing changes
+        return
+
+    def subnormal_product(chunk):
+        return float(np.float32(SUBNORMAL * np.float32(1.0)))
+
+    assert not mr.get_flush_denormal() and SUBNORMAL * np.float32(1.0) > 0
+    assert mr.set_flush_denormal(True) is True and mr.get_flush_denormal()
+    assert SUBNORMAL * np.float32(1.0) == 0 and np.float64(1e-310) * 1.0 == 0  # float64's subnormals too
+    assert threads.map_chunks(subnormal_product, [0, 1, 2]) == [0.0, 0.0, 0.0]  # the pool's threads follow
+    mr.set_flush_denormal(False)
+    assert not mr.get_flush_denormal() and SUBNORMAL * np.float32(1.0) > 0
+    assert all(v > 0 for v in threads.map_chunks(subnormal_product, [0, 1, 2]))
+    with pytest.raises(TypeError, match="enabled must be True or False"):
+        mr.set_flush_denormal("yes")

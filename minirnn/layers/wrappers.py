@@ -48,6 +48,8 @@ class Bidirectional(Layer):
         self.backward_layer = copy.deepcopy(layer)
         self.backward_layer.name = f"backward_{layer.name}"
         self.backward_layer.input_dim = None
+        # its own recurrent-dropout draws, not a copy of the forward layer's generator
+        self.backward_layer.rng = np.random.default_rng(None if layer.seed is None else child_seed(layer.seed, 1))
         self.return_sequences = layer.return_sequences
 
     @property
